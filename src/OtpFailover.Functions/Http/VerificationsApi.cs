@@ -1,0 +1,158 @@
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask.Client;
+using OtpFailover.Http;
+using OtpFailover.PhoneNumbers;
+using OtpFailover.Verifications;
+
+namespace OtpFailover.Functions.Http;
+
+/// <summary>The public API, <c>/api/verifications…</c>, behind a function key.</summary>
+public sealed partial class VerificationsApi(VerificationService verifications, TimeProvider time)
+{
+    public const int MaxClientReferenceLength = 128;
+
+    [Function(nameof(StartVerification))]
+    public async Task<IActionResult> StartVerification(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "verifications")] HttpRequest request,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken)
+    {
+        var (body, problem) = await JsonBody.ReadAsync<StartVerificationRequest>(request, cancellationToken);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (!PhoneNumber.TryParse(body!.PhoneNumber, out var phoneNumber))
+        {
+            return ApiProblems.InvalidPhoneNumber();
+        }
+
+        if (body.ClientReference is { Length: > MaxClientReferenceLength })
+        {
+            return ApiProblems.InvalidRequest($"clientReference must be at most {MaxClientReferenceLength} characters.");
+        }
+
+        var result = await verifications.StartAsync(phoneNumber, body.ClientReference, durable, cancellationToken);
+        if (result.Started is not { } started)
+        {
+            return ApiProblems.VerificationInFlight(result.VerificationInFlight!);
+        }
+
+        return new AcceptedResult(
+            $"/api/verifications/{started.Id}",
+            new VerificationStarted(started.Id, started.Status, started.Channel, started.ExpiresAt));
+    }
+
+    [Function(nameof(GetVerification))]
+    public async Task<IActionResult> GetVerification(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "verifications/{id}")] HttpRequest request,
+        string id,
+        CancellationToken cancellationToken)
+    {
+        var verification = IsWellFormedId(id) ? await verifications.GetAsync(id, cancellationToken) : null;
+        return verification is null
+            ? ApiProblems.NotFound(id)
+            : new OkObjectResult(VerificationResource.From(verification, time.GetUtcNow()));
+    }
+
+    [Function(nameof(CheckCode))]
+    public async Task<IActionResult> CheckCode(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "verifications/{id}/check")] HttpRequest request,
+        string id,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken)
+    {
+        if (!IsWellFormedId(id))
+        {
+            return ApiProblems.NotFound(id);
+        }
+
+        var (body, problem) = await JsonBody.ReadAsync<CheckCodeRequest>(request, cancellationToken);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (body!.Code is not { } code || !CodePattern().IsMatch(code))
+        {
+            return ApiProblems.InvalidCode();
+        }
+
+        var result = await verifications.CheckAsync(id, code, durable, cancellationToken);
+        var verification = result.Verification;
+        return result.Outcome switch
+        {
+            CheckOutcome.NotFound => ApiProblems.NotFound(id),
+            CheckOutcome.Approved => new OkObjectResult(new CheckApproved(id, VerificationStatus.Approved)),
+            CheckOutcome.Incorrect or CheckOutcome.MaxAttemptsReached =>
+                ApiProblems.IncorrectCode(verification!.AttemptsRemaining, WireNames.Of(verification.Status)),
+            _ => Ended(verification!),
+        };
+    }
+
+    [Function(nameof(ResendCode))]
+    public async Task<IActionResult> ResendCode(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "verifications/{id}/resend")] HttpRequest request,
+        string id,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken)
+    {
+        if (!IsWellFormedId(id))
+        {
+            return ApiProblems.NotFound(id);
+        }
+
+        var result = await verifications.ResendAsync(id, durable, cancellationToken);
+        return result.Outcome switch
+        {
+            ChangeOutcome.NotFound => ApiProblems.NotFound(id),
+            ChangeOutcome.NoChannelLeft => ApiProblems.NoChannelLeft(),
+            ChangeOutcome.AlreadyEnded => ApiProblems.VerificationEnded(WireNames.Of(result.Verification!.EffectiveStatus(time.GetUtcNow()))),
+            _ => new AcceptedResult(
+                $"/api/verifications/{id}",
+                new VerificationStarted(id, VerificationStatus.Pending, Channel.Sms, result.Verification!.ExpiresAt)),
+        };
+    }
+
+    [Function(nameof(CancelVerification))]
+    public async Task<IActionResult> CancelVerification(
+        [HttpTrigger(AuthorizationLevel.Function, "delete", Route = "verifications/{id}")] HttpRequest request,
+        string id,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken)
+    {
+        if (!IsWellFormedId(id))
+        {
+            return ApiProblems.NotFound(id);
+        }
+
+        var result = await verifications.CancelAsync(id, durable, cancellationToken);
+        return result.Outcome switch
+        {
+            ChangeOutcome.NotFound => ApiProblems.NotFound(id),
+            ChangeOutcome.Done => new NoContentResult(),
+            _ => ApiProblems.VerificationEnded(WireNames.Of(result.Verification!.Status)),
+        };
+    }
+
+    /// <summary>Approved and canceled contradict a check (409); expired, failed and max attempts are gone (410).</summary>
+    private static ObjectResult Ended(Verification verification)
+    {
+        var status = WireNames.Of(verification.Status);
+        return verification.Status is VerificationStatus.Approved or VerificationStatus.Canceled
+            ? ApiProblems.VerificationEnded(status)
+            : ApiProblems.VerificationGone(status);
+    }
+
+    private static bool IsWellFormedId(string id) => IdPattern().IsMatch(id);
+
+    [GeneratedRegex("^[0-9a-f]{32}$", RegexOptions.CultureInvariant)]
+    private static partial Regex IdPattern();
+
+    [GeneratedRegex("^[0-9]{4,10}$", RegexOptions.CultureInvariant)]
+    private static partial Regex CodePattern();
+}

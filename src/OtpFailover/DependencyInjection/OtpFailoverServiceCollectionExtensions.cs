@@ -1,0 +1,82 @@
+using Azure.Data.Tables;
+using Azure.Identity;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using OtpFailover.Codes;
+using OtpFailover.PhoneNumbers;
+using OtpFailover.Sms;
+using OtpFailover.Storage;
+using OtpFailover.Verifications;
+using OtpFailover.WhatsApp;
+
+namespace OtpFailover.DependencyInjection;
+
+public static class OtpFailoverServiceCollectionExtensions
+{
+    /// <summary>The storage account setting the Functions host itself uses.</summary>
+    public const string StorageConnectionName = "AzureWebJobsStorage";
+
+    /// <summary>
+    /// Registers the verification services with options bound from <paramref name="configuration"/> and validated
+    /// when the host starts. Services registered before this call (a provider's sender, a table client) win.
+    /// </summary>
+    public static IServiceCollection AddOtpFailover(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<VerificationOptions>()
+            .Bind(configuration.GetSection(VerificationOptions.SectionName))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<VerificationOptions>, VerificationOptionsValidator>());
+        services.AddOptions<StorageOptions>()
+            .Bind(configuration.GetSection(StorageOptions.SectionName))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        services.TryAddSingleton(_ => CreateTableServiceClient(configuration));
+        return services.AddOtpFailoverCore();
+    }
+
+    /// <summary>The services alone, for a host that registers the options (and a table client) itself.</summary>
+    public static IServiceCollection AddOtpFailoverCore(this IServiceCollection services)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ServerSecret>();
+        services.TryAddSingleton<CodeGenerator>();
+        services.TryAddSingleton<PhoneNumberProtector>();
+        services.TryAddSingleton<VerificationStore>();
+        services.TryAddSingleton<VerificationService>();
+        services.TryAddSingleton<VerificationActivities>();
+        services.TryAddSingleton<UnconfiguredChannelSender>();
+        services.TryAddSingleton<IWhatsAppCodeSender>(sp => sp.GetRequiredService<UnconfiguredChannelSender>());
+        services.TryAddSingleton<ISmsCodeSender>(sp => sp.GetRequiredService<UnconfiguredChannelSender>());
+        return services;
+    }
+
+    /// <summary>
+    /// A connection string in <c>AzureWebJobsStorage</c> (Azurite locally), or, in Azure, a managed identity with
+    /// <c>AzureWebJobsStorage__tableServiceUri</c> (and <c>__clientId</c> for a user-assigned identity).
+    /// </summary>
+    private static TableServiceClient CreateTableServiceClient(IConfiguration configuration)
+    {
+        var connectionString = configuration[StorageConnectionName];
+        if (!string.IsNullOrWhiteSpace(connectionString))
+        {
+            return new TableServiceClient(connectionString);
+        }
+
+        var section = configuration.GetSection(StorageConnectionName);
+        if (Uri.TryCreate(section["tableServiceUri"], UriKind.Absolute, out var tableServiceUri))
+        {
+            var clientId = section["clientId"];
+            var credential = string.IsNullOrEmpty(clientId)
+                ? new DefaultAzureCredential()
+                : new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = clientId });
+            return new TableServiceClient(tableServiceUri, credential);
+        }
+
+        throw new OptionsValidationException(StorageConnectionName, typeof(TableServiceClient), [$"Set {StorageConnectionName} to a storage connection string (UseDevelopmentStorage=true for Azurite), or {StorageConnectionName}__tableServiceUri for a managed identity."]);
+    }
+}

@@ -1,0 +1,43 @@
+using System.Text.Json.Serialization;
+using OtpFailover.Verifications;
+
+namespace OtpFailover.Http;
+
+public sealed record StartVerificationRequest(string? PhoneNumber, string? ClientReference);
+
+public sealed record CheckCodeRequest(string? Code);
+
+/// <summary>The answer to a start: where to look, and until when the code is good.</summary>
+public sealed record VerificationStarted(string Id, VerificationStatus Status, Channel Channel, DateTimeOffset ExpiresAt);
+
+public sealed record CheckApproved(string Id, VerificationStatus Status);
+
+/// <summary>A verification as <c>GET /api/verifications/{id}</c> shows it: the number masked, never the code.</summary>
+public sealed record VerificationResource(
+    string Id,
+    VerificationStatus Status,
+    string PhoneNumber,
+    Channel Channel,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ClientReference,
+    int AttemptsUsed,
+    int AttemptsRemaining,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset ExpiresAt,
+    IReadOnlyList<TimelineEvent> Timeline)
+{
+    public static VerificationResource From(Verification verification, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(verification);
+        return new(
+            verification.Id,
+            verification.EffectiveStatus(now),
+            verification.MaskedPhoneNumber,
+            verification.Channel,
+            verification.ClientReference,
+            verification.AttemptsUsed,
+            verification.AttemptsRemaining,
+            verification.CreatedAt,
+            verification.ExpiresAt,
+            verification.Timeline);
+    }
+}

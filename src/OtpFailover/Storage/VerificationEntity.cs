@@ -1,0 +1,157 @@
+using System.Text.Json;
+using Azure;
+using Azure.Data.Tables;
+using OtpFailover.Verifications;
+
+namespace OtpFailover.Storage;
+
+/// <summary>
+/// One verification, one row (partition = verification id), so every change is a single ETag-guarded write.
+/// It holds no code and no whole phone number: the code is derived, the number encrypted and indexed.
+/// </summary>
+public sealed class VerificationEntity : ITableEntity
+{
+    internal const string VerificationRowKey = "verification";
+    private const int MaxTimelineEvents = 200;
+
+    public string PartitionKey { get; set; } = string.Empty;
+
+    public string RowKey { get; set; } = VerificationRowKey;
+
+    public DateTimeOffset? Timestamp { get; set; }
+
+    public ETag ETag { get; set; }
+
+    public string Status { get; set; } = nameof(VerificationStatus.Pending);
+
+    public string Channel { get; set; } = nameof(Verifications.Channel.WhatsApp);
+
+    public string MaskedPhoneNumber { get; set; } = string.Empty;
+
+    public string PhoneIndex { get; set; } = string.Empty;
+
+    public byte[] PhoneCiphertext { get; set; } = [];
+
+    public string? ClientReference { get; set; }
+
+    public int CodeLength { get; set; }
+
+    public int MaxAttempts { get; set; }
+
+    public int AttemptsUsed { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    public DateTimeOffset ExpiresAt { get; set; }
+
+    public DateTimeOffset? EndedAt { get; set; }
+
+    public string WhatsAppStatus { get; set; } = nameof(WhatsAppDeliveryStatus.None);
+
+    public DateTimeOffset? WhatsAppSendStartedAt { get; set; }
+
+    public string? WhatsAppMessageId { get; set; }
+
+    public string? SmsRepeatabilityRequestId { get; set; }
+
+    public DateTimeOffset? SmsRepeatabilityFirstSent { get; set; }
+
+    public string? SmsMessageId { get; set; }
+
+    public DateTimeOffset? SmsSentAt { get; set; }
+
+    public DateTimeOffset? ResendRequestedAt { get; set; }
+
+    public string? FailoverReason { get; set; }
+
+    public string Timeline { get; set; } = "[]";
+
+    internal string Id => PartitionKey;
+
+    internal VerificationStatus StatusValue
+    {
+        get => Enum.Parse<VerificationStatus>(Status);
+        set => Status = value.ToString();
+    }
+
+    internal Channel ChannelValue
+    {
+        get => Enum.Parse<Channel>(Channel);
+        set => Channel = value.ToString();
+    }
+
+    internal WhatsAppDeliveryStatus WhatsAppStatusValue
+    {
+        get => Enum.Parse<WhatsAppDeliveryStatus>(WhatsAppStatus);
+        set => WhatsAppStatus = value.ToString();
+    }
+
+    internal bool IsPending => StatusValue == VerificationStatus.Pending;
+
+    internal IReadOnlyList<TimelineEvent> ReadTimeline() =>
+        JsonSerializer.Deserialize<List<TimelineEvent>>(Timeline, StorageJson.Options) ?? [];
+
+    internal void Append(TimelineEvent timelineEvent)
+    {
+        var events = JsonSerializer.Deserialize<List<TimelineEvent>>(Timeline, StorageJson.Options) ?? [];
+        if (events.Count >= MaxTimelineEvents)
+        {
+            return;
+        }
+
+        events.Add(timelineEvent);
+        Timeline = JsonSerializer.Serialize(events, StorageJson.Options);
+    }
+
+    internal bool HasEvent(string type) => ReadTimeline().Any(e => e.Type == type);
+
+    /// <summary>Ends a pending verification with <paramref name="status"/> and records why.</summary>
+    internal void End(VerificationStatus status, string eventType, DateTimeOffset at, string? reason = null, string? detail = null)
+    {
+        StatusValue = status;
+        EndedAt = at;
+        Append(new TimelineEvent(eventType, at, reason, detail));
+    }
+
+    internal Verification ToVerification() => new()
+    {
+        Id = Id,
+        Status = StatusValue,
+        Channel = ChannelValue,
+        MaskedPhoneNumber = MaskedPhoneNumber,
+        ClientReference = ClientReference,
+        CodeLength = CodeLength,
+        MaxAttempts = MaxAttempts,
+        AttemptsUsed = AttemptsUsed,
+        CreatedAt = CreatedAt,
+        ExpiresAt = ExpiresAt,
+        WhatsAppStatus = WhatsAppStatusValue,
+        WhatsAppMessageId = WhatsAppMessageId,
+        SmsSent = SmsSentAt is not null,
+        ResendRequested = ResendRequestedAt is not null,
+        Timeline = [.. ReadTimeline().OrderBy(e => e.At)],
+    };
+}
+
+/// <summary>Marks a phone number as having a verification in flight (partition = <c>phone-{keyed hash}</c>).</summary>
+public sealed class PhoneLockEntity : ITableEntity
+{
+    internal const string LockRowKey = "lock";
+
+    public string PartitionKey { get; set; } = string.Empty;
+
+    public string RowKey { get; set; } = LockRowKey;
+
+    public DateTimeOffset? Timestamp { get; set; }
+
+    public ETag ETag { get; set; }
+
+    public string VerificationId { get; set; } = string.Empty;
+
+    internal static string PartitionFor(string phoneIndex) => $"phone-{phoneIndex}";
+}
+
+internal static class StorageJson
+{
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web);
+}

@@ -1,0 +1,19 @@
+namespace OtpFailover.Verifications;
+
+/// <summary>What a channel's provider said to a send.</summary>
+public enum SendOutcome
+{
+    /// <summary>The provider accepted the message.</summary>
+    Accepted,
+
+    /// <summary>The provider refused it for good (or the outcome cannot be known): try the next channel.</summary>
+    Rejected,
+}
+
+/// <summary>A provider's answer to a send. <see cref="Detail"/> is safe to log and show: no code, no number.</summary>
+public sealed record ChannelSendResult(SendOutcome Outcome, string? ProviderMessageId = null, string? Detail = null)
+{
+    public static ChannelSendResult Accepted(string? providerMessageId) => new(SendOutcome.Accepted, providerMessageId);
+
+    public static ChannelSendResult Rejected(string detail) => new(SendOutcome.Rejected, Detail: detail);
+}

@@ -1,0 +1,209 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OtpFailover.Codes;
+using OtpFailover.PhoneNumbers;
+using OtpFailover.Sms;
+using OtpFailover.Storage;
+using OtpFailover.WhatsApp;
+
+namespace OtpFailover.Verifications;
+
+/// <summary>
+/// The orchestration's activities. Each may run more than once for the same step, so each records what it did in
+/// the verification's row before and after talking to a provider, and a second run never messages the user again.
+/// </summary>
+public sealed partial class VerificationActivities(
+    VerificationStore store,
+    CodeGenerator codes,
+    PhoneNumberProtector phoneNumbers,
+    IWhatsAppCodeSender whatsApp,
+    ISmsCodeSender sms,
+    IOptions<VerificationOptions> options,
+    TimeProvider time,
+    ILogger<VerificationActivities> logger)
+{
+    private static readonly SendActivityResult NotFound = new(false, VerificationStatus.Failed, "verification_not_found");
+
+    /// <summary>
+    /// Sends the code on WhatsApp once. WhatsApp has no idempotency key, so a send that started but never recorded its
+    /// outcome is not repeated: the verification fails over to SMS instead (one extra message at worst, never a gap).
+    /// </summary>
+    public async Task<SendActivityResult> SendWhatsAppAsync(string verificationId, CancellationToken cancellationToken)
+    {
+        var claim = await store.UpdateAsync(verificationId, entity =>
+        {
+            if (!entity.IsPending || entity.WhatsAppSendStartedAt is not null)
+            {
+                return false;
+            }
+
+            entity.WhatsAppSendStartedAt = time.GetUtcNow();
+            return true;
+        }, cancellationToken);
+
+        if (claim is not { } claimed)
+        {
+            return NotFound;
+        }
+
+        var entity = claimed.Entity;
+        if (!entity.IsPending)
+        {
+            return new(false, entity.StatusValue);
+        }
+
+        if (!claimed.Changed)
+        {
+            if (entity.WhatsAppMessageId is not null)
+            {
+                return new(true, VerificationStatus.Pending);
+            }
+
+            LogOutcomeUnknown(verificationId);
+            return new(false, VerificationStatus.Pending, "whatsapp_outcome_unknown");
+        }
+
+        var to = phoneNumbers.Decrypt(entity.PhoneCiphertext, verificationId);
+        var code = codes.Derive(verificationId, entity.CodeLength);
+        var result = await whatsApp.SendAsync(new WhatsAppCodeMessage(verificationId, to, code, entity.ExpiresAt), cancellationToken);
+        if (result.Outcome != SendOutcome.Accepted)
+        {
+            LogRejected(verificationId, "whatsapp", to.Masked, result.Detail);
+            return new(false, VerificationStatus.Pending, result.Detail ?? "whatsapp_rejected");
+        }
+
+        var sentAt = time.GetUtcNow();
+        await store.UpdateAsync(verificationId, e =>
+        {
+            e.WhatsAppMessageId = result.ProviderMessageId ?? string.Empty;
+            if (e.WhatsAppStatusValue == WhatsAppDeliveryStatus.None)
+            {
+                e.WhatsAppStatusValue = WhatsAppDeliveryStatus.Sent;
+            }
+
+            if (!e.HasEvent(TimelineEventTypes.WhatsAppSent))
+            {
+                e.Append(new TimelineEvent(TimelineEventTypes.WhatsAppSent, sentAt));
+            }
+
+            return true;
+        }, cancellationToken);
+        LogSent(verificationId, "whatsapp", to.Masked);
+        return new(true, VerificationStatus.Pending);
+    }
+
+    /// <summary>
+    /// Fails over to SMS: records the failover and a repeatability pair first, then sends with that pair, so a
+    /// repeated run asks the provider to send the same message again and the provider answers without a second SMS.
+    /// </summary>
+    public async Task<SendActivityResult> SendSmsAsync(SmsFailoverRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var id = request.VerificationId;
+        var prepared = await store.UpdateAsync(id, entity =>
+        {
+            if (!entity.IsPending || entity.SmsRepeatabilityRequestId is not null)
+            {
+                return false;
+            }
+
+            var now = time.GetUtcNow();
+            entity.ChannelValue = Channel.Sms;
+            entity.FailoverReason = request.Reason.ToString();
+            entity.SmsRepeatabilityRequestId = Guid.NewGuid().ToString();
+            entity.SmsRepeatabilityFirstSent = now;
+            entity.Append(new TimelineEvent(TimelineEventTypes.Failover, now, WireNames.Of(request.Reason), request.Detail));
+            return true;
+        }, cancellationToken);
+
+        if (prepared is not { Entity: var entity })
+        {
+            return NotFound;
+        }
+
+        if (!entity.IsPending)
+        {
+            return new(false, entity.StatusValue);
+        }
+
+        if (entity.SmsMessageId is not null)
+        {
+            return new(true, VerificationStatus.Pending);
+        }
+
+        var to = phoneNumbers.Decrypt(entity.PhoneCiphertext, id);
+        var message = new SmsCodeMessage(
+            id,
+            to,
+            codes.Derive(id, entity.CodeLength),
+            options.Value.Brand,
+            entity.ExpiresAt,
+            Guid.Parse(entity.SmsRepeatabilityRequestId!),
+            entity.SmsRepeatabilityFirstSent!.Value);
+        var result = await sms.SendAsync(message, cancellationToken);
+        if (result.Outcome != SendOutcome.Accepted)
+        {
+            LogRejected(id, "sms", to.Masked, result.Detail);
+            return new(false, VerificationStatus.Pending, result.Detail ?? "sms_rejected");
+        }
+
+        var sentAt = time.GetUtcNow();
+        await store.UpdateAsync(id, e =>
+        {
+            if (e.SmsMessageId is not null)
+            {
+                return false;
+            }
+
+            e.SmsMessageId = result.ProviderMessageId ?? string.Empty;
+            e.SmsSentAt = sentAt;
+            e.Append(new TimelineEvent(TimelineEventTypes.SmsSent, sentAt));
+            return true;
+        }, cancellationToken);
+        LogSent(id, "sms", to.Masked);
+        return new(true, VerificationStatus.Pending);
+    }
+
+    /// <summary>Ends a verification whose code's lifetime ran out; one that already ended keeps its status.</summary>
+    public Task<VerificationStatus> ExpireAsync(EndVerificationRequest request, CancellationToken cancellationToken) =>
+        EndIfPendingAsync(request, VerificationStatus.Expired, TimelineEventTypes.Expired, cancellationToken);
+
+    /// <summary>Ends a verification that no channel could deliver.</summary>
+    public Task<VerificationStatus> FailAsync(EndVerificationRequest request, CancellationToken cancellationToken) =>
+        EndIfPendingAsync(request, VerificationStatus.Failed, TimelineEventTypes.Failed, cancellationToken);
+
+    private async Task<VerificationStatus> EndIfPendingAsync(EndVerificationRequest request, VerificationStatus status, string eventType, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var result = await store.UpdateAsync(request.VerificationId, entity =>
+        {
+            if (!entity.IsPending)
+            {
+                return false;
+            }
+
+            entity.End(status, eventType, time.GetUtcNow(), detail: request.Detail);
+            return true;
+        }, cancellationToken);
+
+        var final = result?.Entity.StatusValue ?? VerificationStatus.Failed;
+        if (result is { Changed: true })
+        {
+            LogEnded(request.VerificationId, final);
+        }
+
+        return final;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Verification {VerificationId}: code sent by {Channel} to {PhoneNumber}")]
+    private partial void LogSent(string verificationId, string channel, string phoneNumber);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: {Channel} refused the code for {PhoneNumber}: {Detail}")]
+    private partial void LogRejected(string verificationId, string channel, string phoneNumber, string? detail);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: an earlier WhatsApp send has no recorded outcome; failing over instead of sending twice")]
+    private partial void LogOutcomeUnknown(string verificationId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Verification {VerificationId} ended: {Status}")]
+    private partial void LogEnded(string verificationId, VerificationStatus status);
+}

@@ -1,0 +1,152 @@
+using System.Text.Json.Serialization;
+
+namespace OtpFailover.Verifications;
+
+[JsonConverter(typeof(JsonStringEnumConverter<VerificationStatus>))]
+public enum VerificationStatus
+{
+    [JsonStringEnumMemberName("pending")]
+    Pending,
+
+    [JsonStringEnumMemberName("approved")]
+    Approved,
+
+    [JsonStringEnumMemberName("canceled")]
+    Canceled,
+
+    [JsonStringEnumMemberName("expired")]
+    Expired,
+
+    /// <summary>No channel could deliver the code.</summary>
+    [JsonStringEnumMemberName("failed")]
+    Failed,
+
+    [JsonStringEnumMemberName("max_attempts_reached")]
+    MaxAttemptsReached,
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<Channel>))]
+public enum Channel
+{
+    [JsonStringEnumMemberName("whatsapp")]
+    WhatsApp,
+
+    [JsonStringEnumMemberName("sms")]
+    Sms,
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<FailoverReason>))]
+public enum FailoverReason
+{
+    /// <summary>WhatsApp did not confirm delivery before <see cref="VerificationOptions.WhatsAppDeliveryTimeout"/>.</summary>
+    [JsonStringEnumMemberName("timeout")]
+    Timeout,
+
+    /// <summary>WhatsApp reported the message as failed.</summary>
+    [JsonStringEnumMemberName("failed")]
+    Failed,
+
+    /// <summary>WhatsApp refused the send, or its outcome is unknown.</summary>
+    [JsonStringEnumMemberName("send_error")]
+    SendError,
+
+    /// <summary>The caller asked for the next channel (resend).</summary>
+    [JsonStringEnumMemberName("requested")]
+    Requested,
+
+    /// <summary>Delivered on WhatsApp but not verified within <see cref="VerificationOptions.FailoverIfUnverifiedAfter"/>.</summary>
+    [JsonStringEnumMemberName("unverified")]
+    Unverified,
+}
+
+/// <summary>WhatsApp message statuses in their order: a status never moves back.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<WhatsAppDeliveryStatus>))]
+public enum WhatsAppDeliveryStatus
+{
+    [JsonStringEnumMemberName("none")]
+    None = 0,
+
+    [JsonStringEnumMemberName("sent")]
+    Sent = 1,
+
+    [JsonStringEnumMemberName("delivered")]
+    Delivered = 2,
+
+    [JsonStringEnumMemberName("read")]
+    Read = 3,
+
+    /// <summary>Terminal; only reachable before delivery.</summary>
+    [JsonStringEnumMemberName("failed")]
+    Failed = 4,
+}
+
+public static class VerificationStatusExtensions
+{
+    public static bool IsEnded(this VerificationStatus status) => status != VerificationStatus.Pending;
+}
+
+/// <summary>The timeline's event types, as the API shows them.</summary>
+public static class TimelineEventTypes
+{
+    public const string Created = "created";
+    public const string WhatsAppSent = "whatsapp.sent";
+    public const string WhatsAppDelivered = "whatsapp.delivered";
+    public const string WhatsAppRead = "whatsapp.read";
+    public const string WhatsAppFailed = "whatsapp.failed";
+    public const string Failover = "failover";
+    public const string SmsSent = "sms.sent";
+    public const string SmsFailed = "sms.failed";
+    public const string CheckFailed = "check.failed";
+    public const string Approved = "approved";
+    public const string Canceled = "canceled";
+    public const string Expired = "expired";
+    public const string Failed = "failed";
+    public const string MaxAttemptsReached = "max_attempts_reached";
+}
+
+/// <summary>One step in a verification's life. <see cref="Detail"/> never holds a code or a phone number.</summary>
+public sealed record TimelineEvent(
+    string Type,
+    DateTimeOffset At,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Reason = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Detail = null);
+
+/// <summary>A verification as the store holds it, with the phone number still encrypted.</summary>
+public sealed record Verification
+{
+    public required string Id { get; init; }
+
+    public required VerificationStatus Status { get; init; }
+
+    public required Channel Channel { get; init; }
+
+    public required string MaskedPhoneNumber { get; init; }
+
+    public string? ClientReference { get; init; }
+
+    public required int CodeLength { get; init; }
+
+    public required int MaxAttempts { get; init; }
+
+    public required int AttemptsUsed { get; init; }
+
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    public required DateTimeOffset ExpiresAt { get; init; }
+
+    public WhatsAppDeliveryStatus WhatsAppStatus { get; init; }
+
+    public string? WhatsAppMessageId { get; init; }
+
+    public bool SmsSent { get; init; }
+
+    public bool ResendRequested { get; init; }
+
+    public required IReadOnlyList<TimelineEvent> Timeline { get; init; }
+
+    public int AttemptsRemaining => Math.Max(0, MaxAttempts - AttemptsUsed);
+
+    /// <summary>The status a caller should see: a pending verification past its lifetime is expired.</summary>
+    public VerificationStatus EffectiveStatus(DateTimeOffset now) =>
+        Status == VerificationStatus.Pending && now >= ExpiresAt ? VerificationStatus.Expired : Status;
+}

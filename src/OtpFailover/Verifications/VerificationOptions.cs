@@ -1,0 +1,54 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace OtpFailover.Verifications;
+
+/// <summary>Which WhatsApp status counts as "the user has the code" and stops the SMS failover.</summary>
+public enum FailoverWhen
+{
+    /// <summary><c>delivered</c> or <c>read</c> stops the failover.</summary>
+    Delivered,
+
+    /// <summary>Only <c>read</c> stops the failover (users who turned read receipts off will also get an SMS).</summary>
+    Read,
+}
+
+/// <summary>The <c>Verification</c> configuration section.</summary>
+public sealed class VerificationOptions
+{
+    public const string SectionName = "Verification";
+
+    [Range(4, 10)]
+    public int CodeLength { get; set; } = 6;
+
+    [Range(typeof(TimeSpan), "00:01:00", "01:00:00")]
+    public TimeSpan CodeLifetime { get; set; } = TimeSpan.FromMinutes(10);
+
+    [Range(typeof(TimeSpan), "00:00:15", "00:15:00")]
+    public TimeSpan WhatsAppDeliveryTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    [EnumDataType(typeof(FailoverWhen))]
+    public FailoverWhen FailoverWhen { get; set; } = FailoverWhen.Delivered;
+
+    /// <summary>
+    /// When set, a code that WhatsApp delivered but the user did not verify within this time (counted from the
+    /// delivery confirmation) is sent again by SMS. Off by default.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:15", "01:00:00")]
+    public TimeSpan? FailoverIfUnverifiedAfter { get; set; }
+
+    [Range(1, 20)]
+    public int MaxCheckAttempts { get; set; } = 5;
+
+    /// <summary>The name the SMS text uses ("123456 is your {Brand} verification code.").</summary>
+    [Required(AllowEmptyStrings = false)]
+    [StringLength(30)]
+    [RegularExpression(@"^[A-Za-z0-9 .&'-]+$", ErrorMessage = "The field Brand may only hold letters, digits, spaces and . & ' - (one GSM-7 SMS segment).")]
+    public string Brand { get; set; } = "OtpFailover";
+
+    /// <summary>
+    /// Server secret, Base64, at least 32 bytes. Codes are derived from it, and stored phone numbers are encrypted
+    /// and indexed with keys derived from it. Changing it invalidates verifications in flight.
+    /// </summary>
+    [Required(AllowEmptyStrings = false)]
+    public string CodeKey { get; set; } = string.Empty;
+}

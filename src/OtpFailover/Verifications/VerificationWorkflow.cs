@@ -1,0 +1,231 @@
+using Microsoft.DurableTask;
+using Microsoft.Extensions.Logging;
+
+namespace OtpFailover.Verifications;
+
+/// <summary>
+/// The orchestration's input. It names the verification and carries the timings (so a test can use seconds);
+/// it never carries the code or the phone number, which the activities read from the store.
+/// </summary>
+public sealed record VerificationWorkflowInput(
+    string VerificationId,
+    DateTimeOffset ExpiresAt,
+    TimeSpan WhatsAppDeliveryTimeout,
+    FailoverWhen FailoverWhen,
+    TimeSpan? FailoverIfUnverifiedAfter);
+
+public enum SignalKind
+{
+    /// <summary>WhatsApp reported a new status for the message.</summary>
+    WhatsAppStatus,
+
+    /// <summary>The caller asked for the next channel.</summary>
+    ResendRequested,
+
+    /// <summary>The verification ended (approved, canceled, max attempts); the store already says so.</summary>
+    Ended,
+}
+
+/// <summary>The one external event the orchestration listens to. It carries no code and no phone number.</summary>
+public sealed record VerificationSignal(SignalKind Kind, WhatsAppDeliveryStatus? WhatsAppStatus = null, VerificationStatus? Status = null)
+{
+    public static VerificationSignal ForWhatsAppStatus(WhatsAppDeliveryStatus status) => new(SignalKind.WhatsAppStatus, WhatsAppStatus: status);
+
+    public static VerificationSignal Resend { get; } = new(SignalKind.ResendRequested);
+
+    public static VerificationSignal EndedWith(VerificationStatus status) => new(SignalKind.Ended, Status: status);
+}
+
+/// <summary>What an activity that sends did. <see cref="Status"/> is the verification's status after it.</summary>
+public sealed record SendActivityResult(bool Sent, VerificationStatus Status, string? Detail = null);
+
+public sealed record SmsFailoverRequest(string VerificationId, FailoverReason Reason, string? Detail = null);
+
+public sealed record EndVerificationRequest(string VerificationId, string? Detail = null);
+
+/// <summary>
+/// The verification's life: WhatsApp first, a durable timer for its delivery status, SMS when WhatsApp does not
+/// confirm in time (or fails, or is refused, or the caller asks), then wait for the end.
+/// </summary>
+public static class VerificationWorkflow
+{
+    public const string OrchestratorName = "VerificationOrchestrator";
+    public const string SignalEventName = nameof(VerificationSignal);
+
+    private static readonly TaskOptions ActivityRetry = TaskOptions.FromRetryPolicy(
+        new RetryPolicy(maxNumberOfAttempts: 4, firstRetryInterval: TimeSpan.FromSeconds(1), backoffCoefficient: 2));
+
+    public static async Task<VerificationStatus> RunAsync(TaskOrchestrationContext context, VerificationWorkflowInput input)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(input);
+        var logger = context.CreateReplaySafeLogger(OrchestratorName);
+        using var lifetime = new CancellationTokenSource();
+        var run = new Run(context, input, context.CreateTimer(input.ExpiresAt.UtcDateTime, lifetime.Token), logger);
+        try
+        {
+            return await run.ExecuteAsync();
+        }
+        finally
+        {
+            // A timer left pending keeps the instance Running until it fires.
+            await lifetime.CancelAsync();
+        }
+    }
+
+    private sealed class Run(TaskOrchestrationContext context, VerificationWorkflowInput input, Task expiry, ILogger logger)
+    {
+        private readonly string _id = input.VerificationId;
+
+        // Exactly one wait for the signal event exists at any time, and it outlives the timers it races. A wait
+        // abandoned after a timeout could swallow the next event (azure-functions-durable-extension#3255).
+        private Task<VerificationSignal> _nextSignal = context.WaitForExternalEvent<VerificationSignal>(SignalEventName);
+
+        public async Task<VerificationStatus> ExecuteAsync()
+        {
+            var whatsApp = await SendAsync(ActivityNames.SendWhatsApp, _id);
+            if (!whatsApp.Sent && whatsApp.Status.IsEnded())
+            {
+                return whatsApp.Status;
+            }
+
+            var step = whatsApp.Sent
+                ? await WatchWhatsAppAsync()
+                : Step.FailOver(FailoverReason.SendError, whatsApp.Detail);
+            if (step.Kind == StepKind.Ended)
+            {
+                return step.Ended!.Value;
+            }
+
+            logger.LogInformation("Verification {VerificationId}: failing over to SMS ({Reason})", _id, step.Reason);
+            var sms = await SendAsync(ActivityNames.SendSms, new SmsFailoverRequest(_id, step.Reason!.Value, step.Detail));
+            if (!sms.Sent)
+            {
+                return sms.Status.IsEnded()
+                    ? sms.Status
+                    : await EndAsync(ActivityNames.Fail, new EndVerificationRequest(_id, sms.Detail));
+            }
+
+            // No channel is left: wait for the user, a cancel, or the code's expiry. A resend changes nothing now.
+            var end = await WaitAsync(deadline: null, resendFailsOver: false, decide: _ => null);
+            return end.Ended!.Value;
+        }
+
+        /// <summary>Waits for WhatsApp to confirm, then for the user; returns why to fail over, or how it ended.</summary>
+        private async Task<Step> WatchWhatsAppAsync()
+        {
+            Step delivery;
+            using (var timer = new CancellationTokenSource())
+            {
+                delivery = await WaitAsync(context.CreateTimer(input.WhatsAppDeliveryTimeout, timer.Token), resendFailsOver: true, decide: signal => signal switch
+                {
+                    { Kind: SignalKind.WhatsAppStatus, WhatsAppStatus: WhatsAppDeliveryStatus.Failed } => Step.FailOver(FailoverReason.Failed),
+                    { Kind: SignalKind.WhatsAppStatus, WhatsAppStatus: { } status } when Confirms(status) => Step.Confirmed,
+                    _ => null,
+                });
+                await timer.CancelAsync();
+            }
+
+            switch (delivery.Kind)
+            {
+                case StepKind.DeadlinePassed:
+                    return Step.FailOver(FailoverReason.Timeout);
+                case StepKind.Confirmed:
+                    break;
+                default:
+                    return delivery;
+            }
+
+            logger.LogInformation("Verification {VerificationId}: WhatsApp confirmed delivery", _id);
+            using var unverified = new CancellationTokenSource();
+            var unverifiedTimer = input.FailoverIfUnverifiedAfter is { } after ? context.CreateTimer(after, unverified.Token) : null;
+            var afterDelivery = await WaitAsync(unverifiedTimer, resendFailsOver: true, decide: _ => null);
+            await unverified.CancelAsync();
+            return afterDelivery.Kind == StepKind.DeadlinePassed ? Step.FailOver(FailoverReason.Unverified) : afterDelivery;
+        }
+
+        private bool Confirms(WhatsAppDeliveryStatus status) => input.FailoverWhen switch
+        {
+            FailoverWhen.Read => status == WhatsAppDeliveryStatus.Read,
+            _ => status is WhatsAppDeliveryStatus.Delivered or WhatsAppDeliveryStatus.Read,
+        };
+
+        /// <summary>
+        /// Waits until a signal decides something, <paramref name="deadline"/> passes, or the code expires (which ends
+        /// the verification). An ended signal always decides; a resend decides when <paramref name="resendFailsOver"/>;
+        /// <paramref name="decide"/> judges the rest, and a signal it returns null for changes nothing.
+        /// </summary>
+        private async Task<Step> WaitAsync(Task? deadline, bool resendFailsOver, Func<VerificationSignal, Step?> decide)
+        {
+            while (true)
+            {
+                Task[] racers = deadline is null ? [_nextSignal, expiry] : [_nextSignal, expiry, deadline];
+                var winner = await Task.WhenAny(racers);
+                if (winner == expiry)
+                {
+                    return Step.EndedWith(await EndAsync(ActivityNames.Expire, new EndVerificationRequest(_id)));
+                }
+
+                if (winner != _nextSignal)
+                {
+                    return Step.DeadlinePassed;
+                }
+
+                var signal = await _nextSignal;
+                _nextSignal = context.WaitForExternalEvent<VerificationSignal>(SignalEventName);
+                var step = signal switch
+                {
+                    { Kind: SignalKind.Ended, Status: { } status } => Step.EndedWith(status),
+                    { Kind: SignalKind.ResendRequested } => resendFailsOver ? Step.FailOver(FailoverReason.Requested) : null,
+                    _ => decide(signal),
+                };
+                if (step is not null)
+                {
+                    return step;
+                }
+            }
+        }
+
+        private async Task<SendActivityResult> SendAsync(string activity, object request)
+        {
+            try
+            {
+                return await context.CallActivityAsync<SendActivityResult>(activity, request, ActivityRetry);
+            }
+            catch (TaskFailedException ex)
+            {
+                logger.LogError("Verification {VerificationId}: {Activity} failed after retries: {ErrorType}", _id, activity, ex.FailureDetails.ErrorType);
+                return new SendActivityResult(false, VerificationStatus.Pending, $"{activity.ToLowerInvariant()}_error");
+            }
+        }
+
+        private async Task<VerificationStatus> EndAsync(string activity, EndVerificationRequest request) =>
+            await context.CallActivityAsync<VerificationStatus>(activity, request, ActivityRetry);
+    }
+
+    private enum StepKind
+    {
+        Confirmed,
+        DeadlinePassed,
+        FailOver,
+        Ended,
+    }
+
+    private sealed record Step(StepKind Kind, FailoverReason? Reason = null, string? Detail = null, VerificationStatus? Ended = null)
+    {
+        public static readonly Step Confirmed = new(StepKind.Confirmed);
+        public static readonly Step DeadlinePassed = new(StepKind.DeadlinePassed);
+
+        public static Step FailOver(FailoverReason reason, string? detail = null) => new(StepKind.FailOver, reason, detail);
+
+        public static Step EndedWith(VerificationStatus status) => new(StepKind.Ended, Ended: status);
+    }
+}
+
+public static class ActivityNames
+{
+    public const string SendWhatsApp = nameof(SendWhatsApp);
+    public const string SendSms = nameof(SendSms);
+    public const string Expire = nameof(Expire);
+    public const string Fail = nameof(Fail);
+}

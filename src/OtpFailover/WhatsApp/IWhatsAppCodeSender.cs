@@ -1,0 +1,18 @@
+using OtpFailover.PhoneNumbers;
+using OtpFailover.Verifications;
+
+namespace OtpFailover.WhatsApp;
+
+/// <summary>A WhatsApp authentication-template message carrying a one-time code.</summary>
+/// <param name="VerificationId">Echoed back by WhatsApp's status webhooks (<c>biz_opaque_callback_data</c>).</param>
+/// <param name="ExpiresAt">The code's expiry: a provider should stop trying to deliver after it.</param>
+public sealed record WhatsAppCodeMessage(string VerificationId, PhoneNumber To, string Code, DateTimeOffset ExpiresAt);
+
+/// <summary>
+/// Sends a code over WhatsApp. Transient provider errors are the sender's to retry within its own budget; what it
+/// returns is final for this channel. It must not throw for a provider's refusal.
+/// </summary>
+public interface IWhatsAppCodeSender
+{
+    Task<ChannelSendResult> SendAsync(WhatsAppCodeMessage message, CancellationToken cancellationToken);
+}
