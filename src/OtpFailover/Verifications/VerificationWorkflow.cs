@@ -39,6 +39,16 @@ public sealed record VerificationSignal(SignalKind Kind, WhatsAppDeliveryStatus?
 /// <summary>What an activity that sends did. <see cref="Status"/> is the verification's status after it.</summary>
 public sealed record SendActivityResult(bool Sent, VerificationStatus Status, string? Detail = null);
 
+/// <summary>The orchestration's custom status: where the verification's sending stands. Never a code or number.</summary>
+public static class WorkflowPhases
+{
+    public const string SendingWhatsApp = "whatsapp.sending";
+    public const string AwaitingWhatsAppDelivery = "whatsapp.awaiting_delivery";
+    public const string WhatsAppConfirmed = "whatsapp.confirmed";
+    public const string SendingSms = "sms.sending";
+    public const string SmsSent = "sms.sent";
+}
+
 public sealed record SmsFailoverRequest(string VerificationId, FailoverReason Reason, string? Detail = null);
 
 public sealed record EndVerificationRequest(string VerificationId, string? Detail = null);
@@ -47,6 +57,11 @@ public sealed record EndVerificationRequest(string VerificationId, string? Detai
 /// The verification's life: WhatsApp first, a durable timer for its delivery status, SMS when WhatsApp does not
 /// confirm in time (or fails, or is refused, or the caller asks), then wait for the end.
 /// </summary>
+/// <remarks>
+/// Timers are cancelled with the synchronous <see cref="CancellationTokenSource.Cancel()"/>: <c>CancelAsync</c>
+/// resumes the orchestrator off the durable dispatcher's turn, and the actions it then schedules are never sent.
+/// </remarks>
+#pragma warning disable CA1849 // Call async methods when in an async method: see the remarks.
 public static class VerificationWorkflow
 {
     public const string OrchestratorName = "VerificationOrchestrator";
@@ -69,7 +84,7 @@ public static class VerificationWorkflow
         finally
         {
             // A timer left pending keeps the instance Running until it fires.
-            await lifetime.CancelAsync();
+            lifetime.Cancel();
         }
     }
 
@@ -83,6 +98,7 @@ public static class VerificationWorkflow
 
         public async Task<VerificationStatus> ExecuteAsync()
         {
+            context.SetCustomStatus(WorkflowPhases.SendingWhatsApp);
             var whatsApp = await SendAsync(ActivityNames.SendWhatsApp, _id);
             if (!whatsApp.Sent && whatsApp.Status.IsEnded())
             {
@@ -98,6 +114,7 @@ public static class VerificationWorkflow
             }
 
             logger.LogInformation("Verification {VerificationId}: failing over to SMS ({Reason})", _id, step.Reason);
+            context.SetCustomStatus(WorkflowPhases.SendingSms);
             var sms = await SendAsync(ActivityNames.SendSms, new SmsFailoverRequest(_id, step.Reason!.Value, step.Detail));
             if (!sms.Sent)
             {
@@ -105,6 +122,8 @@ public static class VerificationWorkflow
                     ? sms.Status
                     : await EndAsync(ActivityNames.Fail, new EndVerificationRequest(_id, sms.Detail));
             }
+
+            context.SetCustomStatus(WorkflowPhases.SmsSent);
 
             // No channel is left: wait for the user, a cancel, or the code's expiry. A resend changes nothing now.
             var end = await WaitAsync(deadline: null, resendFailsOver: false, decide: _ => null);
@@ -114,6 +133,7 @@ public static class VerificationWorkflow
         /// <summary>Waits for WhatsApp to confirm, then for the user; returns why to fail over, or how it ended.</summary>
         private async Task<Step> WatchWhatsAppAsync()
         {
+            context.SetCustomStatus(WorkflowPhases.AwaitingWhatsAppDelivery);
             Step delivery;
             using (var timer = new CancellationTokenSource())
             {
@@ -123,7 +143,7 @@ public static class VerificationWorkflow
                     { Kind: SignalKind.WhatsAppStatus, WhatsAppStatus: { } status } when Confirms(status) => Step.Confirmed,
                     _ => null,
                 });
-                await timer.CancelAsync();
+                timer.Cancel();
             }
 
             switch (delivery.Kind)
@@ -137,10 +157,11 @@ public static class VerificationWorkflow
             }
 
             logger.LogInformation("Verification {VerificationId}: WhatsApp confirmed delivery", _id);
+            context.SetCustomStatus(WorkflowPhases.WhatsAppConfirmed);
             using var unverified = new CancellationTokenSource();
             var unverifiedTimer = input.FailoverIfUnverifiedAfter is { } after ? context.CreateTimer(after, unverified.Token) : null;
             var afterDelivery = await WaitAsync(unverifiedTimer, resendFailsOver: true, decide: _ => null);
-            await unverified.CancelAsync();
+            unverified.Cancel();
             return afterDelivery.Kind == StepKind.DeadlinePassed ? Step.FailOver(FailoverReason.Unverified) : afterDelivery;
         }
 
@@ -229,3 +250,4 @@ public static class ActivityNames
     public const string Expire = nameof(Expire);
     public const string Fail = nameof(Fail);
 }
+#pragma warning restore CA1849

@@ -1,0 +1,72 @@
+using System.Collections.Concurrent;
+using OtpFailover.Sms;
+using OtpFailover.Verifications;
+using OtpFailover.WhatsApp;
+
+namespace OtpFailover.Tests.Infrastructure;
+
+/// <summary>Stands in for a channel's provider: keeps what it was asked to send and answers as the test says.</summary>
+public abstract class RecordingSender<TMessage>
+{
+    private readonly ConcurrentQueue<TMessage> _messages = new();
+
+    /// <summary>How the provider answers the n-th call (0-based). Throwing stands for a lost response.</summary>
+    public Func<TMessage, int, ChannelSendResult> Respond { get; set; } = (_, _) => ChannelSendResult.Accepted($"msg-{Guid.NewGuid():N}");
+
+    public IReadOnlyList<TMessage> Messages => [.. _messages];
+
+    public int Calls => _messages.Count;
+
+    protected Task<ChannelSendResult> RecordAsync(TMessage message)
+    {
+        _messages.Enqueue(message);
+        return Task.FromResult(Respond(message, _messages.Count - 1));
+    }
+
+    public async Task<TMessage> WaitForMessageAsync(int count = 1, TimeSpan? timeout = null)
+    {
+        await Eventually.WaitUntilAsync(() => _messages.Count >= count, timeout ?? TimeSpan.FromSeconds(20), $"{GetType().Name} to receive {count} message(s)");
+        return Messages[count - 1];
+    }
+}
+
+public sealed class RecordingWhatsAppSender : RecordingSender<WhatsAppCodeMessage>, IWhatsAppCodeSender
+{
+    public Task<ChannelSendResult> SendAsync(WhatsAppCodeMessage message, CancellationToken cancellationToken) => RecordAsync(message);
+}
+
+public sealed class RecordingSmsSender : RecordingSender<SmsCodeMessage>, ISmsCodeSender
+{
+    public Task<ChannelSendResult> SendAsync(SmsCodeMessage message, CancellationToken cancellationToken) => RecordAsync(message);
+}
+
+public static class Eventually
+{
+    public static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Timed out after {timeout} waiting for {what}.");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Timed out after {timeout} waiting for {what}.");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+}

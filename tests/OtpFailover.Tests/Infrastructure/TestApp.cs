@@ -1,0 +1,154 @@
+using Azure.Data.Tables;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Microsoft.DurableTask.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+using Microsoft.Extensions.Options;
+using OtpFailover.DependencyInjection;
+using OtpFailover.Functions.Http;
+using OtpFailover.Storage;
+using OtpFailover.Verifications;
+
+namespace OtpFailover.Tests.Infrastructure;
+
+/// <summary>
+/// The app as the Functions host wires it, with the durable engine in-process (DurableTaskTestHost), storage on
+/// Azurite in a table of its own, stand-in channel providers, and every log line captured.
+/// </summary>
+public sealed class TestApp : IAsyncDisposable
+{
+    public static readonly TimeSpan FlowTimeout = TimeSpan.FromSeconds(45);
+
+    private TestApp(ServiceProvider services, DurableTaskTestHost durable, string tableName)
+    {
+        Services = services;
+        Durable = durable;
+        TableName = tableName;
+    }
+
+    public ServiceProvider Services { get; }
+
+    public DurableTaskTestHost Durable { get; }
+
+    public DurableTaskClient Client => Durable.Client;
+
+    public string TableName { get; }
+
+    public VerificationOptions Options => Services.GetRequiredService<IOptions<VerificationOptions>>().Value;
+
+    public VerificationService Verifications => Services.GetRequiredService<VerificationService>();
+
+    public VerificationStore Store => Services.GetRequiredService<VerificationStore>();
+
+    public VerificationsApi Api => ActivatorUtilities.CreateInstance<VerificationsApi>(Services);
+
+    public RecordingWhatsAppSender WhatsApp => Services.GetRequiredService<RecordingWhatsAppSender>();
+
+    public RecordingSmsSender Sms => Services.GetRequiredService<RecordingSmsSender>();
+
+    public FakeLogCollector Logs => Services.GetRequiredService<FakeLogCollector>();
+
+    public TableClient Table => Services.GetRequiredService<TableServiceClient>().GetTableClient(TableName);
+
+    public static VerificationOptions DefaultOptions() => new()
+    {
+        CodeLength = 6,
+        CodeLifetime = TimeSpan.FromSeconds(30),
+        WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(3),
+        MaxCheckAttempts = 5,
+        Brand = "Contoso",
+        CodeKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
+    };
+
+    public static async Task<TestApp> StartAsync(Action<VerificationOptions>? configure = null, TimeProvider? time = null)
+    {
+        await Azurite.EnsureRunningAsync();
+        var options = DefaultOptions();
+        configure?.Invoke(options);
+        var tableName = Azurite.UniqueTableName();
+
+        var collector = new FakeLogCollector();
+        var services = new ServiceCollection();
+        services.AddSingleton(collector);
+        services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Trace).AddProvider(new FakeLoggerProvider(collector)));
+        services.AddSingleton(Microsoft.Extensions.Options.Options.Create(options));
+        services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new StorageOptions { TableName = tableName }));
+        services.AddSingleton(new TableServiceClient(Azurite.ConnectionString));
+        services.AddSingleton(time ?? TimeProvider.System);
+        services.AddSingleton<RecordingWhatsAppSender>();
+        services.AddSingleton<RecordingSmsSender>();
+        services.AddSingleton<OtpFailover.WhatsApp.IWhatsAppCodeSender>(sp => sp.GetRequiredService<RecordingWhatsAppSender>());
+        services.AddSingleton<OtpFailover.Sms.ISmsCodeSender>(sp => sp.GetRequiredService<RecordingSmsSender>());
+        services.AddOtpFailoverCore();
+        var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+
+        var activities = provider.GetRequiredService<VerificationActivities>();
+        var durable = await DurableTaskTestHost.StartAsync(
+            registry => RegisterWorkflow(registry, activities),
+            new DurableTaskTestHostOptions { LoggerFactory = provider.GetRequiredService<ILoggerFactory>() });
+        return new TestApp(provider, durable, tableName);
+    }
+
+    /// <summary>The same names and bodies the Functions app registers, on the official durable engine.</summary>
+    public static void RegisterWorkflow(DurableTaskRegistry registry, VerificationActivities activities)
+    {
+        registry.AddOrchestratorFunc<VerificationWorkflowInput, VerificationStatus>(VerificationWorkflow.OrchestratorName, (context, input) => VerificationWorkflow.RunAsync(context, input!));
+        registry.AddActivityFunc<string, SendActivityResult>(ActivityNames.SendWhatsApp, (_, id) => activities.SendWhatsAppAsync(id!, CancellationToken.None));
+        registry.AddActivityFunc<SmsFailoverRequest, SendActivityResult>(ActivityNames.SendSms, (_, request) => activities.SendSmsAsync(request!, CancellationToken.None));
+        registry.AddActivityFunc<EndVerificationRequest, VerificationStatus>(ActivityNames.Expire, (_, request) => activities.ExpireAsync(request!, CancellationToken.None));
+        registry.AddActivityFunc<EndVerificationRequest, VerificationStatus>(ActivityNames.Fail, (_, request) => activities.FailAsync(request!, CancellationToken.None));
+    }
+
+    /// <summary>Starts a verification for a fresh number and returns it with the code WhatsApp was asked to send.</summary>
+    public async Task<(Verification Verification, string Code)> StartAndAwaitWhatsAppAsync(string phoneNumber = "+14155550123", string? clientReference = null)
+    {
+        Assert.True(OtpFailover.PhoneNumbers.PhoneNumber.TryParse(phoneNumber, out var number));
+        var before = WhatsApp.Calls;
+        var started = await Verifications.StartAsync(number, clientReference, Client, CancellationToken.None);
+        Assert.NotNull(started.Started);
+        var message = await WhatsApp.WaitForMessageAsync(before + 1);
+        Assert.Equal(started.Started.Id, message.VerificationId);
+        return (started.Started, message.Code);
+    }
+
+    public async Task WaitForPhaseAsync(string id, string phase)
+    {
+        OrchestrationMetadata? last = null;
+        try
+        {
+            await Eventually.WaitUntilAsync(
+                async () => (last = await Client.GetInstanceAsync(id, getInputsAndOutputs: true))?.SerializedCustomStatus == $"\"{phase}\"",
+                FlowTimeout,
+                $"orchestration {id} to reach {phase}");
+        }
+        catch (TimeoutException ex)
+        {
+            throw new TimeoutException($"{ex.Message} Last seen: {last?.RuntimeStatus} {last?.SerializedCustomStatus} {last?.FailureDetails}\n{string.Join('\n', Logs.GetSnapshot().TakeLast(30).Select(r => $"{r.Level} {r.Category}: {r.Message} {r.Exception}"))}", ex);
+        }
+    }
+
+    public async Task<OrchestrationMetadata> WaitForCompletionAsync(string id)
+    {
+        using var timeout = new CancellationTokenSource(FlowTimeout);
+        return await Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, timeout.Token);
+    }
+
+    public async Task<Verification> GetAsync(string id) =>
+        await Verifications.GetAsync(id, CancellationToken.None) ?? throw new InvalidOperationException($"No verification {id}");
+
+    public async ValueTask DisposeAsync()
+    {
+        await Durable.DisposeAsync();
+        try
+        {
+            await Table.DeleteAsync();
+        }
+        catch (Azure.RequestFailedException)
+        {
+        }
+
+        await Services.DisposeAsync();
+    }
+}
