@@ -17,10 +17,23 @@ public abstract class RecordingSender<TMessage>
 
     public int Calls => _messages.Count;
 
-    protected Task<ChannelSendResult> RecordAsync(TMessage message)
+    private TaskCompletionSource? _hold;
+
+    /// <summary>Makes sends wait (after they are recorded) until <see cref="Release"/>: a provider that is slow to answer.</summary>
+    public void Hold() => _hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void Release() => _hold?.TrySetResult();
+
+    protected async Task<ChannelSendResult> RecordAsync(TMessage message)
     {
         _messages.Enqueue(message);
-        return Task.FromResult(Respond(message, _messages.Count - 1));
+        var index = _messages.Count - 1;
+        if (_hold is { } hold)
+        {
+            await hold.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        }
+
+        return Respond(message, index);
     }
 
     public async Task<TMessage> WaitForMessageAsync(int count = 1, TimeSpan? timeout = null)

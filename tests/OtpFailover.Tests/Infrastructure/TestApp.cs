@@ -85,10 +85,33 @@ public sealed class TestApp : IAsyncDisposable
         var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
 
         var activities = provider.GetRequiredService<VerificationActivities>();
-        var durable = await DurableTaskTestHost.StartAsync(
-            registry => RegisterWorkflow(registry, activities),
-            new DurableTaskTestHostOptions { LoggerFactory = provider.GetRequiredService<ILoggerFactory>() });
+        var durable = await StartDurableAsync(registry => RegisterWorkflow(registry, activities), provider.GetRequiredService<ILoggerFactory>());
         return new TestApp(provider, durable, tableName);
+    }
+
+    /// <summary>
+    /// Starts the in-process engine on a free loopback port. The host's own choice is random in 30000–40000 and
+    /// clashes when tests run in parallel, so a port is picked here, and picked again if another host took it first.
+    /// </summary>
+    public static async Task<DurableTaskTestHost> StartDurableAsync(Action<DurableTaskRegistry> register, ILoggerFactory loggerFactory)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await DurableTaskTestHost.StartAsync(register, new DurableTaskTestHostOptions { LoggerFactory = loggerFactory, Port = FreePort() });
+            }
+            catch (IOException ex) when (attempt < 5 && ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+            {
+            }
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>The same names and bodies the Functions app registers, on the official durable engine.</summary>

@@ -1,0 +1,97 @@
+using Microsoft.DurableTask.Client;
+using OtpFailover.Tests.Infrastructure;
+using OtpFailover.Verifications;
+
+namespace OtpFailover.Tests.Verifications;
+
+/// <summary>Signals that come twice, out of order, late, or after the wait they belonged to timed out.</summary>
+public sealed class SignalOrderingTests
+{
+    [Fact]
+    public async Task DuplicateAndOutOfOrderStatuses_ChangeNothing()
+    {
+        await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25));
+        var (verification, _) = await app.StartAndAwaitWhatsAppAsync();
+        var at = DateTimeOffset.UtcNow;
+
+        Assert.True(await Apply(app, verification.Id, WhatsAppDeliveryStatus.Read, at));
+        Assert.False(await Apply(app, verification.Id, WhatsAppDeliveryStatus.Read, at));
+        Assert.False(await Apply(app, verification.Id, WhatsAppDeliveryStatus.Delivered, at.AddSeconds(-1)));
+        Assert.False(await Apply(app, verification.Id, WhatsAppDeliveryStatus.Sent, at.AddSeconds(-2)));
+        Assert.False(await Apply(app, verification.Id, WhatsAppDeliveryStatus.Failed, at.AddSeconds(1)));
+
+        var stored = await app.GetAsync(verification.Id);
+        Assert.Equal(WhatsAppDeliveryStatus.Read, stored.WhatsAppStatus);
+        Assert.Equal([TimelineEventTypes.Created, TimelineEventTypes.WhatsAppSent, TimelineEventTypes.WhatsAppRead], stored.Timeline.Select(e => e.Type));
+        await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.WhatsAppConfirmed);
+        Assert.Equal(0, app.Sms.Calls);
+    }
+
+    [Fact]
+    public async Task LateDeliveredAndFailedStatuses_AfterTheSms_NeverSendASecondSms()
+    {
+        await using var app = await TestApp.StartAsync();
+        var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
+        await app.Sms.WaitForMessageAsync();
+        await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.SmsSent);
+
+        Assert.True(await Apply(app, verification.Id, WhatsAppDeliveryStatus.Delivered, DateTimeOffset.UtcNow));
+        Assert.False(await Apply(app, verification.Id, WhatsAppDeliveryStatus.Failed, DateTimeOffset.UtcNow));
+        Assert.Equal(ChangeOutcome.NoChannelLeft, (await app.Verifications.ResendAsync(verification.Id, app.Client, default)).Outcome);
+        await Task.Delay(TimeSpan.FromSeconds(2));
+
+        Assert.Equal(1, app.Sms.Calls);
+        var stored = await app.GetAsync(verification.Id);
+        Assert.Equal(VerificationStatus.Pending, stored.Status);
+        Assert.Equal(Channel.Sms, stored.Channel);
+        Assert.Contains(stored.Timeline, e => e.Type == TimelineEventTypes.WhatsAppDelivered);
+        Assert.Equal(CheckOutcome.Approved, (await app.Verifications.CheckAsync(verification.Id, code, app.Client, default)).Outcome);
+        Assert.Equal(VerificationStatus.Approved, (await app.WaitForCompletionAsync(verification.Id)).ReadOutputAs<VerificationStatus>());
+    }
+
+    /// <summary>
+    /// The orchestration waited for a WhatsApp status, the wait timed out, and the approval arrives while the SMS
+    /// activity is still running, when no wait is current. A wait abandoned at its timeout would take that event
+    /// and drop it (azure-functions-durable-extension#3255), leaving the instance running until the code expired;
+    /// here the approval must end it at once.
+    /// </summary>
+    [Fact]
+    public async Task AnEventAfterATimedOutWait_ArrivingBetweenWaits_IsNotLost()
+    {
+        await using var app = await TestApp.StartAsync(o => o.CodeLifetime = TimeSpan.FromMinutes(5));
+        app.Sms.Hold();
+        var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
+        await app.Sms.WaitForMessageAsync();
+
+        Assert.Equal(CheckOutcome.Approved, (await app.Verifications.CheckAsync(verification.Id, code, app.Client, default)).Outcome);
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        app.Sms.Release();
+
+        using var soon = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        var instance = await app.Client.WaitForInstanceCompletionAsync(verification.Id, getInputsAndOutputs: true, soon.Token);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, instance.RuntimeStatus);
+        Assert.Equal(VerificationStatus.Approved, instance.ReadOutputAs<VerificationStatus>());
+    }
+
+    [Fact]
+    public async Task AnEventAfterTheUnverifiedWaitTimedOut_IsNotLost()
+    {
+        await using var app = await TestApp.StartAsync(o =>
+        {
+            o.CodeLifetime = TimeSpan.FromMinutes(5);
+            o.FailoverIfUnverifiedAfter = TimeSpan.FromSeconds(1);
+        });
+        var (verification, _) = await app.StartAndAwaitWhatsAppAsync();
+        await Apply(app, verification.Id, WhatsAppDeliveryStatus.Delivered, DateTimeOffset.UtcNow);
+        await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.SmsSent);
+
+        Assert.Equal(ChangeOutcome.Done, (await app.Verifications.CancelAsync(verification.Id, app.Client, default)).Outcome);
+
+        using var soon = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        var instance = await app.Client.WaitForInstanceCompletionAsync(verification.Id, getInputsAndOutputs: true, soon.Token);
+        Assert.Equal(VerificationStatus.Canceled, instance.ReadOutputAs<VerificationStatus>());
+    }
+
+    private static Task<bool> Apply(TestApp app, string id, WhatsAppDeliveryStatus status, DateTimeOffset at) =>
+        app.Verifications.ApplyWhatsAppStatusAsync(id, status, at, null, app.Client, default);
+}
