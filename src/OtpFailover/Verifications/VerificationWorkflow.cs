@@ -75,20 +75,13 @@ public static class VerificationWorkflow
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
         var logger = context.CreateReplaySafeLogger(OrchestratorName);
-        using var lifetime = new CancellationTokenSource();
-        var run = new Run(context, input, context.CreateTimer(input.ExpiresAt.UtcDateTime, lifetime.Token), logger);
-        try
-        {
-            return await run.ExecuteAsync();
-        }
-        finally
-        {
-            // A timer left pending keeps the instance Running until it fires.
-            lifetime.Cancel();
-        }
+
+        // A timer left pending keeps the instance Running until it fires: every deadline is disposed (cancelled).
+        using var expiry = new Deadline(context, input.ExpiresAt.UtcDateTime);
+        return await new Run(context, input, expiry, logger).ExecuteAsync();
     }
 
-    private sealed class Run(TaskOrchestrationContext context, VerificationWorkflowInput input, Task expiry, ILogger logger)
+    private sealed class Run(TaskOrchestrationContext context, VerificationWorkflowInput input, Deadline expiry, ILogger logger)
     {
         private readonly string _id = input.VerificationId;
 
@@ -135,15 +128,14 @@ public static class VerificationWorkflow
         {
             context.SetCustomStatus(WorkflowPhases.AwaitingWhatsAppDelivery);
             Step delivery;
-            using (var timer = new CancellationTokenSource())
+            using (var deliveryDeadline = new Deadline(context, context.CurrentUtcDateTime + input.WhatsAppDeliveryTimeout))
             {
-                delivery = await WaitAsync(context.CreateTimer(input.WhatsAppDeliveryTimeout, timer.Token), resendFailsOver: true, decide: signal => signal switch
+                delivery = await WaitAsync(deliveryDeadline, resendFailsOver: true, decide: signal => signal switch
                 {
                     { Kind: SignalKind.WhatsAppStatus, WhatsAppStatus: WhatsAppDeliveryStatus.Failed } => Step.FailOver(FailoverReason.Failed),
                     { Kind: SignalKind.WhatsAppStatus, WhatsAppStatus: { } status } when Confirms(status) => Step.Confirmed,
                     _ => null,
                 });
-                timer.Cancel();
             }
 
             switch (delivery.Kind)
@@ -158,10 +150,8 @@ public static class VerificationWorkflow
 
             logger.LogInformation("Verification {VerificationId}: WhatsApp confirmed delivery", _id);
             context.SetCustomStatus(WorkflowPhases.WhatsAppConfirmed);
-            using var unverified = new CancellationTokenSource();
-            var unverifiedTimer = input.FailoverIfUnverifiedAfter is { } after ? context.CreateTimer(after, unverified.Token) : null;
-            var afterDelivery = await WaitAsync(unverifiedTimer, resendFailsOver: true, decide: _ => null);
-            unverified.Cancel();
+            using var unverifiedDeadline = input.FailoverIfUnverifiedAfter is { } after ? new Deadline(context, context.CurrentUtcDateTime + after) : null;
+            var afterDelivery = await WaitAsync(unverifiedDeadline, resendFailsOver: true, decide: _ => null);
             return afterDelivery.Kind == StepKind.DeadlinePassed ? Step.FailOver(FailoverReason.Unverified) : afterDelivery;
         }
 
@@ -176,19 +166,29 @@ public static class VerificationWorkflow
         /// the verification). An ended signal always decides; a resend decides when <paramref name="resendFailsOver"/>;
         /// <paramref name="decide"/> judges the rest, and a signal it returns null for changes nothing.
         /// </summary>
-        private async Task<Step> WaitAsync(Task? deadline, bool resendFailsOver, Func<VerificationSignal, Step?> decide)
+        private async Task<Step> WaitAsync(Deadline? deadline, bool resendFailsOver, Func<VerificationSignal, Step?> decide)
         {
             while (true)
             {
-                Task[] racers = deadline is null ? [_nextSignal, expiry] : [_nextSignal, expiry, deadline];
+                Task[] racers = deadline is null ? [_nextSignal, expiry.Timer] : [_nextSignal, expiry.Timer, deadline.Timer];
                 var winner = await Task.WhenAny(racers);
-                if (winner == expiry)
+                if (winner == expiry.Timer)
                 {
+                    if (expiry.FiredEarly())
+                    {
+                        continue;
+                    }
+
                     return Step.EndedWith(await EndAsync(ActivityNames.Expire, new EndVerificationRequest(_id)));
                 }
 
                 if (winner != _nextSignal)
                 {
+                    if (deadline!.FiredEarly())
+                    {
+                        continue;
+                    }
+
                     return Step.DeadlinePassed;
                 }
 
@@ -222,6 +222,47 @@ public static class VerificationWorkflow
 
         private async Task<VerificationStatus> EndAsync(string activity, EndVerificationRequest request) =>
             await context.CallActivityAsync<VerificationStatus>(activity, request, ActivityRetry);
+    }
+
+    /// <summary>
+    /// A durable timer for a point in time. The Azure Storage backend delays timer messages in whole seconds, so a
+    /// timer can fire up to a second early; <see cref="FiredEarly"/> notices that (by the orchestration's own clock)
+    /// and sets a new timer for the rest. Disposing cancels the timer so it does not keep the instance running.
+    /// </summary>
+    private sealed class Deadline : IDisposable
+    {
+        private readonly TaskOrchestrationContext _context;
+        private readonly DateTime _fireAt;
+        private CancellationTokenSource _cancel = new();
+
+        public Deadline(TaskOrchestrationContext context, DateTime fireAt)
+        {
+            _context = context;
+            _fireAt = fireAt;
+            Timer = context.CreateTimer(fireAt, _cancel.Token);
+        }
+
+        public Task Timer { get; private set; }
+
+        /// <summary>After <see cref="Timer"/> completed: true, with a new timer armed, when its time has not come.</summary>
+        public bool FiredEarly()
+        {
+            if (_context.CurrentUtcDateTime >= _fireAt)
+            {
+                return false;
+            }
+
+            _cancel.Dispose();
+            _cancel = new CancellationTokenSource();
+            Timer = _context.CreateTimer(_fireAt, _cancel.Token);
+            return true;
+        }
+
+        public void Dispose()
+        {
+            _cancel.Cancel();
+            _cancel.Dispose();
+        }
     }
 
     private enum StepKind

@@ -17,16 +17,32 @@ namespace OtpFailover.Tests.Infrastructure;
 /// The app as the Functions host wires it, with the durable engine in-process (DurableTaskTestHost), storage on
 /// Azurite in a table of its own, stand-in channel providers, and every log line captured.
 /// </summary>
+public enum DurableBackend
+{
+    /// <summary>The in-memory engine of <c>Microsoft.DurableTask.InProcessTestHost</c>.</summary>
+    InMemory,
+
+    /// <summary>The Azure Storage backend on Azurite, persisted as Azure Functions persists it.</summary>
+    AzureStorage,
+}
+
 public sealed class TestApp : IAsyncDisposable
 {
     public static readonly TimeSpan FlowTimeout = TimeSpan.FromSeconds(45);
 
-    private TestApp(ServiceProvider services, DurableTaskTestHost durable, string tableName)
+    private readonly Func<Task> _deleteTaskHub;
+
+    private TestApp(ServiceProvider services, DurableTaskTestHost durable, string tableName, string? taskHubName, Func<Task> deleteTaskHub)
     {
         Services = services;
         Durable = durable;
         TableName = tableName;
+        TaskHubName = taskHubName;
+        _deleteTaskHub = deleteTaskHub;
     }
+
+    /// <summary>The Azure Storage task hub, when the engine runs on <see cref="DurableBackend.AzureStorage"/>.</summary>
+    public string? TaskHubName { get; }
 
     public ServiceProvider Services { get; }
 
@@ -62,7 +78,7 @@ public sealed class TestApp : IAsyncDisposable
         CodeKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
     };
 
-    public static async Task<TestApp> StartAsync(Action<VerificationOptions>? configure = null, TimeProvider? time = null)
+    public static async Task<TestApp> StartAsync(Action<VerificationOptions>? configure = null, TimeProvider? time = null, DurableBackend backend = DurableBackend.InMemory)
     {
         await Azurite.EnsureRunningAsync();
         var options = DefaultOptions();
@@ -85,8 +101,15 @@ public sealed class TestApp : IAsyncDisposable
         var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
 
         var activities = provider.GetRequiredService<VerificationActivities>();
-        var durable = await StartDurableAsync(registry => RegisterWorkflow(registry, activities), provider.GetRequiredService<ILoggerFactory>());
-        return new TestApp(provider, durable, tableName);
+        var loggerFactory = provider.GetRequiredService<ILoggerFactory>();
+        if (backend == DurableBackend.AzureStorage)
+        {
+            var (host, taskHubName, deleteTaskHub) = await AzureStorageDurableHost.StartAsync(registry => RegisterWorkflow(registry, activities), loggerFactory);
+            return new TestApp(provider, host, tableName, taskHubName, deleteTaskHub);
+        }
+
+        var durable = await StartDurableAsync(registry => RegisterWorkflow(registry, activities), loggerFactory);
+        return new TestApp(provider, durable, tableName, null, () => Task.CompletedTask);
     }
 
     /// <summary>
@@ -164,6 +187,7 @@ public sealed class TestApp : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Durable.DisposeAsync();
+        await _deleteTaskHub();
         try
         {
             await Table.DeleteAsync();

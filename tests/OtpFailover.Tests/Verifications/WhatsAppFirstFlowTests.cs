@@ -7,10 +7,12 @@ namespace OtpFailover.Tests.Verifications;
 /// <summary>Whole flows on the durable engine: WhatsApp confirms, or stays silent and SMS takes over.</summary>
 public sealed class WhatsAppFirstFlowTests
 {
-    [Fact]
-    public async Task Delivered_OnWhatsApp_SendsNoSms_AndTheCodeApproves()
+    [Theory]
+    [InlineData(DurableBackend.InMemory)]
+    [InlineData(DurableBackend.AzureStorage)]
+    public async Task Delivered_OnWhatsApp_SendsNoSms_AndTheCodeApproves(DurableBackend backend)
     {
-        await using var app = await TestApp.StartAsync();
+        await using var app = await TestApp.StartAsync(backend: backend);
         var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
 
         await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.AwaitingWhatsAppDelivery);
@@ -36,15 +38,17 @@ public sealed class WhatsAppFirstFlowTests
         Assert.Equal(0, app.Sms.Calls);
     }
 
-    [Fact]
-    public async Task Silence_OnWhatsApp_SendsTheSameCodeBySmsAfterTheTimeout_AndItApproves()
+    [Theory]
+    [InlineData(DurableBackend.InMemory)]
+    [InlineData(DurableBackend.AzureStorage)]
+    public async Task Silence_OnWhatsApp_SendsTheSameCodeBySmsAfterTheTimeout_AndItApproves(DurableBackend backend)
     {
-        await using var app = await TestApp.StartAsync();
+        await using var app = await TestApp.StartAsync(backend: backend);
         var started = DateTimeOffset.UtcNow;
         var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
 
         var sms = await app.Sms.WaitForMessageAsync();
-        Assert.True(DateTimeOffset.UtcNow - started >= app.Options.WhatsAppDeliveryTimeout, "The SMS went out before the WhatsApp delivery timeout.");
+        Assert.True(DateTimeOffset.UtcNow - started >= app.Options.WhatsAppDeliveryTimeout, $"The SMS went out before the WhatsApp delivery timeout: {string.Join(", ", (await app.GetAsync(verification.Id)).Timeline)}");
         Assert.Equal(code, sms.Code);
         Assert.Equal("+14155550123", sms.To.E164);
         Assert.Equal("Contoso", sms.Brand);

@@ -1,0 +1,83 @@
+using System.Net;
+using DurableTask.AzureStorage;
+using DurableTask.Core;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Microsoft.DurableTask.Testing;
+using Microsoft.DurableTask.Testing.Sidecar.Grpc;
+using Microsoft.DurableTask.Worker;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace OtpFailover.Tests.Infrastructure;
+
+/// <summary>
+/// The durable engine the way Azure Functions runs it by default: the Azure Storage backend (here on Azurite), so
+/// orchestration state is persisted in real History and Instances tables that a test can read. The official
+/// <see cref="TaskHubGrpcServer"/> sidecar serves it to the durabletask-dotnet worker and client over gRPC.
+/// </summary>
+public sealed class AzureStorageDurableHost
+{
+    public static async Task<(DurableTaskTestHost Host, string TaskHubName, Func<Task> DeleteTaskHub)> StartAsync(
+        Action<DurableTaskRegistry> register, ILoggerFactory loggerFactory)
+    {
+        var taskHubName = $"hub{Guid.NewGuid():N}"[..19];
+        var service = new AzureStorageOrchestrationService(new AzureStorageOrchestrationServiceSettings
+        {
+            TaskHubName = taskHubName,
+            StorageAccountClientProvider = new StorageAccountClientProvider(Azurite.ConnectionString),
+            MaxQueuePollingInterval = TimeSpan.FromMilliseconds(500),
+            PartitionCount = 1,
+            LoggerFactory = loggerFactory,
+        });
+        await service.CreateIfNotExistsAsync();
+
+        var port = FreeLoopbackPort();
+        var sidecarBuilder = WebApplication.CreateSlimBuilder();
+        sidecarBuilder.Logging.ClearProviders();
+        sidecarBuilder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port, listen => listen.Protocols = HttpProtocols.Http2));
+        sidecarBuilder.Services.AddGrpc();
+        sidecarBuilder.Services.AddSingleton(loggerFactory);
+        sidecarBuilder.Services.AddSingleton<IOrchestrationService>(service);
+        sidecarBuilder.Services.AddSingleton<IOrchestrationServiceClient>(service);
+        sidecarBuilder.Services.AddSingleton<TaskHubGrpcServer>();
+        var sidecar = sidecarBuilder.Build();
+        sidecar.MapGrpcService<TaskHubGrpcServer>();
+        await sidecar.StartAsync();
+
+        var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        var worker = Host.CreateDefaultBuilder()
+            .ConfigureLogging(logging => logging.ClearProviders())
+            .ConfigureServices(services =>
+            {
+                services.AddSingleton(loggerFactory);
+                services.AddDurableTaskWorker(builder =>
+                {
+                    builder.UseGrpc(channel);
+                    builder.AddTasks(register);
+                });
+                services.AddDurableTaskClient(builder =>
+                {
+                    builder.UseGrpc(channel);
+                    builder.RegisterDirectly();
+                });
+            })
+            .Build();
+        await worker.StartAsync();
+
+        var host = new DurableTaskTestHost(sidecar, worker, channel, worker.Services.GetRequiredService<DurableTaskClient>());
+        return (host, taskHubName, () => service.DeleteAsync());
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -1,0 +1,68 @@
+using System.Text;
+using Azure.Data.Tables;
+using OtpFailover.Tests.Infrastructure;
+using OtpFailover.Verifications;
+
+namespace OtpFailover.Tests.Verifications;
+
+/// <summary>
+/// Runs a whole flow (WhatsApp, timeout, SMS, a wrong code, the right code) and then searches everything the app
+/// and the engine kept (durable history, the instance's input, output and custom status, every Table row, every
+/// log line) for the code and the phone number.
+/// </summary>
+public sealed class SecretLeakTests
+{
+    private const string PhoneNumber = "+14155550199";
+
+    [Fact]
+    public async Task TheCodeAndThePhoneNumber_AppearInNoHistory_NoRow_AndNoLog()
+    {
+        // Ten digits, so the code cannot turn up by chance inside an id or a timestamp.
+        await using var app = await TestApp.StartAsync(o => o.CodeLength = 10, backend: DurableBackend.AzureStorage);
+        var (verification, code) = await app.StartAndAwaitWhatsAppAsync(PhoneNumber, clientReference: "order-42");
+        await app.Sms.WaitForMessageAsync();
+        await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.SmsSent);
+        Assert.Equal(CheckOutcome.Incorrect, (await app.Verifications.CheckAsync(verification.Id, "0000000000" == code ? "1111111111" : "0000000000", app.Client, default)).Outcome);
+        Assert.Equal(CheckOutcome.Approved, (await app.Verifications.CheckAsync(verification.Id, code, app.Client, default)).Outcome);
+        await app.WaitForCompletionAsync(verification.Id);
+
+        // What the Azure Storage backend persisted: the History and Instances tables of the task hub.
+        var tables = new TableServiceClient(Azurite.ConnectionString);
+        var historyText = await ReadAllRowsAsync(tables.GetTableClient($"{app.TaskHubName}History"));
+        Assert.Contains(ActivityNames.SendSms, historyText, StringComparison.Ordinal); // the search does see the history
+        var instancesText = await ReadAllRowsAsync(tables.GetTableClient($"{app.TaskHubName}Instances"));
+        Assert.Contains(verification.Id, instancesText, StringComparison.Ordinal);
+        var instance = await app.Client.GetInstanceAsync(verification.Id, getInputsAndOutputs: true);
+        var instanceText = $"{instance!.SerializedInput}|{instance.SerializedOutput}|{instance.SerializedCustomStatus}";
+        Assert.Contains(verification.Id, instanceText); // the search does see what the engine stored
+        var rowsText = await ReadAllRowsAsync(app.Table);
+        Assert.Contains("order-42", rowsText);
+        var logs = app.Logs.GetSnapshot();
+        Assert.NotEmpty(logs);
+        var logText = string.Join('\n', logs.Select(r => $"{r.Message}|{r.Exception}|{string.Join(',', r.StructuredState?.Select(kv => $"{kv.Key}={kv.Value}") ?? [])}"));
+        Assert.Contains(verification.Id, logText);
+
+        foreach (var (where, text) in new[] { ("history table", historyText), ("instances table", instancesText), ("instance", instanceText), ("table rows", rowsText), ("logs", logText) })
+        {
+            Assert.False(text.Contains(code, StringComparison.Ordinal), $"The code appears in the {where}.");
+            Assert.False(text.Contains(PhoneNumber, StringComparison.Ordinal), $"The phone number appears in the {where}.");
+            Assert.False(text.Contains(PhoneNumber[1..], StringComparison.Ordinal), $"The phone number's digits appear in the {where}.");
+        }
+    }
+
+    private static async Task<string> ReadAllRowsAsync(TableClient table)
+    {
+        var text = new StringBuilder();
+        await foreach (var row in table.QueryAsync<TableEntity>())
+        {
+            foreach (var (key, value) in row)
+            {
+                text.Append(key).Append('=');
+                text.Append(value is byte[] bytes ? $"{Convert.ToBase64String(bytes)}|{Encoding.ASCII.GetString(bytes)}" : Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture));
+                text.Append('\n');
+            }
+        }
+
+        return text.ToString();
+    }
+}
