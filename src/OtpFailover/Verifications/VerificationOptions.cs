@@ -17,38 +17,38 @@ public sealed class VerificationOptions
 {
     public const string SectionName = "Verification";
 
-    [Range(4, 10)]
+    [Range(4, 10, ErrorMessage = "Verification:CodeLength must be between {1} and {2} digits.")]
     public int CodeLength { get; set; } = 6;
 
-    [Range(typeof(TimeSpan), "00:01:00", "01:00:00")]
+    [Range(typeof(TimeSpan), "00:01:00", "01:00:00", ErrorMessage = "Verification:CodeLifetime must be between {1} and {2}.")]
     public TimeSpan CodeLifetime { get; set; } = TimeSpan.FromMinutes(10);
 
-    [Range(typeof(TimeSpan), "00:00:15", "00:15:00")]
+    [Range(typeof(TimeSpan), "00:00:15", "00:15:00", ErrorMessage = "Verification:WhatsAppDeliveryTimeout must be between {1} and {2}.")]
     public TimeSpan WhatsAppDeliveryTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
-    [EnumDataType(typeof(FailoverWhen))]
+    [EnumDataType(typeof(FailoverWhen), ErrorMessage = "Verification:FailoverWhen must be Delivered or Read.")]
     public FailoverWhen FailoverWhen { get; set; } = FailoverWhen.Delivered;
 
     /// <summary>
     /// When set, a code that WhatsApp delivered but the user did not verify within this time (counted from the
     /// delivery confirmation) is sent again by SMS. Off by default.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:15", "01:00:00")]
+    [Range(typeof(TimeSpan), "00:00:15", "01:00:00", ErrorMessage = "Verification:FailoverIfUnverifiedAfter must be empty (off) or between {1} and {2}.")]
     public TimeSpan? FailoverIfUnverifiedAfter { get; set; }
 
-    [Range(1, 20)]
+    [Range(1, 20, ErrorMessage = "Verification:MaxCheckAttempts must be between {1} and {2}.")]
     public int MaxCheckAttempts { get; set; } = 5;
 
     /// <summary>The name the SMS text uses ("123456 is your {Brand} verification code.").</summary>
-    [Required(AllowEmptyStrings = false)]
-    [StringLength(30)]
-    [RegularExpression(@"^[A-Za-z0-9 .&'-]+$", ErrorMessage = "The field Brand may only hold letters, digits, spaces and . & ' - (one GSM-7 SMS segment).")]
+    [Required(AllowEmptyStrings = false, ErrorMessage = "Verification:Brand is required: the name the SMS text shows.")]
+    [StringLength(30, ErrorMessage = "Verification:Brand must be at most {1} characters.")]
+    [RegularExpression(@"^[A-Za-z0-9 .&'-]+$", ErrorMessage = "Verification:Brand may only hold letters, digits, spaces and . & ' - (so the SMS stays one GSM-7 segment).")]
     public string Brand { get; set; } = "OtpFailover";
 
     /// <summary>
     /// Server secret, Base64, at least 32 bytes. Codes are derived from it, and stored phone numbers are encrypted
     /// and indexed with keys derived from it. Changing it invalidates verifications in flight.
     /// </summary>
-    [Required(AllowEmptyStrings = false)]
+    [Required(AllowEmptyStrings = false, ErrorMessage = "Verification:CodeKey is required: Base64 of at least 32 random bytes (for example `openssl rand -base64 32`).")]
     public string CodeKey { get; set; } = string.Empty;
 }

@@ -1,0 +1,119 @@
+using Microsoft.Azure.Functions.Worker.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using OtpFailover.Functions;
+using OtpFailover.Verifications;
+
+namespace OtpFailover.Tests.Configuration;
+
+/// <summary>
+/// Bad configuration stops the Functions app at start-up, with a message naming the setting. The host is the
+/// Functions application builder the app's Program uses, because ValidateOnStart has silently done nothing in
+/// Functions before (dotnet/runtime#96034).
+/// </summary>
+public sealed class StartupValidationTests
+{
+    private static readonly Dictionary<string, string?> Good = new()
+    {
+        // What the Functions host hands its worker; nothing listens there, and no test gets as far as connecting.
+        ["Functions:Worker:HostEndpoint"] = "http://127.0.0.1:9",
+        ["Functions:Worker:WorkerId"] = "test-worker",
+        ["Functions:Worker:RequestId"] = "test-request",
+        ["Functions:Worker:GrpcMaxMessageLength"] = "2147483647",
+        ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true",
+        ["Verification:CodeKey"] = Convert.ToBase64String(new byte[32]),
+    };
+
+    [Theory]
+    [InlineData("Verification:CodeLength", "3")]
+    [InlineData("Verification:CodeLength", "11")]
+    [InlineData("Verification:CodeLifetime", "00:00:30")]
+    [InlineData("Verification:CodeLifetime", "02:00:00")]
+    [InlineData("Verification:WhatsAppDeliveryTimeout", "00:00:05")]
+    [InlineData("Verification:WhatsAppDeliveryTimeout", "00:16:00")]
+    [InlineData("Verification:WhatsAppDeliveryTimeout", "00:12:00", "Verification:CodeLifetime", "00:10:00")]
+    [InlineData("Verification:FailoverWhen", "Sometimes")]
+    [InlineData("Verification:FailoverIfUnverifiedAfter", "00:00:05")]
+    [InlineData("Verification:FailoverIfUnverifiedAfter", "00:10:00")]
+    [InlineData("Verification:MaxCheckAttempts", "0")]
+    [InlineData("Verification:MaxCheckAttempts", "21")]
+    [InlineData("Verification:Brand", "")]
+    [InlineData("Verification:Brand", "Contoso 🚀")]
+    [InlineData("Verification:Brand", "A brand name far too long for one SMS")]
+    [InlineData("Verification:CodeKey", "")]
+    [InlineData("Verification:CodeKey", "c2hvcnQ=")]
+    [InlineData("Verification:CodeKey", "not base64 at all!")]
+    [InlineData("Storage:TableName", "1-bad-name")]
+    public async Task ABadSetting_StopsStartUp_NamingTheSetting(string key, string value, string? otherKey = null, string? otherValue = null)
+    {
+        var settings = new Dictionary<string, string?>(Good) { [key] = value };
+        if (otherKey is not null)
+        {
+            settings[otherKey] = otherValue;
+        }
+
+        using var host = BuildFunctionsHost(settings);
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync());
+
+        Assert.True(error is OptionsValidationException or InvalidOperationException, error.ToString());
+        Assert.Contains(key, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void GoodSettings_BindToTheOptionsTheAppUses()
+    {
+        var settings = new Dictionary<string, string?>(Good)
+        {
+            ["Verification:CodeLength"] = "8",
+            ["Verification:FailoverWhen"] = "Read",
+            ["Verification:FailoverIfUnverifiedAfter"] = "00:02:00",
+            ["Verification:Brand"] = "Contoso",
+        };
+        using var host = BuildFunctionsHost(settings);
+
+        var options = host.Services.GetRequiredService<IOptions<VerificationOptions>>().Value;
+
+        Assert.Equal(8, options.CodeLength);
+        Assert.Equal(FailoverWhen.Read, options.FailoverWhen);
+        Assert.Equal(TimeSpan.FromMinutes(2), options.FailoverIfUnverifiedAfter);
+        Assert.Equal(TimeSpan.FromMinutes(10), options.CodeLifetime);
+        Assert.Equal(TimeSpan.FromSeconds(60), options.WhatsAppDeliveryTimeout);
+        Assert.Equal(5, options.MaxCheckAttempts);
+        Assert.Equal("Contoso", options.Brand);
+        Assert.NotNull(host.Services.GetRequiredService<VerificationService>());
+    }
+
+    [Fact]
+    public void TheSampleLocalSettings_PassValidation()
+    {
+        var sample = new ConfigurationBuilder()
+            .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "local.settings.sample.json"))
+            .Build()
+            .GetSection("Values")
+            .AsEnumerable(makePathsRelative: true)
+            .Where(kv => kv.Value is not null)
+            .ToDictionary(kv => kv.Key.Replace("__", ":", StringComparison.Ordinal), kv => kv.Value);
+        foreach (var worker in Good.Where(kv => kv.Key.StartsWith("Functions:", StringComparison.Ordinal)))
+        {
+            sample[worker.Key] = worker.Value;
+        }
+
+        using var host = BuildFunctionsHost(sample);
+
+        var options = host.Services.GetRequiredService<IOptions<VerificationOptions>>().Value;
+
+        Assert.Equal(6, options.CodeLength);
+    }
+
+    private static IHost BuildFunctionsHost(Dictionary<string, string?> settings)
+    {
+        var builder = FunctionsApplication.CreateBuilder([]);
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection(settings);
+        FunctionsComposition.Configure(builder.Services, builder.Configuration);
+        return builder.Build();
+    }
+}

@@ -1,0 +1,51 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.Abstractions;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace OtpFailover.Tests.Http;
+
+/// <summary>Real <see cref="HttpRequest"/>s in, and results written out the way ASP.NET Core writes them.</summary>
+public static class HttpTestRequests
+{
+    private static readonly IServiceProvider ResultServices = new ServiceCollection().AddLogging().AddMvcCore().Services.BuildServiceProvider();
+
+    public static HttpRequest Json(string method, string path, string? body = null)
+    {
+        var context = new DefaultHttpContext();
+        context.Request.Method = method;
+        context.Request.Path = path;
+        if (body is not null)
+        {
+            var bytes = Encoding.UTF8.GetBytes(body);
+            context.Request.ContentType = "application/json";
+            context.Request.ContentLength = bytes.Length;
+            context.Request.Body = new MemoryStream(bytes);
+        }
+
+        return context.Request;
+    }
+
+    public static async Task<WireResponse> ExecuteAsync(IActionResult result)
+    {
+        var context = new DefaultHttpContext { RequestServices = ResultServices };
+        context.Response.Body = new MemoryStream();
+        await result.ExecuteResultAsync(new ActionContext(context, new RouteData(), new ActionDescriptor()));
+        context.Response.Body.Position = 0;
+        var text = await new StreamReader(context.Response.Body).ReadToEndAsync();
+        return new WireResponse(context.Response.StatusCode, context.Response.ContentType, context.Response.Headers.Location.ToString(), text);
+    }
+}
+
+public sealed record WireResponse(int Status, string? ContentType, string Location, string Body)
+{
+    public JsonElement Json => JsonDocument.Parse(Body).RootElement;
+
+    public string? ProblemType => Json.GetProperty("type").GetString();
+
+    /// <summary>The content type without parameters (<c>; charset=utf-8</c>).</summary>
+    public string? MediaType => ContentType is null ? null : Microsoft.Net.Http.Headers.MediaTypeHeaderValue.Parse(ContentType).MediaType.Value;
+}
