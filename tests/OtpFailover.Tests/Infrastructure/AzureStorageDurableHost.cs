@@ -74,7 +74,8 @@ public sealed class AzureStorageDurableHost
         return (host, taskHubName, () => service.DeleteAsync());
     }
 
-    private static int FreeLoopbackPort()
+    /// <summary>A loopback port that was free a moment ago (the OS picks it).</summary>
+    public static int FreeLoopbackPort()
     {
         using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
         listener.Start();

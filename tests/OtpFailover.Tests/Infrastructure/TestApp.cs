@@ -58,6 +58,8 @@ public sealed class TestApp : IAsyncDisposable
 
     public VerificationStore Store => Services.GetRequiredService<VerificationStore>();
 
+    public VerificationActivities Activities => Services.GetRequiredService<VerificationActivities>();
+
     public VerificationsApi Api => ActivatorUtilities.CreateInstance<VerificationsApi>(Services);
 
     public RecordingWhatsAppSender WhatsApp => Services.GetRequiredService<RecordingWhatsAppSender>();
@@ -122,7 +124,7 @@ public sealed class TestApp : IAsyncDisposable
         {
             try
             {
-                return await DurableTaskTestHost.StartAsync(register, new DurableTaskTestHostOptions { LoggerFactory = loggerFactory, Port = FreePort() });
+                return await DurableTaskTestHost.StartAsync(register, new DurableTaskTestHostOptions { LoggerFactory = loggerFactory, Port = AzureStorageDurableHost.FreeLoopbackPort() });
             }
             catch (IOException ex) when (attempt < 5 && ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
             {
@@ -130,12 +132,6 @@ public sealed class TestApp : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     /// <summary>The same names and bodies the Functions app registers, on the official durable engine.</summary>
     public static void RegisterWorkflow(DurableTaskRegistry registry, VerificationActivities activities)

@@ -50,8 +50,7 @@ public sealed class ActivityIdempotencyTests
         await using var app = await TestApp.StartAsync();
         var (verification, _) = await app.StartAndAwaitWhatsAppAsync();
         await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.SmsSent);
-        var activities = app.Services.GetService(typeof(VerificationActivities)) as VerificationActivities;
-        Assert.NotNull(activities);
+        var activities = app.Activities;
 
         var whatsApp = await activities.SendWhatsAppAsync(verification.Id, default);
         var sms = await activities.SendSmsAsync(new SmsFailoverRequest(verification.Id, FailoverReason.Timeout), default);
@@ -69,7 +68,7 @@ public sealed class ActivityIdempotencyTests
         await using var app = await TestApp.StartAsync();
         var (verification, _) = await app.StartAndAwaitWhatsAppAsync();
         await app.Verifications.CancelAsync(verification.Id, app.Client, default);
-        var activities = (VerificationActivities)app.Services.GetService(typeof(VerificationActivities))!;
+        var activities = app.Activities;
 
         var sms = await activities.SendSmsAsync(new SmsFailoverRequest(verification.Id, FailoverReason.Requested), default);
 
