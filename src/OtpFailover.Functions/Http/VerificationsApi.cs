@@ -148,10 +148,7 @@ public sealed partial class VerificationsApi(VerificationService verifications, 
             : ApiProblems.VerificationGone(status);
     }
 
-    private static bool IsWellFormedId(string id) => IdPattern().IsMatch(id);
-
-    [GeneratedRegex("^[0-9a-f]{32}$", RegexOptions.CultureInvariant)]
-    private static partial Regex IdPattern();
+    private static bool IsWellFormedId(string id) => VerificationIds.IsWellFormed(id);
 
     [GeneratedRegex("^[0-9]{4,10}$", RegexOptions.CultureInvariant)]
     private static partial Regex CodePattern();

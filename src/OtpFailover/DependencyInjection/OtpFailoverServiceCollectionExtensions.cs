@@ -3,6 +3,7 @@ using Azure.Identity;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using OtpFailover.Codes;
 using OtpFailover.PhoneNumbers;
@@ -36,7 +37,43 @@ public static class OtpFailoverServiceCollectionExtensions
             .ValidateOnStart();
 
         services.TryAddSingleton(_ => CreateTableServiceClient(configuration));
+        services.AddWhatsAppCloudApi(configuration);
         return services.AddOtpFailoverCore();
+    }
+
+    /// <summary>
+    /// Binds the <c>WhatsApp</c> section and, when a phone number id is set, sends through the Cloud API with a typed
+    /// client. The standard resilience handler keeps its timeouts and circuit breaker but does not retry the POST:
+    /// the sender retries only what WhatsApp says is safe to retry, so no retry can message the user twice.
+    /// </summary>
+    public static IServiceCollection AddWhatsAppCloudApi(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var section = configuration.GetSection(WhatsAppOptions.SectionName);
+        services.AddOptions<WhatsAppOptions>().Bind(section).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WhatsAppOptions>, WhatsAppOptionsValidator>());
+        if (string.IsNullOrWhiteSpace(section[nameof(WhatsAppOptions.PhoneNumberId)]))
+        {
+            return services;
+        }
+
+        services.AddHttpClient<WhatsAppCloudApiSender>((sp, client) =>
+            {
+                var settings = sp.GetRequiredService<IOptions<WhatsAppOptions>>().Value;
+                client.BaseAddress = new Uri(settings.BaseUrl.TrimEnd('/') + "/");
+                client.Timeout = Timeout.InfiniteTimeSpan; // the resilience handler's timeouts rule
+            })
+            .AddStandardResilienceHandler()
+            .Configure((resilience, sp) =>
+            {
+                var timeout = sp.GetRequiredService<IOptions<WhatsAppOptions>>().Value.RequestTimeout;
+                resilience.Retry.DisableForUnsafeHttpMethods();
+                resilience.AttemptTimeout.Timeout = timeout;
+                resilience.TotalRequestTimeout.Timeout = timeout + TimeSpan.FromSeconds(5);
+                resilience.CircuitBreaker.SamplingDuration = TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(30).Ticks, timeout.Ticks * 2));
+            });
+        services.TryAddSingleton<IWhatsAppCodeSender>(sp => sp.GetRequiredService<WhatsAppCloudApiSender>());
+        return services;
     }
 
     /// <summary>The services alone, for a host that registers the options (and a table client) itself.</summary>
@@ -49,6 +86,7 @@ public static class OtpFailoverServiceCollectionExtensions
         services.TryAddSingleton<VerificationStore>();
         services.TryAddSingleton<VerificationService>();
         services.TryAddSingleton<VerificationActivities>();
+        services.TryAddSingleton<WhatsAppWebhookHandler>();
         services.TryAddSingleton<UnconfiguredChannelSender>();
         services.TryAddSingleton<IWhatsAppCodeSender>(sp => sp.GetRequiredService<UnconfiguredChannelSender>());
         services.TryAddSingleton<ISmsCodeSender>(sp => sp.GetRequiredService<UnconfiguredChannelSender>());

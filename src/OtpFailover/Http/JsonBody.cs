@@ -14,32 +14,20 @@ public static class JsonBody
         where T : class
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (request.ContentLength > MaxBytes)
+        var body = await RawBody.ReadAsync(request, MaxBytes, cancellationToken);
+        if (body is not { } bytes)
         {
             return (null, ApiProblems.InvalidRequest($"The body must be at most {MaxBytes} bytes."));
         }
 
-        using var buffer = new MemoryStream();
-        var chunk = new byte[4096];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > MaxBytes)
-            {
-                return (null, ApiProblems.InvalidRequest($"The body must be at most {MaxBytes} bytes."));
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        if (buffer.Length == 0)
+        if (bytes.Length == 0)
         {
             return (null, ApiProblems.InvalidRequest("The body must be a JSON object."));
         }
 
         try
         {
-            var value = JsonSerializer.Deserialize<T>(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), Options);
+            var value = JsonSerializer.Deserialize<T>(bytes.Span, Options);
             return value is null ? (null, ApiProblems.InvalidRequest("The body must be a JSON object.")) : (value, null);
         }
         catch (JsonException ex)

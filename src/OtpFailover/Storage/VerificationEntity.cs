@@ -151,6 +151,26 @@ public sealed class PhoneLockEntity : ITableEntity
     internal static string PartitionFor(string phoneIndex) => $"phone-{phoneIndex}";
 }
 
+/// <summary>Finds a verification by the WhatsApp message id (<c>wamid</c>) it was sent as.</summary>
+public sealed class MessageIndexEntity : ITableEntity
+{
+    internal const string IndexRowKey = "message";
+
+    public string PartitionKey { get; set; } = string.Empty;
+
+    public string RowKey { get; set; } = IndexRowKey;
+
+    public DateTimeOffset? Timestamp { get; set; }
+
+    public ETag ETag { get; set; }
+
+    public string VerificationId { get; set; } = string.Empty;
+
+    /// <summary>A wamid is Base64-like and may hold characters a key cannot, so the key is its SHA-256.</summary>
+    internal static string PartitionFor(string providerMessageId) =>
+        $"wamid-{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(providerMessageId)))}";
+}
+
 internal static class StorageJson
 {
     public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web);

@@ -99,6 +99,20 @@ public sealed partial class VerificationStore : IDisposable
         }
     }
 
+    /// <summary>Remembers which verification a WhatsApp message id belongs to (idempotent).</summary>
+    public async Task IndexWhatsAppMessageAsync(string providerMessageId, string verificationId, CancellationToken cancellationToken = default)
+    {
+        await EnsureTableAsync(cancellationToken);
+        await _table.UpsertEntityAsync(new MessageIndexEntity { PartitionKey = MessageIndexEntity.PartitionFor(providerMessageId), VerificationId = verificationId }, TableUpdateMode.Replace, cancellationToken);
+    }
+
+    public async Task<string?> FindByWhatsAppMessageAsync(string providerMessageId, CancellationToken cancellationToken = default)
+    {
+        await EnsureTableAsync(cancellationToken);
+        var response = await _table.GetEntityIfExistsAsync<MessageIndexEntity>(MessageIndexEntity.PartitionFor(providerMessageId), MessageIndexEntity.IndexRowKey, cancellationToken: cancellationToken);
+        return response.HasValue ? response.Value!.VerificationId : null;
+    }
+
     public async Task<string?> FindPhoneHolderAsync(string phoneIndex, CancellationToken cancellationToken = default)
     {
         await EnsureTableAsync(cancellationToken);

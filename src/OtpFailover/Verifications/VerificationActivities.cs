@@ -73,6 +73,11 @@ public sealed partial class VerificationActivities(
         }
 
         var sentAt = time.GetUtcNow();
+        if (!string.IsNullOrEmpty(result.ProviderMessageId))
+        {
+            await store.IndexWhatsAppMessageAsync(result.ProviderMessageId, verificationId, cancellationToken);
+        }
+
         await store.UpdateAsync(verificationId, e =>
         {
             e.WhatsAppMessageId = result.ProviderMessageId ?? string.Empty;

@@ -29,6 +29,18 @@ public enum ChangeOutcome
 
 public sealed record ChangeResult(ChangeOutcome Outcome, Verification? Verification);
 
+public enum StatusUpdateOutcome
+{
+    /// <summary>Recorded, and the orchestration told (when the verification is still pending).</summary>
+    Applied,
+
+    /// <summary>A duplicate, stale or out-of-order status: nothing changed.</summary>
+    Unchanged,
+
+    /// <summary>No such verification.</summary>
+    NotFound,
+}
+
 public sealed record StartResult(Verification? Started, string? VerificationInFlight);
 
 /// <summary>
@@ -48,7 +60,7 @@ public sealed partial class VerificationService(
         ArgumentNullException.ThrowIfNull(phoneNumber);
         ArgumentNullException.ThrowIfNull(durable);
         var settings = options.Value;
-        var id = Guid.NewGuid().ToString("N");
+        var id = VerificationIds.New();
         var now = time.GetUtcNow();
         var entity = new VerificationEntity
         {
@@ -225,7 +237,7 @@ public sealed partial class VerificationService(
     /// failed only before delivery): a duplicate, stale or out-of-order status changes nothing and returns false.
     /// A status that arrives after the verification ended is still recorded, but nothing acts on it.
     /// </summary>
-    public async Task<bool> ApplyWhatsAppStatusAsync(string id, WhatsAppDeliveryStatus status, DateTimeOffset at, string? detail, DurableTaskClient durable, CancellationToken cancellationToken)
+    public async Task<StatusUpdateOutcome> ApplyWhatsAppStatusAsync(string id, WhatsAppDeliveryStatus status, DateTimeOffset at, string? detail, DurableTaskClient durable, CancellationToken cancellationToken)
     {
         var result = await store.UpdateAsync(id, entity =>
         {
@@ -250,9 +262,14 @@ public sealed partial class VerificationService(
             return true;
         }, cancellationToken);
 
-        if (result is not { Changed: true } updated)
+        if (result is not { } updated)
         {
-            return false;
+            return StatusUpdateOutcome.NotFound;
+        }
+
+        if (!updated.Changed)
+        {
+            return StatusUpdateOutcome.Unchanged;
         }
 
         if (updated.Entity.IsPending)
@@ -260,7 +277,7 @@ public sealed partial class VerificationService(
             await SignalAsync(durable, id, VerificationSignal.ForWhatsAppStatus(status), cancellationToken);
         }
 
-        return true;
+        return StatusUpdateOutcome.Applied;
     }
 
     internal static bool IsAdvance(WhatsAppDeliveryStatus current, WhatsAppDeliveryStatus next) => (current, next) switch

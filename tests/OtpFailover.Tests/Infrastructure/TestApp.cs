@@ -66,6 +66,8 @@ public sealed class TestApp : IAsyncDisposable
 
     public RecordingSmsSender Sms => Services.GetRequiredService<RecordingSmsSender>();
 
+    public OtpFailover.WhatsApp.WhatsAppWebhookHandler WhatsAppWebhook => Services.GetRequiredService<OtpFailover.WhatsApp.WhatsAppWebhookHandler>();
+
     public FakeLogCollector Logs => Services.GetRequiredService<FakeLogCollector>();
 
     public TableClient Table => Services.GetRequiredService<TableServiceClient>().GetTableClient(TableName);
@@ -80,7 +82,12 @@ public sealed class TestApp : IAsyncDisposable
         CodeKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
     };
 
-    public static async Task<TestApp> StartAsync(Action<VerificationOptions>? configure = null, TimeProvider? time = null, DurableBackend backend = DurableBackend.InMemory)
+    /// <param name="services">Last word on the services, e.g. to swap a stand-in sender for a real client.</param>
+    public static async Task<TestApp> StartAsync(
+        Action<VerificationOptions>? configure = null,
+        TimeProvider? time = null,
+        DurableBackend backend = DurableBackend.InMemory,
+        Action<IServiceCollection>? services = null)
     {
         await Azurite.EnsureRunningAsync();
         var options = DefaultOptions();
@@ -88,19 +95,21 @@ public sealed class TestApp : IAsyncDisposable
         var tableName = Azurite.UniqueTableName();
 
         var collector = new FakeLogCollector();
-        var services = new ServiceCollection();
-        services.AddSingleton(collector);
-        services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Trace).AddProvider(new FakeLoggerProvider(collector)));
-        services.AddSingleton(Microsoft.Extensions.Options.Options.Create(options));
-        services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new StorageOptions { TableName = tableName }));
-        services.AddSingleton(new TableServiceClient(Azurite.ConnectionString));
-        services.AddSingleton(time ?? TimeProvider.System);
-        services.AddSingleton<RecordingWhatsAppSender>();
-        services.AddSingleton<RecordingSmsSender>();
-        services.AddSingleton<OtpFailover.WhatsApp.IWhatsAppCodeSender>(sp => sp.GetRequiredService<RecordingWhatsAppSender>());
-        services.AddSingleton<OtpFailover.Sms.ISmsCodeSender>(sp => sp.GetRequiredService<RecordingSmsSender>());
-        services.AddOtpFailoverCore();
-        var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+        var registrations = new ServiceCollection();
+        registrations.AddSingleton(collector);
+        registrations.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Trace).AddProvider(new FakeLoggerProvider(collector)));
+        registrations.AddSingleton(Microsoft.Extensions.Options.Options.Create(options));
+        registrations.AddSingleton(Microsoft.Extensions.Options.Options.Create(new StorageOptions { TableName = tableName }));
+        registrations.AddSingleton(Microsoft.Extensions.Options.Options.Create(TestSecrets.WhatsAppOptions()));
+        registrations.AddSingleton(new TableServiceClient(Azurite.ConnectionString));
+        registrations.AddSingleton(time ?? TimeProvider.System);
+        registrations.AddSingleton<RecordingWhatsAppSender>();
+        registrations.AddSingleton<RecordingSmsSender>();
+        registrations.AddSingleton<OtpFailover.WhatsApp.IWhatsAppCodeSender>(sp => sp.GetRequiredService<RecordingWhatsAppSender>());
+        registrations.AddSingleton<OtpFailover.Sms.ISmsCodeSender>(sp => sp.GetRequiredService<RecordingSmsSender>());
+        registrations.AddOtpFailoverCore();
+        services?.Invoke(registrations);
+        var provider = registrations.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
 
         var activities = provider.GetRequiredService<VerificationActivities>();
         var loggerFactory = provider.GetRequiredService<ILoggerFactory>();

@@ -14,7 +14,7 @@ public sealed class FailoverFlowTests
         await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.AwaitingWhatsAppDelivery);
         var failedAt = DateTimeOffset.UtcNow;
 
-        Assert.True(await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, WhatsAppDeliveryStatus.Failed, failedAt, "131026", app.Client, default));
+        Assert.Equal(StatusUpdateOutcome.Applied, await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, WhatsAppDeliveryStatus.Failed, failedAt, "131026", app.Client, default));
 
         var sms = await app.Sms.WaitForMessageAsync(timeout: TimeSpan.FromSeconds(10));
         Assert.Equal(code, sms.Code);

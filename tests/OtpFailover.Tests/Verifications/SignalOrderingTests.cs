@@ -14,11 +14,11 @@ public sealed class SignalOrderingTests
         var (verification, _) = await app.StartAndAwaitWhatsAppAsync();
         var at = DateTimeOffset.UtcNow;
 
-        Assert.True(await Apply(app, verification.Id, WhatsAppDeliveryStatus.Read, at));
-        Assert.False(await Apply(app, verification.Id, WhatsAppDeliveryStatus.Read, at));
-        Assert.False(await Apply(app, verification.Id, WhatsAppDeliveryStatus.Delivered, at.AddSeconds(-1)));
-        Assert.False(await Apply(app, verification.Id, WhatsAppDeliveryStatus.Sent, at.AddSeconds(-2)));
-        Assert.False(await Apply(app, verification.Id, WhatsAppDeliveryStatus.Failed, at.AddSeconds(1)));
+        Assert.Equal(StatusUpdateOutcome.Applied, await Apply(app, verification.Id, WhatsAppDeliveryStatus.Read, at));
+        Assert.Equal(StatusUpdateOutcome.Unchanged, await Apply(app, verification.Id, WhatsAppDeliveryStatus.Read, at));
+        Assert.Equal(StatusUpdateOutcome.Unchanged, await Apply(app, verification.Id, WhatsAppDeliveryStatus.Delivered, at.AddSeconds(-1)));
+        Assert.Equal(StatusUpdateOutcome.Unchanged, await Apply(app, verification.Id, WhatsAppDeliveryStatus.Sent, at.AddSeconds(-2)));
+        Assert.Equal(StatusUpdateOutcome.Unchanged, await Apply(app, verification.Id, WhatsAppDeliveryStatus.Failed, at.AddSeconds(1)));
 
         var stored = await app.GetAsync(verification.Id);
         Assert.Equal(WhatsAppDeliveryStatus.Read, stored.WhatsAppStatus);
@@ -35,8 +35,8 @@ public sealed class SignalOrderingTests
         await app.Sms.WaitForMessageAsync();
         await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.SmsSent);
 
-        Assert.True(await Apply(app, verification.Id, WhatsAppDeliveryStatus.Delivered, DateTimeOffset.UtcNow));
-        Assert.False(await Apply(app, verification.Id, WhatsAppDeliveryStatus.Failed, DateTimeOffset.UtcNow));
+        Assert.Equal(StatusUpdateOutcome.Applied, await Apply(app, verification.Id, WhatsAppDeliveryStatus.Delivered, DateTimeOffset.UtcNow));
+        Assert.Equal(StatusUpdateOutcome.Unchanged, await Apply(app, verification.Id, WhatsAppDeliveryStatus.Failed, DateTimeOffset.UtcNow));
         Assert.Equal(ChangeOutcome.NoChannelLeft, (await app.Verifications.ResendAsync(verification.Id, app.Client, default)).Outcome);
         await Task.Delay(TimeSpan.FromSeconds(2));
 
@@ -92,6 +92,6 @@ public sealed class SignalOrderingTests
         Assert.Equal(VerificationStatus.Canceled, instance.ReadOutputAs<VerificationStatus>());
     }
 
-    private static Task<bool> Apply(TestApp app, string id, WhatsAppDeliveryStatus status, DateTimeOffset at) =>
+    private static Task<StatusUpdateOutcome> Apply(TestApp app, string id, WhatsAppDeliveryStatus status, DateTimeOffset at) =>
         app.Verifications.ApplyWhatsAppStatusAsync(id, status, at, null, app.Client, default);
 }

@@ -1,0 +1,166 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OtpFailover.Verifications;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
+
+namespace OtpFailover.WhatsApp;
+
+/// <summary>
+/// Sends the code as a WhatsApp authentication template through Meta's Cloud API. Transient errors (rate limits,
+/// 5xx, a connection that never opened) are retried within <see cref="WhatsAppOptions.MaxSendAttempts"/>; permanent
+/// ones are answered at once so the verification fails over. A request whose outcome is unknown (it timed out or
+/// the connection dropped after it was sent) is never repeated: WhatsApp has no idempotency key, so a retry could
+/// message the user twice. The verification fails over to SMS instead: one message per channel at worst, never a gap.
+/// </summary>
+public sealed partial class WhatsAppCloudApiSender(HttpClient http, IOptions<WhatsAppOptions> options, TimeProvider time, ILogger<WhatsAppCloudApiSender> logger)
+    : IWhatsAppCodeSender
+{
+    public const string CallbackPrefix = "v1:";
+    public const string OutcomeUnknown = "whatsapp_outcome_unknown";
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public async Task<ChannelSendResult> SendAsync(WhatsAppCodeMessage message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var settings = options.Value;
+        var body = JsonSerializer.SerializeToUtf8Bytes(TemplateMessage.For(message, settings), Json);
+        var path = $"{settings.ApiVersion}/{settings.PhoneNumberId}/messages";
+
+        for (var attempt = 1; ; attempt++)
+        {
+            var (result, retry) = await SendOnceAsync(path, body, settings.AccessToken!, message.VerificationId, cancellationToken);
+            if (!retry || attempt >= settings.MaxSendAttempts)
+            {
+                return result;
+            }
+
+            var delay = TimeSpan.FromMilliseconds((250 * Math.Pow(2, attempt - 1)) + Random.Shared.Next(0, 100));
+            LogRetrying(message.VerificationId, result.Detail, attempt, delay.TotalMilliseconds);
+            await Task.Delay(delay, time, cancellationToken);
+        }
+    }
+
+    private async Task<(ChannelSendResult Result, bool Retry)> SendOnceAsync(string path, byte[] body, string accessToken, string verificationId, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.SendAsync(request, cancellationToken);
+        }
+        catch (HttpRequestException ex) when (ex.HttpRequestError is HttpRequestError.NameResolutionError or HttpRequestError.ConnectionError or HttpRequestError.SecureConnectionError)
+        {
+            // The request never left: trying again cannot send twice.
+            return (ChannelSendResult.Rejected("whatsapp_unreachable"), true);
+        }
+        catch (BrokenCircuitException)
+        {
+            return (ChannelSendResult.Rejected("whatsapp_circuit_open"), false);
+        }
+        catch (Exception ex) when (ex is TimeoutRejectedException or HttpRequestException || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            LogOutcomeUnknown(verificationId, ex.GetType().Name);
+            return (ChannelSendResult.Rejected(OutcomeUnknown), false);
+        }
+
+        using (response)
+        {
+            var content = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+            if (response.IsSuccessStatusCode)
+            {
+                var accepted = TryRead<SendResponse>(content)?.Messages?.FirstOrDefault()?.Id;
+                return accepted is null
+                    ? (ChannelSendResult.Rejected(OutcomeUnknown), false)
+                    : (ChannelSendResult.Accepted(accepted), false);
+            }
+
+            var error = TryRead<ErrorResponse>(content)?.Error;
+            if (error?.Code is not { } code)
+            {
+                var status = (int)response.StatusCode;
+                return (ChannelSendResult.Rejected($"whatsapp_http_{status}"), status >= 500 || response.StatusCode == HttpStatusCode.TooManyRequests);
+            }
+
+            var detail = WhatsAppErrorCodes.Describe(code);
+            if (WhatsAppErrorCodes.IsOperatorError(code))
+            {
+                LogOperatorError(verificationId, code, error.Type);
+            }
+
+            return (ChannelSendResult.Rejected(detail), WhatsAppErrorCodes.IsTransient(code) || (int)response.StatusCode >= 500);
+        }
+    }
+
+    private static T? TryRead<T>(byte[] content)
+        where T : class
+    {
+        try
+        {
+            return content.Length == 0 ? null : JsonSerializer.Deserialize<T>(content, Json);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: WhatsApp answered {Detail}; retrying (attempt {Attempt} done, next in {DelayMs} ms)")]
+    private partial void LogRetrying(string verificationId, string? detail, int attempt, double delayMs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: the WhatsApp send's outcome is unknown ({Failure}); not repeating it")]
+    private partial void LogOutcomeUnknown(string verificationId, string failure);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Verification {VerificationId}: WhatsApp refused the send with error {Code} ({Type}); check the access token and the template in WhatsApp Manager")]
+    private partial void LogOperatorError(string verificationId, int code, string? type);
+
+    /// <summary>The send body of an authentication template with a copy-code button.</summary>
+    internal sealed record TemplateMessage(
+        string MessagingProduct,
+        string RecipientType,
+        string To,
+        string Type,
+        Template Template,
+        string BizOpaqueCallbackData)
+    {
+        public static TemplateMessage For(WhatsAppCodeMessage message, WhatsAppOptions settings)
+        {
+            Parameter[] code = [new("text", message.Code)];
+            return new(
+                "whatsapp",
+                "individual",
+                message.To.Digits,
+                "template",
+                new Template(settings.TemplateName, new Language(settings.TemplateLanguage), [new("body", null, null, code), new("button", "url", "0", code)]),
+                CallbackPrefix + message.VerificationId);
+        }
+    }
+
+    internal sealed record Template(string Name, Language Language, Component[] Components);
+
+    internal sealed record Language(string Code);
+
+    internal sealed record Component(string Type, string? SubType, string? Index, Parameter[] Parameters);
+
+    internal sealed record Parameter(string Type, string Text);
+
+    private sealed record SendResponse(List<SentMessage>? Messages);
+
+    private sealed record SentMessage(string? Id);
+
+    private sealed record ErrorResponse(GraphError? Error);
+
+    private sealed record GraphError(int? Code, string? Type);
+}

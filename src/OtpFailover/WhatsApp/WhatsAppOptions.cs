@@ -1,0 +1,49 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace OtpFailover.WhatsApp;
+
+/// <summary>
+/// The <c>WhatsApp</c> configuration section: Meta's WhatsApp Cloud API. The channel is on when
+/// <see cref="PhoneNumberId"/> is set; then the token, secrets and template are required.
+/// </summary>
+public sealed class WhatsAppOptions
+{
+    public const string SectionName = "WhatsApp";
+
+    [Required(ErrorMessage = "WhatsApp:BaseUrl is required.")]
+    [Url(ErrorMessage = "WhatsApp:BaseUrl must be an absolute URL.")]
+    public string BaseUrl { get; set; } = "https://graph.facebook.com";
+
+    [RegularExpression(@"^v[0-9]{1,3}\.0$", ErrorMessage = "WhatsApp:ApiVersion must look like v24.0.")]
+    public string ApiVersion { get; set; } = "v24.0";
+
+    /// <summary>The business phone number's id in Meta's WhatsApp Manager (not the number itself).</summary>
+    [RegularExpression("^[0-9]{1,32}$", ErrorMessage = "WhatsApp:PhoneNumberId must be the numeric phone number id from WhatsApp Manager.")]
+    public string? PhoneNumberId { get; set; }
+
+    /// <summary>A system user's permanent access token with <c>whatsapp_business_messaging</c>.</summary>
+    public string? AccessToken { get; set; }
+
+    /// <summary>The Meta app's secret: status webhooks are signed with it.</summary>
+    public string? AppSecret { get; set; }
+
+    /// <summary>The token you type into Meta's webhook setup; the subscription handshake must echo it.</summary>
+    public string? VerifyToken { get; set; }
+
+    /// <summary>The approved authentication template (category AUTHENTICATION, copy-code button).</summary>
+    [RegularExpression("^[a-z0-9_]{1,512}$", ErrorMessage = "WhatsApp:TemplateName must be lower-case letters, digits and underscores, as Meta names templates.")]
+    public string TemplateName { get; set; } = "verification_code";
+
+    [RegularExpression("^[a-z]{2,3}(_[A-Z]{2})?$", ErrorMessage = "WhatsApp:TemplateLanguage must be a template language code such as en_US or de.")]
+    public string TemplateLanguage { get; set; } = "en_US";
+
+    /// <summary>How long one request to the Graph API may take before its outcome counts as unknown.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:01:00", ErrorMessage = "WhatsApp:RequestTimeout must be between {1} and {2}.")]
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Attempts for one send when WhatsApp answers with a transient error (rate limits, 5xx).</summary>
+    [Range(1, 5, ErrorMessage = "WhatsApp:MaxSendAttempts must be between {1} and {2}.")]
+    public int MaxSendAttempts { get; set; } = 3;
+
+    public bool IsConfigured => !string.IsNullOrWhiteSpace(PhoneNumberId);
+}

@@ -1,0 +1,64 @@
+using System.Text.Json;
+using OtpFailover.Verifications;
+
+namespace OtpFailover.WhatsApp;
+
+/// <summary>A WhatsApp Business Account webhook notification; only what status handling reads.</summary>
+public sealed record WhatsAppWebhookPayload(
+    [property: System.Text.Json.Serialization.JsonPropertyName("object")] string? ObjectType,
+    IReadOnlyList<WhatsAppWebhookEntry>? Entry)
+{
+    public static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    /// <summary>Every status in every entry and change of the <c>messages</c> field; inbound messages are skipped.</summary>
+    public IEnumerable<WhatsAppStatusUpdate> Statuses() =>
+        from entry in Entry ?? []
+        from change in entry.Changes ?? []
+        where change.Field == "messages" && change.Value?.Statuses is not null
+        from status in change.Value!.Statuses!
+        select status;
+}
+
+public sealed record WhatsAppWebhookEntry(string? Id, IReadOnlyList<WhatsAppWebhookChange>? Changes);
+
+public sealed record WhatsAppWebhookChange(string? Field, WhatsAppWebhookValue? Value);
+
+public sealed record WhatsAppWebhookValue(string? MessagingProduct, IReadOnlyList<WhatsAppStatusUpdate>? Statuses);
+
+public sealed record WhatsAppStatusUpdate(
+    string? Id,
+    string? Status,
+    string? Timestamp,
+    string? RecipientId,
+    string? BizOpaqueCallbackData,
+    WhatsAppPricing? Pricing,
+    IReadOnlyList<WhatsAppStatusError>? Errors)
+{
+    public WhatsAppDeliveryStatus? DeliveryStatus => Status switch
+    {
+        "sent" => WhatsAppDeliveryStatus.Sent,
+        "delivered" => WhatsAppDeliveryStatus.Delivered,
+        "read" => WhatsAppDeliveryStatus.Read,
+        "failed" => WhatsAppDeliveryStatus.Failed,
+        _ => null,
+    };
+
+    /// <summary>WhatsApp's own time for the status (Unix seconds), or null when it is missing or malformed.</summary>
+    public DateTimeOffset? At => long.TryParse(Timestamp, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+        ? DateTimeOffset.FromUnixTimeSeconds(seconds)
+        : null;
+
+    /// <summary>The verification id carried in <c>biz_opaque_callback_data</c> (<c>v1:{id}</c>), if there is one.</summary>
+    public string? VerificationId => BizOpaqueCallbackData is { } data && data.StartsWith(WhatsAppCloudApiSender.CallbackPrefix, StringComparison.Ordinal)
+        ? data[WhatsAppCloudApiSender.CallbackPrefix.Length..]
+        : null;
+
+    /// <summary>For the timeline: the error code and title of a failure, or the pricing category.</summary>
+    public string? Detail => Errors is [var error, ..]
+        ? $"{error.Code} {error.Title}".Trim()
+        : Pricing?.Category is { } category ? $"pricing: {category}" : null;
+}
+
+public sealed record WhatsAppPricing(bool? Billable, string? PricingModel, string? Category);
+
+public sealed record WhatsAppStatusError(int? Code, string? Title, string? Message);
