@@ -129,7 +129,8 @@ public sealed class VerificationEntity : ITableEntity
         WhatsAppMessageId = WhatsAppMessageId,
         SmsSent = SmsSentAt is not null,
         ResendRequested = ResendRequestedAt is not null,
-        Timeline = [.. ReadTimeline().OrderBy(e => e.At)],
+        // In the order the service recorded them: a provider's own timestamps need not agree with ours.
+        Timeline = ReadTimeline(),
     };
 }
 
