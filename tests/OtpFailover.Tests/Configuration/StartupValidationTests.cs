@@ -46,9 +46,30 @@ public sealed class StartupValidationTests
     [InlineData("Verification:CodeKey", "c2hvcnQ=")]
     [InlineData("Verification:CodeKey", "not base64 at all!")]
     [InlineData("Storage:TableName", "1-bad-name")]
+    [InlineData("WhatsApp:AccessToken", "", "WhatsApp:PhoneNumberId", "106540352242922")]
+    [InlineData("WhatsApp:AppSecret", "", "WhatsApp:PhoneNumberId", "106540352242922")]
+    [InlineData("WhatsApp:VerifyToken", "", "WhatsApp:PhoneNumberId", "106540352242922")]
+    [InlineData("WhatsApp:PhoneNumberId", "+15550783881")]
+    [InlineData("WhatsApp:TemplateName", "Verification Code")]
+    [InlineData("WhatsApp:TemplateLanguage", "english")]
+    [InlineData("WhatsApp:ApiVersion", "24")]
+    [InlineData("WhatsApp:BaseUrl", "not a url")]
+    [InlineData("WhatsApp:RequestTimeout", "00:05:00")]
+    [InlineData("WhatsApp:MaxSendAttempts", "0")]
     public async Task ABadSetting_StopsStartUp_NamingTheSetting(string key, string value, string? otherKey = null, string? otherValue = null)
     {
         var settings = new Dictionary<string, string?>(Good) { [key] = value };
+        if (key.StartsWith("WhatsApp:", StringComparison.Ordinal) && otherKey is not null)
+        {
+            // The channel is on: everything else it needs is set, but for the one setting under test.
+            foreach (var (k, v) in Tests.Infrastructure.TestSecrets.WhatsAppSettings(new Uri("https://graph.facebook.com")))
+            {
+                settings[k] = v;
+            }
+
+            settings[key] = value;
+        }
+
         if (otherKey is not null)
         {
             settings[otherKey] = otherValue;
@@ -58,7 +79,7 @@ public sealed class StartupValidationTests
 
         var error = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync());
 
-        Assert.True(error is OptionsValidationException or InvalidOperationException, error.ToString());
+        Assert.True(error is OptionsValidationException or InvalidOperationException or AggregateException, error.ToString());
         Assert.Contains(key, error.Message, StringComparison.Ordinal);
     }
 
@@ -84,6 +105,25 @@ public sealed class StartupValidationTests
         Assert.Equal(5, options.MaxCheckAttempts);
         Assert.Equal("Contoso", options.Brand);
         Assert.NotNull(host.Services.GetRequiredService<VerificationService>());
+    }
+
+    [Fact]
+    public async Task AConfiguredWhatsAppChannel_SendsThroughTheCloudApi_AndAnUnconfiguredOneRefuses()
+    {
+        var configured = new Dictionary<string, string?>(Good);
+        foreach (var (k, v) in Tests.Infrastructure.TestSecrets.WhatsAppSettings(new Uri("https://graph.facebook.com")))
+        {
+            configured[k] = v;
+        }
+
+        using var withWhatsApp = BuildFunctionsHost(configured);
+        using var without = BuildFunctionsHost(Good);
+
+        Assert.IsType<OtpFailover.WhatsApp.WhatsAppCloudApiSender>(withWhatsApp.Services.GetRequiredService<OtpFailover.WhatsApp.IWhatsAppCodeSender>());
+        var refusing = without.Services.GetRequiredService<OtpFailover.WhatsApp.IWhatsAppCodeSender>();
+        Assert.IsType<UnconfiguredChannelSender>(refusing);
+        Assert.True(OtpFailover.PhoneNumbers.PhoneNumber.TryParse("+14155550123", out var to));
+        Assert.Equal(SendOutcome.Rejected, (await refusing.SendAsync(new OtpFailover.WhatsApp.WhatsAppCodeMessage("x", to, "123456", DateTimeOffset.UtcNow), default)).Outcome);
     }
 
     [Fact]
