@@ -38,7 +38,61 @@ public static class OtpFailoverServiceCollectionExtensions
 
         services.TryAddSingleton(_ => CreateTableServiceClient(configuration));
         services.AddWhatsAppCloudApi(configuration);
+        services.AddAcsSms(configuration);
         return services.AddOtpFailoverCore();
+    }
+
+    /// <summary>
+    /// Binds the <c>Sms</c> section and, when a connection string or an endpoint is set, sends through Azure
+    /// Communication Services: HMAC-signed with the connection string's key, or with an Entra ID token (managed
+    /// identity) for an endpoint. Like WhatsApp, the resilience handler never retries the POST itself; the sender
+    /// retries with the same repeatability pair.
+    /// </summary>
+    public static IServiceCollection AddAcsSms(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var section = configuration.GetSection(SmsOptions.SectionName);
+        services.AddOptions<SmsOptions>().Bind(section).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SmsOptions>, SmsOptionsValidator>());
+        var connectionString = section[nameof(SmsOptions.ConnectionString)];
+        var endpoint = section[nameof(SmsOptions.Endpoint)];
+        if (string.IsNullOrWhiteSpace(connectionString) && string.IsNullOrWhiteSpace(endpoint))
+        {
+            return services;
+        }
+
+        services.TryAddSingleton<Azure.Core.TokenCredential>(sp =>
+        {
+            var clientId = sp.GetRequiredService<IOptions<SmsOptions>>().Value.ManagedIdentityClientId;
+            return string.IsNullOrEmpty(clientId)
+                ? new DefaultAzureCredential()
+                : new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = clientId });
+        });
+        var client = services.AddHttpClient<AcsSmsSender>((sp, http) =>
+            {
+                var settings = sp.GetRequiredService<IOptions<SmsOptions>>().Value;
+                http.BaseAddress = AcsConnectionString.TryParse(settings.ConnectionString, out var parsed)
+                    ? parsed.Endpoint
+                    : AcsConnectionString.NormalizeEndpoint(new Uri(settings.Endpoint!));
+                http.Timeout = Timeout.InfiniteTimeSpan;
+            })
+            .AddHttpMessageHandler(sp =>
+            {
+                var settings = sp.GetRequiredService<IOptions<SmsOptions>>().Value;
+                return AcsConnectionString.TryParse(settings.ConnectionString, out var parsed)
+                    ? new AcsHmacAuthenticationHandler(parsed, sp.GetRequiredService<TimeProvider>())
+                    : new AcsEntraIdAuthenticationHandler(sp.GetRequiredService<Azure.Core.TokenCredential>());
+            });
+        client.AddStandardResilienceHandler().Configure((resilience, sp) =>
+        {
+            var timeout = sp.GetRequiredService<IOptions<SmsOptions>>().Value.RequestTimeout;
+            resilience.Retry.DisableForUnsafeHttpMethods();
+            resilience.AttemptTimeout.Timeout = timeout;
+            resilience.TotalRequestTimeout.Timeout = timeout + TimeSpan.FromSeconds(5);
+            resilience.CircuitBreaker.SamplingDuration = TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(30).Ticks, timeout.Ticks * 2));
+        });
+        services.TryAddSingleton<ISmsCodeSender>(sp => sp.GetRequiredService<AcsSmsSender>());
+        return services;
     }
 
     /// <summary>
@@ -87,6 +141,7 @@ public static class OtpFailoverServiceCollectionExtensions
         services.TryAddSingleton<VerificationService>();
         services.TryAddSingleton<VerificationActivities>();
         services.TryAddSingleton<WhatsAppWebhookHandler>();
+        services.TryAddSingleton<AcsDeliveryReportHandler>();
         services.TryAddSingleton<UnconfiguredChannelSender>();
         services.TryAddSingleton<IWhatsAppCodeSender>(sp => sp.GetRequiredService<UnconfiguredChannelSender>());
         services.TryAddSingleton<ISmsCodeSender>(sp => sp.GetRequiredService<UnconfiguredChannelSender>());

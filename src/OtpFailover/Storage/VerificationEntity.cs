@@ -62,6 +62,9 @@ public sealed class VerificationEntity : ITableEntity
 
     public DateTimeOffset? ResendRequestedAt { get; set; }
 
+    /// <summary><c>None</c>, then <c>Delivered</c> or <c>Failed</c> from the first SMS delivery report.</summary>
+    public string SmsDeliveryStatus { get; set; } = "None";
+
     public string? FailoverReason { get; set; }
 
     public string Timeline { get; set; } = "[]";
@@ -152,7 +155,7 @@ public sealed class PhoneLockEntity : ITableEntity
     internal static string PartitionFor(string phoneIndex) => $"phone-{phoneIndex}";
 }
 
-/// <summary>Finds a verification by the WhatsApp message id (<c>wamid</c>) it was sent as.</summary>
+/// <summary>Finds a verification by a provider's message id (WhatsApp's <c>wamid</c>, ACS's message id).</summary>
 public sealed class MessageIndexEntity : ITableEntity
 {
     internal const string IndexRowKey = "message";
@@ -167,9 +170,9 @@ public sealed class MessageIndexEntity : ITableEntity
 
     public string VerificationId { get; set; } = string.Empty;
 
-    /// <summary>A wamid is Base64-like and may hold characters a key cannot, so the key is its SHA-256.</summary>
-    internal static string PartitionFor(string providerMessageId) =>
-        $"wamid-{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(providerMessageId)))}";
+    /// <summary>Ids may hold characters a key cannot (a wamid is Base64-like), so the key is their SHA-256.</summary>
+    internal static string PartitionFor(Channel channel, string providerMessageId) =>
+        $"msg-{channel.ToString().ToLowerInvariant()}-{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(providerMessageId)))}";
 }
 
 internal static class StorageJson

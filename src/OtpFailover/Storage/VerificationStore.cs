@@ -99,17 +99,17 @@ public sealed partial class VerificationStore : IDisposable
         }
     }
 
-    /// <summary>Remembers which verification a WhatsApp message id belongs to (idempotent).</summary>
-    public async Task IndexWhatsAppMessageAsync(string providerMessageId, string verificationId, CancellationToken cancellationToken = default)
+    /// <summary>Remembers which verification a provider's message id belongs to (idempotent).</summary>
+    public async Task IndexProviderMessageAsync(Channel channel, string providerMessageId, string verificationId, CancellationToken cancellationToken = default)
     {
         await EnsureTableAsync(cancellationToken);
-        await _table.UpsertEntityAsync(new MessageIndexEntity { PartitionKey = MessageIndexEntity.PartitionFor(providerMessageId), VerificationId = verificationId }, TableUpdateMode.Replace, cancellationToken);
+        await _table.UpsertEntityAsync(new MessageIndexEntity { PartitionKey = MessageIndexEntity.PartitionFor(channel, providerMessageId), VerificationId = verificationId }, TableUpdateMode.Replace, cancellationToken);
     }
 
-    public async Task<string?> FindByWhatsAppMessageAsync(string providerMessageId, CancellationToken cancellationToken = default)
+    public async Task<string?> FindByProviderMessageAsync(Channel channel, string providerMessageId, CancellationToken cancellationToken = default)
     {
         await EnsureTableAsync(cancellationToken);
-        var response = await _table.GetEntityIfExistsAsync<MessageIndexEntity>(MessageIndexEntity.PartitionFor(providerMessageId), MessageIndexEntity.IndexRowKey, cancellationToken: cancellationToken);
+        var response = await _table.GetEntityIfExistsAsync<MessageIndexEntity>(MessageIndexEntity.PartitionFor(channel, providerMessageId), MessageIndexEntity.IndexRowKey, cancellationToken: cancellationToken);
         return response.HasValue ? response.Value!.VerificationId : null;
     }
 

@@ -75,7 +75,7 @@ public sealed partial class VerificationActivities(
         var sentAt = time.GetUtcNow();
         if (!string.IsNullOrEmpty(result.ProviderMessageId))
         {
-            await store.IndexWhatsAppMessageAsync(result.ProviderMessageId, verificationId, cancellationToken);
+            await store.IndexProviderMessageAsync(Channel.WhatsApp, result.ProviderMessageId, verificationId, cancellationToken);
         }
 
         await store.UpdateAsync(verificationId, e =>
@@ -153,6 +153,11 @@ public sealed partial class VerificationActivities(
         }
 
         var sentAt = time.GetUtcNow();
+        if (!string.IsNullOrEmpty(result.ProviderMessageId))
+        {
+            await store.IndexProviderMessageAsync(Channel.Sms, result.ProviderMessageId, id, cancellationToken);
+        }
+
         await store.UpdateAsync(id, e =>
         {
             if (e.SmsMessageId is not null)

@@ -95,6 +95,7 @@ public static class TimelineEventTypes
     public const string WhatsAppFailed = "whatsapp.failed";
     public const string Failover = "failover";
     public const string SmsSent = "sms.sent";
+    public const string SmsDelivered = "sms.delivered";
     public const string SmsFailed = "sms.failed";
     public const string CheckFailed = "check.failed";
     public const string Approved = "approved";

@@ -280,6 +280,47 @@ public sealed partial class VerificationService(
         return StatusUpdateOutcome.Applied;
     }
 
+    /// <summary>
+    /// Records an SMS delivery report (the first one counts; later ones change nothing). A failed SMS ends a pending
+    /// verification <c>failed</c> when no channel delivered the code: WhatsApp did not confirm delivery either.
+    /// </summary>
+    public async Task<StatusUpdateOutcome> ApplySmsDeliveryReportAsync(string id, bool delivered, DateTimeOffset at, string? detail, DurableTaskClient durable, CancellationToken cancellationToken)
+    {
+        var result = await store.UpdateAsync(id, entity =>
+        {
+            if (entity.SmsDeliveryStatus != "None")
+            {
+                return false;
+            }
+
+            entity.SmsDeliveryStatus = delivered ? "Delivered" : "Failed";
+            entity.Append(new TimelineEvent(delivered ? TimelineEventTypes.SmsDelivered : TimelineEventTypes.SmsFailed, at, Detail: detail));
+            if (!delivered && entity.IsPending && entity.WhatsAppStatusValue is not (WhatsAppDeliveryStatus.Delivered or WhatsAppDeliveryStatus.Read))
+            {
+                entity.End(VerificationStatus.Failed, TimelineEventTypes.Failed, time.GetUtcNow(), detail: "no_channel_delivered");
+            }
+
+            return true;
+        }, cancellationToken);
+
+        if (result is not { } updated)
+        {
+            return StatusUpdateOutcome.NotFound;
+        }
+
+        if (!updated.Changed)
+        {
+            return StatusUpdateOutcome.Unchanged;
+        }
+
+        if (updated.Entity.StatusValue == VerificationStatus.Failed)
+        {
+            await SignalAsync(durable, id, VerificationSignal.EndedWith(VerificationStatus.Failed), cancellationToken);
+        }
+
+        return StatusUpdateOutcome.Applied;
+    }
+
     internal static bool IsAdvance(WhatsAppDeliveryStatus current, WhatsAppDeliveryStatus next) => (current, next) switch
     {
         (WhatsAppDeliveryStatus.Failed, _) => false,

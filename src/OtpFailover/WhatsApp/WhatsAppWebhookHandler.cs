@@ -101,7 +101,7 @@ public sealed partial class WhatsAppWebhookHandler(
         var id = update.VerificationId;
         if (id is null && update.Id is { Length: > 0 } wamid)
         {
-            id = await store.FindByWhatsAppMessageAsync(wamid, cancellationToken);
+            id = await store.FindByProviderMessageAsync(Channel.WhatsApp, wamid, cancellationToken);
         }
 
         if (id is null || !VerificationIds.IsWellFormed(id))

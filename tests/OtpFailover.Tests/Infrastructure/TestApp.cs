@@ -68,6 +68,8 @@ public sealed class TestApp : IAsyncDisposable
 
     public OtpFailover.WhatsApp.WhatsAppWebhookHandler WhatsAppWebhook => Services.GetRequiredService<OtpFailover.WhatsApp.WhatsAppWebhookHandler>();
 
+    public OtpFailover.Sms.AcsDeliveryReportHandler SmsDeliveryReports => Services.GetRequiredService<OtpFailover.Sms.AcsDeliveryReportHandler>();
+
     public FakeLogCollector Logs => Services.GetRequiredService<FakeLogCollector>();
 
     public TableClient Table => Services.GetRequiredService<TableServiceClient>().GetTableClient(TableName);
@@ -101,6 +103,7 @@ public sealed class TestApp : IAsyncDisposable
         registrations.AddSingleton(Microsoft.Extensions.Options.Options.Create(options));
         registrations.AddSingleton(Microsoft.Extensions.Options.Options.Create(new StorageOptions { TableName = tableName }));
         registrations.AddSingleton(Microsoft.Extensions.Options.Options.Create(TestSecrets.WhatsAppOptions()));
+        registrations.AddSingleton(Microsoft.Extensions.Options.Options.Create(new OtpFailover.Sms.SmsOptions { WebhookKey = TestSecrets.SmsWebhookKey }));
         registrations.AddSingleton(new TableServiceClient(Azurite.ConnectionString));
         registrations.AddSingleton(time ?? TimeProvider.System);
         registrations.AddSingleton<RecordingWhatsAppSender>();

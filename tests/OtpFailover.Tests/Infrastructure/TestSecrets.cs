@@ -12,6 +12,7 @@ public static class TestSecrets
     public const string ApiVersion = "v24.0";
     public const string TemplateName = "verification_code";
     public const string TemplateLanguage = "en_US";
+    public const string SmsWebhookKey = "event-grid-key-for-tests-0123456789";
 
     public static WhatsAppOptions WhatsAppOptions(Uri? baseUrl = null) => new()
     {

@@ -1,0 +1,33 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask.Client;
+using OtpFailover.Http;
+using OtpFailover.Sms;
+
+namespace OtpFailover.Functions.Webhooks;
+
+/// <summary>
+/// Event Grid's delivery of Communication Services SMS delivery reports. Anonymous at the Functions level: the
+/// subscription's URL (or a delivery header) carries <c>Sms:WebhookKey</c>, which the handler checks.
+/// </summary>
+public sealed class AcsDeliveryReportWebhook(AcsDeliveryReportHandler handler)
+{
+    [Function(nameof(AcsDeliveryReports))]
+    public async Task<IActionResult> AcsDeliveryReports(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "webhooks/acs")] HttpRequest request,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken)
+    {
+        var body = await RawBody.ReadAsync(request, AcsDeliveryReportHandler.MaxBodyBytes, cancellationToken);
+        return body is null
+            ? ApiProblems.InvalidRequest($"The body must be at most {AcsDeliveryReportHandler.MaxBodyBytes} bytes.")
+            : await handler.NotifyAsync(body.Value, AcsDeliveryReportHandler.KeyOf(request), durable, cancellationToken);
+    }
+
+    /// <summary>The CloudEvents schema's webhook validation handshake.</summary>
+    [Function(nameof(AcsDeliveryReportsHandshake))]
+    public IActionResult AcsDeliveryReportsHandshake(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "options", Route = "webhooks/acs")] HttpRequest request) =>
+        handler.Handshake(AcsDeliveryReportHandler.KeyOf(request), request.Headers["WebHook-Request-Origin"].ToString());
+}

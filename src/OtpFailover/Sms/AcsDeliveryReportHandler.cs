@@ -1,0 +1,207 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Azure.Messaging;
+using Azure.Messaging.EventGrid;
+using Azure.Messaging.EventGrid.SystemEvents;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OtpFailover.Http;
+using OtpFailover.Storage;
+using OtpFailover.Verifications;
+
+namespace OtpFailover.Sms;
+
+/// <summary>
+/// The Event Grid endpoint for Communication Services SMS delivery reports, in the Event Grid schema or as
+/// CloudEvents. Event Grid does not sign its deliveries, so every call must present <see cref="SmsOptions.WebhookKey"/>
+/// (query <c>key</c> or header <c>X-Webhook-Key</c>); without it nothing changes. Reports are recorded on their
+/// verification's timeline; unknown and duplicate reports are answered 200 and change nothing.
+/// </summary>
+public sealed partial class AcsDeliveryReportHandler(
+    VerificationService verifications,
+    VerificationStore store,
+    IOptions<SmsOptions> options,
+    ILogger<AcsDeliveryReportHandler> logger)
+{
+    public const string KeyQueryParameter = "key";
+    public const string KeyHeader = "X-Webhook-Key";
+    public const int MaxBodyBytes = 1024 * 1024;
+
+    public static string? KeyOf(HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var header = request.Headers[KeyHeader].ToString();
+        return header.Length > 0 ? header : request.Query[KeyQueryParameter].ToString() is { Length: > 0 } query ? query : null;
+    }
+
+    /// <summary>The CloudEvents webhook validation (an OPTIONS request carrying <c>WebHook-Request-Origin</c>).</summary>
+    public IActionResult Handshake(string? key, string? requestOrigin)
+    {
+        if (!KeyMatches(key))
+        {
+            return WebhookProblems.Unauthorized($"Present Sms:WebhookKey as the '{KeyQueryParameter}' query parameter or the {KeyHeader} header.");
+        }
+
+        return string.IsNullOrEmpty(requestOrigin)
+            ? ApiProblems.InvalidRequest("The WebHook-Request-Origin header is required.")
+            : new AllowedOriginResult(requestOrigin);
+    }
+
+    public async Task<IActionResult> NotifyAsync(ReadOnlyMemory<byte> body, string? key, DurableTaskClient durable, CancellationToken cancellationToken)
+    {
+        if (!KeyMatches(key))
+        {
+            LogRefused();
+            return WebhookProblems.Unauthorized($"Present Sms:WebhookKey as the '{KeyQueryParameter}' query parameter or the {KeyHeader} header.");
+        }
+
+        IReadOnlyList<Report> reports;
+        try
+        {
+            var (parsed, validationCode) = Parse(BinaryData.FromBytes(body));
+            if (validationCode is not null)
+            {
+                LogValidated();
+                return new OkObjectResult(new { validationResponse = validationCode });
+            }
+
+            reports = parsed;
+        }
+        catch (Exception ex) when (ex is JsonException or FormatException or ArgumentException or InvalidOperationException)
+        {
+            return ApiProblems.InvalidRequest($"The body is not an Event Grid or CloudEvents delivery: {ex.Message}");
+        }
+
+        int applied = 0, unchanged = 0, unknown = 0;
+        foreach (var report in reports)
+        {
+            var id = report.VerificationId;
+            if (id is null && !string.IsNullOrEmpty(report.MessageId))
+            {
+                id = await store.FindByProviderMessageAsync(Channel.Sms, report.MessageId, cancellationToken);
+            }
+
+            var outcome = VerificationIds.IsWellFormed(id)
+                ? await verifications.ApplySmsDeliveryReportAsync(id!, report.Delivered, report.At, report.Detail, durable, cancellationToken)
+                : StatusUpdateOutcome.NotFound;
+            _ = outcome switch
+            {
+                StatusUpdateOutcome.Applied => applied++,
+                StatusUpdateOutcome.Unchanged => unchanged++,
+                _ => unknown++,
+            };
+        }
+
+        LogReports(applied, unchanged, unknown);
+        return new OkObjectResult(new { applied, unchanged, unknown });
+    }
+
+    private bool KeyMatches(string? key)
+    {
+        var expected = options.Value.WebhookKey;
+        return !string.IsNullOrEmpty(expected) && key is not null &&
+            CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(key), Encoding.UTF8.GetBytes(expected));
+    }
+
+    private static (IReadOnlyList<Report> Reports, string? ValidationCode) Parse(BinaryData body)
+    {
+        var reports = new List<Report>();
+        if (IsCloudEvents(body))
+        {
+            foreach (var cloudEvent in CloudEvent.ParseMany(body))
+            {
+                if (cloudEvent.TryGetSystemEventData(out var data) && data is AcsSmsDeliveryReportReceivedEventData report)
+                {
+                    reports.Add(Report.From(report, cloudEvent.Data, cloudEvent.Time));
+                }
+            }
+
+            return (reports, null);
+        }
+
+        foreach (var gridEvent in EventGridEvent.ParseMany(body))
+        {
+            if (!gridEvent.TryGetSystemEventData(out var data))
+            {
+                continue;
+            }
+
+            switch (data)
+            {
+                case SubscriptionValidationEventData validation:
+                    return (reports, validation.ValidationCode);
+                case AcsSmsDeliveryReportReceivedEventData report:
+                    reports.Add(Report.From(report, gridEvent.Data, gridEvent.EventTime));
+                    break;
+            }
+        }
+
+        return (reports, null);
+    }
+
+    private static bool IsCloudEvents(BinaryData body)
+    {
+        using var document = JsonDocument.Parse(body);
+        var first = document.RootElement.ValueKind == JsonValueKind.Array
+            ? document.RootElement.EnumerateArray().FirstOrDefault()
+            : document.RootElement;
+        return first.ValueKind == JsonValueKind.Object && first.TryGetProperty("specversion", out _);
+    }
+
+    private sealed record Report(string? VerificationId, string? MessageId, bool Delivered, DateTimeOffset At, string? Detail)
+    {
+        public static Report From(AcsSmsDeliveryReportReceivedEventData report, BinaryData? rawData, DateTimeOffset? eventTime)
+        {
+            var tag = report.Tag ?? ReadTagCaseInsensitively(rawData);
+            var id = tag is not null && tag.StartsWith(AcsSmsSender.TagPrefix, StringComparison.Ordinal) ? tag[AcsSmsSender.TagPrefix.Length..] : null;
+            var delivered = string.Equals(report.DeliveryStatus, "Delivered", StringComparison.OrdinalIgnoreCase);
+            var detail = delivered ? null : string.IsNullOrEmpty(report.DeliveryStatusDetails) ? report.DeliveryStatus : $"{report.DeliveryStatus}: {report.DeliveryStatusDetails}";
+            return new Report(id, report.MessageId, delivered, report.ReceivedTimestamp ?? eventTime ?? DateTimeOffset.UtcNow, detail);
+        }
+
+        /// <summary>Reports have carried the tag as <c>Tag</c> as well as <c>tag</c>.</summary>
+        private static string? ReadTagCaseInsensitively(BinaryData? rawData)
+        {
+            if (rawData is null)
+            {
+                return null;
+            }
+
+            using var document = JsonDocument.Parse(rawData);
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return null;
+            }
+
+            var tag = document.RootElement.EnumerateObject().FirstOrDefault(p => string.Equals(p.Name, "tag", StringComparison.OrdinalIgnoreCase));
+            return tag.Value.ValueKind == JsonValueKind.String ? tag.Value.GetString() : null;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "SMS delivery report refused: the webhook key is missing or wrong")]
+    private partial void LogRefused();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Event Grid subscription validated for SMS delivery reports")]
+    private partial void LogValidated();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "SMS delivery reports: {Applied} applied, {Unchanged} unchanged, {Unknown} for no known verification")]
+    private partial void LogReports(int applied, int unchanged, int unknown);
+}
+
+/// <summary>200 with <c>WebHook-Allowed-Origin</c>: the answer to a CloudEvents webhook validation.</summary>
+public sealed class AllowedOriginResult(string origin) : IActionResult
+{
+    public string Origin { get; } = origin;
+
+    public Task ExecuteResultAsync(ActionContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        context.HttpContext.Response.StatusCode = StatusCodes.Status200OK;
+        context.HttpContext.Response.Headers["WebHook-Allowed-Origin"] = Origin;
+        return Task.CompletedTask;
+    }
+}

@@ -1,0 +1,140 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OtpFailover.Verifications;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
+
+namespace OtpFailover.Sms;
+
+/// <summary>
+/// Sends the code through the Azure Communication Services SMS REST API. Every attempt carries the verification's
+/// repeatability pair (made once and stored before the first send), so the service answers a repeated request with
+/// the first result instead of sending again. That makes retrying safe, even after a timeout: 429, 5xx, a
+/// recipient-level 5xx and an unknown outcome are retried within <see cref="SmsOptions.MaxSendAttempts"/>; any other
+/// 4xx, and a recipient the service refuses, are final.
+/// </summary>
+public sealed partial class AcsSmsSender(HttpClient http, IOptions<SmsOptions> smsOptions, TimeProvider time, ILogger<AcsSmsSender> logger)
+    : ISmsCodeSender
+{
+    public const string TagPrefix = "v1:";
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromSeconds(10);
+
+    public async Task<ChannelSendResult> SendAsync(SmsCodeMessage message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var settings = smsOptions.Value;
+        var text = SmsText.Compose(message.Code, message.Brand, message.ExpiresAt - time.GetUtcNow(), settings.WebOtpDomain);
+        var body = JsonSerializer.SerializeToUtf8Bytes(
+            new SendRequest(
+                settings.From!,
+                [new Recipient(message.To.E164, message.RepeatabilityRequestId.ToString(), AcsHmacSigning.FormatDate(message.RepeatabilityFirstSent))],
+                text,
+                new SendOptions(EnableDeliveryReport: true, Tag: TagPrefix + message.VerificationId)),
+            Json);
+        var path = $"sms?api-version={settings.ApiVersion}";
+
+        for (var attempt = 1; ; attempt++)
+        {
+            var (result, retry, retryAfter) = await SendOnceAsync(path, body, message.VerificationId, cancellationToken);
+            if (!retry || attempt >= settings.MaxSendAttempts)
+            {
+                return result;
+            }
+
+            var delay = retryAfter ?? TimeSpan.FromMilliseconds((250 * Math.Pow(2, attempt - 1)) + Random.Shared.Next(0, 100));
+            LogRetrying(message.VerificationId, result.Detail, attempt, delay.TotalMilliseconds);
+            await Task.Delay(delay, time, cancellationToken);
+        }
+    }
+
+    private async Task<(ChannelSendResult Result, bool Retry, TimeSpan? RetryAfter)> SendOnceAsync(string path, byte[] body, string verificationId, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.SendAsync(request, cancellationToken);
+        }
+        catch (BrokenCircuitException)
+        {
+            return (ChannelSendResult.Rejected("sms_circuit_open"), false, null);
+        }
+        catch (Exception ex) when (ex is TimeoutRejectedException or HttpRequestException || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            // Safe to repeat: the same repeatability pair makes the service answer instead of sending again.
+            return (ChannelSendResult.Rejected("sms_unreachable"), true, null);
+        }
+
+        using (response)
+        {
+            var status = (int)response.StatusCode;
+            if (response.StatusCode == HttpStatusCode.Accepted)
+            {
+                var item = (await ReadAsync<SendResponse>(response, cancellationToken))?.Value?.FirstOrDefault();
+                if (item is null)
+                {
+                    return (ChannelSendResult.Rejected("sms_empty_response"), true, null);
+                }
+
+                if (item.Successful)
+                {
+                    return (ChannelSendResult.Accepted(item.MessageId), false, null);
+                }
+
+                var recipientStatus = item.HttpStatusCode ?? 0;
+                return (ChannelSendResult.Rejected($"sms_recipient_{recipientStatus}"), recipientStatus is 429 or >= 500, null);
+            }
+
+            if (status == 401 || status == 403)
+            {
+                LogOperatorError(verificationId, status);
+            }
+
+            var transient = response.StatusCode == HttpStatusCode.TooManyRequests || status >= 500;
+            return (ChannelSendResult.Rejected($"sms_http_{status}"), transient, transient ? RetryAfter(response) : null);
+        }
+    }
+
+    private TimeSpan? RetryAfter(HttpResponseMessage response)
+    {
+        var retryAfter = response.Headers.RetryAfter;
+        var delay = retryAfter?.Delta ?? (retryAfter?.Date is { } date ? date - time.GetUtcNow() : null);
+        return delay is { } d && d > TimeSpan.Zero ? (d < MaxRetryAfter ? d : MaxRetryAfter) : null;
+    }
+
+    private static async Task<T?> ReadAsync<T>(HttpResponseMessage response, CancellationToken cancellationToken)
+        where T : class
+    {
+        try
+        {
+            return await response.Content.ReadFromJsonAsync<T>(Json, cancellationToken);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: SMS send answered {Detail}; retrying with the same repeatability id (attempt {Attempt} done, next in {DelayMs} ms)")]
+    private partial void LogRetrying(string verificationId, string? detail, int attempt, double delayMs);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Verification {VerificationId}: Communication Services refused the credentials ({Status}); check Sms:ConnectionString or the managed identity's role")]
+    private partial void LogOperatorError(string verificationId, int status);
+
+    private sealed record SendRequest(string From, Recipient[] SmsRecipients, string Message, SendOptions SmsSendOptions);
+
+    private sealed record Recipient(string To, string RepeatabilityRequestId, string RepeatabilityFirstSent);
+
+    private sealed record SendOptions(bool EnableDeliveryReport, string Tag);
+
+    private sealed record SendResponse(List<SendResponseItem>? Value);
+
+    private sealed record SendResponseItem(string? To, string? MessageId, int? HttpStatusCode, string? RepeatabilityResult, bool Successful, string? ErrorMessage);
+}

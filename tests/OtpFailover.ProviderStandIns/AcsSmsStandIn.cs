@@ -1,0 +1,252 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace OtpFailover.ProviderStandIns;
+
+/// <summary>An SMS the stand-in sent (a repeated request for the same repeatability id is not a new SMS).</summary>
+public sealed record SentSms(string From, string To, string Message, string? Tag, bool DeliveryReport, string? RepeatabilityRequestId, string? RepeatabilityFirstSent, string MessageId);
+
+/// <summary>How the stand-in answers one request.</summary>
+public sealed record AcsAnswer(int HttpStatus, int? RecipientStatus = null, string? RecipientError = null, bool ProcessThenHang = false)
+{
+    public static AcsAnswer Accept { get; } = new(202);
+
+    /// <summary>The SMS is sent, but the response never comes back (the client times out).</summary>
+    public static AcsAnswer SendThenHang { get; } = new(202, ProcessThenHang: true);
+
+    public static AcsAnswer RecipientFailure(int status, string error) => new(202, status, error);
+
+    public static AcsAnswer Status(int httpStatus) => new(httpStatus);
+}
+
+/// <summary>
+/// Azure Communication Services' <c>POST /sms</c> on 127.0.0.1. It authenticates like the service: an HMAC-SHA256
+/// signature over the method, path and query, date, host (with port) and content hash, or an Entra ID bearer token;
+/// it validates the body, and it honours repeatability: a repeated request id gets the first result, not a new SMS.
+/// </summary>
+public sealed partial class AcsSmsStandIn(byte[] accessKey, string? bearerToken = null) : IAsyncDisposable
+{
+    private static readonly TimeSpan DateTolerance = TimeSpan.FromMinutes(15);
+    private readonly ConcurrentQueue<SentSms> _sent = new();
+    private readonly ConcurrentDictionary<string, JsonObject> _firstResults = new();
+    private int _calls;
+    private WebApplication? _app;
+
+    public Uri Endpoint { get; private set; } = new("http://127.0.0.1/");
+
+    public string ConnectionString => $"endpoint={Endpoint};accesskey={Convert.ToBase64String(accessKey)}";
+
+    /// <summary>Answers the n-th authenticated, well-formed new request (0-based).</summary>
+    public Func<int, AcsAnswer> Answer { get; set; } = _ => AcsAnswer.Accept;
+
+    public IReadOnlyList<SentSms> Sent => [.. _sent];
+
+    /// <summary>Every request that reached the endpoint.</summary>
+    public int Calls => Volatile.Read(ref _calls);
+
+    public int Unauthenticated { get; private set; }
+
+    public async Task<AcsSmsStandIn> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        _app = builder.Build();
+        Map(_app);
+        await _app.StartAsync();
+        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        Endpoint = new Uri(address + "/");
+        return this;
+    }
+
+    public void Map(IEndpointRouteBuilder endpoints) => endpoints.MapPost("/sms", (HttpRequest request) => HandleAsync(request.HttpContext));
+
+    private async Task<IResult> HandleAsync(HttpContext context)
+    {
+        var call = Interlocked.Increment(ref _calls) - 1;
+        using var buffer = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
+        var body = buffer.ToArray();
+
+        if (!IsAuthenticated(context.Request, body))
+        {
+            Unauthenticated++;
+            return Results.Json(new { error = new { code = "Denied", message = "Denied by the resource provider." } }, statusCode: 401);
+        }
+
+        if (context.Request.Query["api-version"] is not { Count: 1 } version || version[0] is not ("2021-03-07" or "2026-01-23"))
+        {
+            return BadRequest("The api-version query parameter is missing or not supported.");
+        }
+
+        if (Validate(body) is { } problem)
+        {
+            return problem;
+        }
+
+        var request = JsonNode.Parse(body)!.AsObject();
+        var recipient = request["smsRecipients"]![0]!.AsObject();
+        var requestId = recipient["repeatabilityRequestId"]?.GetValue<string>();
+        if (requestId is not null && _firstResults.TryGetValue(requestId, out var first))
+        {
+            var repeated = first.DeepClone().AsObject();
+            repeated["repeatabilityResult"] = "accepted";
+            return Results.Json(new JsonObject { ["value"] = new JsonArray(repeated) }, statusCode: 202);
+        }
+
+        var answer = Answer(call);
+        if (answer.HttpStatus != 202)
+        {
+            return answer.HttpStatus == 429
+                ? Results.Json(new { error = new { code = "TooManyRequests", message = "Too many requests." } }, statusCode: 429)
+                : Results.StatusCode(answer.HttpStatus);
+        }
+
+        var to = recipient["to"]!.GetValue<string>();
+        var item = new JsonObject { ["to"] = to };
+        if (answer.RecipientStatus is { } failed)
+        {
+            item["httpStatusCode"] = failed;
+            item["successful"] = false;
+            item["errorMessage"] = answer.RecipientError;
+        }
+        else
+        {
+            var messageId = $"Outgoing_{DateTime.UtcNow:yyyyMMddHHmmss}_{Guid.NewGuid():N}_noam";
+            item["messageId"] = messageId;
+            item["httpStatusCode"] = 202;
+            item["successful"] = true;
+            var options = request["smsSendOptions"];
+            _sent.Enqueue(new SentSms(
+                request["from"]!.GetValue<string>(),
+                to,
+                request["message"]!.GetValue<string>(),
+                options?["tag"]?.GetValue<string>(),
+                options?["enableDeliveryReport"]?.GetValue<bool>() ?? false,
+                requestId,
+                recipient["repeatabilityFirstSent"]?.GetValue<string>(),
+                messageId));
+        }
+
+        if (requestId is not null)
+        {
+            item["repeatabilityResult"] = "accepted";
+            _firstResults.TryAdd(requestId, item);
+        }
+
+        if (answer.ProcessThenHang)
+        {
+            await Task.Delay(Timeout.InfiniteTimeSpan, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+            return Results.Empty;
+        }
+
+        return Results.Json(new JsonObject { ["value"] = new JsonArray(item.DeepClone()) }, statusCode: 202);
+    }
+
+    private bool IsAuthenticated(HttpRequest request, byte[] body)
+    {
+        var authorization = request.Headers.Authorization.ToString();
+        if (bearerToken is not null && authorization == $"Bearer {bearerToken}")
+        {
+            return true;
+        }
+
+        const string scheme = "HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature=";
+        if (!authorization.StartsWith(scheme, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var date = request.Headers["x-ms-date"].ToString();
+        if (!DateTimeOffset.TryParseExact(date, "r", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) || (DateTimeOffset.UtcNow - at).Duration() > DateTolerance)
+        {
+            return false;
+        }
+
+        var contentHash = Convert.ToBase64String(SHA256.HashData(body));
+        if (request.Headers["x-ms-content-sha256"].ToString() != contentHash)
+        {
+            return false;
+        }
+
+        var pathAndQuery = request.Path.Value + request.QueryString.Value;
+        var stringToSign = $"{request.Method.ToUpperInvariant()}\n{pathAndQuery}\n{date};{request.Host.Value};{contentHash}";
+        var expected = Convert.ToBase64String(HMACSHA256.HashData(accessKey, Encoding.ASCII.GetBytes(stringToSign)));
+        return CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(expected), Encoding.ASCII.GetBytes(authorization[scheme.Length..]));
+    }
+
+    private static IResult? Validate(byte[] body)
+    {
+        JsonObject request;
+        try
+        {
+            request = JsonNode.Parse(body)?.AsObject() ?? throw new FormatException();
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or FormatException or InvalidOperationException)
+        {
+            return BadRequest("The request body is not valid JSON.");
+        }
+
+        if (request["from"]?.GetValue<string>() is not { Length: > 0 })
+        {
+            return BadRequest("The From field is required.");
+        }
+
+        if (request["message"]?.GetValue<string>() is not { Length: > 0 and <= 2048 })
+        {
+            return BadRequest("The Message field is required and must be at most 2048 characters.");
+        }
+
+        if (request["smsRecipients"] is not JsonArray { Count: >= 1 and <= 100 } recipients)
+        {
+            return BadRequest("SmsRecipients must hold 1 to 100 recipients.");
+        }
+
+        foreach (var recipient in recipients)
+        {
+            if (recipient?["to"]?.GetValue<string>() is not { } to || !E164().IsMatch(to))
+            {
+                return BadRequest("Invalid To phone number format.");
+            }
+
+            var id = recipient["repeatabilityRequestId"]?.GetValue<string>();
+            var firstSent = recipient["repeatabilityFirstSent"]?.GetValue<string>();
+            if ((id is null) != (firstSent is null) ||
+                (id is not null && !Guid.TryParse(id, out _)) ||
+                (firstSent is not null && !DateTimeOffset.TryParseExact(firstSent, "r", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out _)))
+            {
+                return BadRequest("repeatabilityRequestId must be a GUID and repeatabilityFirstSent an RFC 1123 date, both or neither.");
+            }
+        }
+
+        return null;
+    }
+
+    private static IResult BadRequest(string message) =>
+        Results.Json(new { error = new { code = "BadRequest", message } }, statusCode: 400);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+    }
+
+    [GeneratedRegex(@"^\+[1-9][0-9]{7,14}$")]
+    private static partial Regex E164();
+}

@@ -1,0 +1,170 @@
+using System.Text.Json;
+using Azure.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using OtpFailover.DependencyInjection;
+using OtpFailover.PhoneNumbers;
+using OtpFailover.ProviderStandIns;
+using OtpFailover.Sms;
+using OtpFailover.Verifications;
+
+namespace OtpFailover.Tests.Sms;
+
+/// <summary>The ACS SMS client over real HTTP against a local endpoint that checks signatures as the service does.</summary>
+public sealed class AcsSmsSenderTests : IAsyncLifetime
+{
+    private AcsSmsStandIn _acs = null!;
+
+    public async Task InitializeAsync() => _acs = await AcsStandIns.StartAsync();
+
+    public async Task DisposeAsync() => await _acs.DisposeAsync();
+
+    private ServiceProvider Build(Dictionary<string, string?>? settings = null, TokenCredential? credential = null)
+    {
+        var services = new ServiceCollection().AddLogging().AddSingleton(TimeProvider.System);
+        if (credential is not null)
+        {
+            services.AddSingleton(credential);
+        }
+
+        AcsStandIns.UseAcs(services, settings ?? AcsStandIns.Settings(_acs));
+        return services.BuildServiceProvider();
+    }
+
+    private static SmsCodeMessage Message(Guid? repeatabilityId = null)
+    {
+        Assert.True(PhoneNumber.TryParse("+14255550123", out var to));
+        return new SmsCodeMessage("0f8fad5bd9cb469fa16570867728950e", to, "482913", "Contoso", DateTimeOffset.UtcNow.AddMinutes(10), repeatabilityId ?? Guid.NewGuid(), DateTimeOffset.UtcNow);
+    }
+
+    private static Task<ChannelSendResult> SendAsync(ServiceProvider services, SmsCodeMessage? message = null) =>
+        services.GetRequiredService<ISmsCodeSender>().SendAsync(message ?? Message(), CancellationToken.None);
+
+    [Fact]
+    public async Task Success_IsSignedAsTheServiceChecks_AndSendsTheCodeWithTagAndDeliveryReport()
+    {
+        await using var services = Build();
+        var message = Message();
+
+        var result = await SendAsync(services, message);
+
+        Assert.Equal(SendOutcome.Accepted, result.Outcome);
+        var sent = Assert.Single(_acs.Sent);
+        Assert.Equal(sent.MessageId, result.ProviderMessageId);
+        Assert.Equal("+18005550100", sent.From);
+        Assert.Equal("+14255550123", sent.To);
+        Assert.Equal("482913 is your Contoso verification code. It expires in 10 minutes.", sent.Message);
+        Assert.Equal("v1:0f8fad5bd9cb469fa16570867728950e", sent.Tag);
+        Assert.True(sent.DeliveryReport);
+        Assert.Equal(message.RepeatabilityRequestId.ToString(), sent.RepeatabilityRequestId);
+        Assert.Equal(AcsHmacSigning.FormatDate(message.RepeatabilityFirstSent), sent.RepeatabilityFirstSent);
+        Assert.Equal(0, _acs.Unauthenticated);
+    }
+
+    [Fact]
+    public async Task AWrongAccessKey_IsRefusedByTheSignatureCheck_AndNotRetried()
+    {
+        var wrong = $"endpoint={_acs.Endpoint};accesskey={Convert.ToBase64String(new byte[32])}";
+        await using var services = Build(AcsStandIns.Settings(_acs, connectionString: wrong));
+
+        var result = await SendAsync(services);
+
+        Assert.Equal("sms_http_401", result.Detail);
+        Assert.Equal(1, _acs.Unauthenticated);
+        Assert.Empty(_acs.Sent);
+    }
+
+    [Fact]
+    public async Task AnEntraIdToken_ForTheCommunicationScope_Authenticates()
+    {
+        var credential = new StaticCredential("entra-token-for-tests");
+        await using var services = Build(AcsStandIns.Settings(_acs, entra: true), credential);
+
+        var result = await SendAsync(services);
+
+        Assert.Equal(SendOutcome.Accepted, result.Outcome);
+        Assert.Equal(["https://communication.azure.com//.default"], credential.Scopes);
+        Assert.Single(_acs.Sent);
+    }
+
+    [Fact]
+    public async Task ARecipientLevelFailureInsideA202_IsAFailedSend()
+    {
+        _acs.Answer = _ => AcsAnswer.RecipientFailure(400, "Invalid To phone number format.");
+        await using var services = Build();
+
+        var result = await SendAsync(services);
+
+        Assert.Equal(SendOutcome.Rejected, result.Outcome);
+        Assert.Equal("sms_recipient_400", result.Detail);
+        Assert.Equal(1, _acs.Calls);
+    }
+
+    [Fact]
+    public async Task Throttled429_ThenSuccess_SendsOneSms()
+    {
+        _acs.Answer = call => call == 0 ? AcsAnswer.Status(429) : AcsAnswer.Accept;
+        await using var services = Build();
+
+        var result = await SendAsync(services);
+
+        Assert.Equal(SendOutcome.Accepted, result.Outcome);
+        Assert.Equal(2, _acs.Calls);
+        Assert.Single(_acs.Sent);
+    }
+
+    [Fact]
+    public async Task ServerErrors_UntilTheBudgetRunsOut_AreAFailedSend()
+    {
+        _acs.Answer = _ => AcsAnswer.Status(503);
+        await using var services = Build();
+
+        var result = await SendAsync(services);
+
+        Assert.Equal("sms_http_503", result.Detail);
+        Assert.Equal(4, _acs.Calls);
+        Assert.Empty(_acs.Sent);
+    }
+
+    [Fact]
+    public async Task ARepeatedSend_WithTheSameRepeatabilityPair_IsAnsweredWithoutASecondSms()
+    {
+        await using var services = Build();
+        var message = Message();
+
+        var first = await SendAsync(services, message);
+        var again = await SendAsync(services, message);
+
+        Assert.Equal(SendOutcome.Accepted, again.Outcome);
+        Assert.Equal(first.ProviderMessageId, again.ProviderMessageId);
+        Assert.Single(_acs.Sent);
+        Assert.Equal(2, _acs.Calls);
+    }
+
+    [Fact]
+    public async Task AResponseLostAfterTheSmsWentOut_IsRetried_AndTheUserGetsOneSms()
+    {
+        _acs.Answer = call => call == 0 ? AcsAnswer.SendThenHang : AcsAnswer.Accept;
+        await using var services = Build(AcsStandIns.Settings(_acs, requestTimeout: TimeSpan.FromSeconds(1)));
+
+        var result = await SendAsync(services);
+
+        Assert.Equal(SendOutcome.Accepted, result.Outcome);
+        Assert.Equal(2, _acs.Calls);
+        Assert.Equal(Assert.Single(_acs.Sent).MessageId, result.ProviderMessageId);
+    }
+
+    private sealed class StaticCredential(string token) : TokenCredential
+    {
+        public List<string> Scopes { get; } = [];
+
+        public override AccessToken GetToken(TokenRequestContext requestContext, CancellationToken cancellationToken)
+        {
+            Scopes.AddRange(requestContext.Scopes);
+            return new AccessToken(token, DateTimeOffset.UtcNow.AddHours(1));
+        }
+
+        public override ValueTask<AccessToken> GetTokenAsync(TokenRequestContext requestContext, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(GetToken(requestContext, cancellationToken));
+    }
+}
