@@ -56,6 +56,13 @@ public sealed class StartupValidationTests
     [InlineData("WhatsApp:BaseUrl", "not a url")]
     [InlineData("WhatsApp:RequestTimeout", "00:05:00")]
     [InlineData("WhatsApp:MaxSendAttempts", "0")]
+    [InlineData("Sms:ConnectionString", "endpoint=https://contoso.communication.azure.com/")]
+    [InlineData("Sms:From", "", "Sms:Endpoint", "https://contoso.communication.azure.com")]
+    [InlineData("Sms:WebhookKey", "short", "Sms:Endpoint", "https://contoso.communication.azure.com")]
+    [InlineData("Sms:Endpoint", "contoso")]
+    [InlineData("Sms:From", "+0123")]
+    [InlineData("Sms:WebOtpDomain", "https://app.contoso.com/")]
+    [InlineData("Sms:MaxSendAttempts", "9")]
     public async Task ABadSetting_StopsStartUp_NamingTheSetting(string key, string value, string? otherKey = null, string? otherValue = null)
     {
         var settings = new Dictionary<string, string?>(Good) { [key] = value };
@@ -65,6 +72,20 @@ public sealed class StartupValidationTests
             foreach (var (k, v) in Tests.Infrastructure.TestSecrets.WhatsAppSettings(new Uri("https://graph.facebook.com")))
             {
                 settings[k] = v;
+            }
+
+            settings[key] = value;
+        }
+
+        if (key.StartsWith("Sms:", StringComparison.Ordinal))
+        {
+            // The channel is on: everything else it needs is set, but for the one setting under test.
+            settings["Sms:ConnectionString"] = "endpoint=https://contoso.communication.azure.com/;accesskey=dGVzdC1hY2Nlc3Mta2V5LTAxMjM0NTY3ODlhYmNkZWY=";
+            settings["Sms:From"] = "+18005550100";
+            settings["Sms:WebhookKey"] = Tests.Infrastructure.TestSecrets.SmsWebhookKey;
+            if (otherKey is not null)
+            {
+                settings.Remove("Sms:ConnectionString");
             }
 
             settings[key] = value;
@@ -124,6 +145,22 @@ public sealed class StartupValidationTests
         Assert.IsType<UnconfiguredChannelSender>(refusing);
         Assert.True(OtpFailover.PhoneNumbers.PhoneNumber.TryParse("+14155550123", out var to));
         Assert.Equal(SendOutcome.Rejected, (await refusing.SendAsync(new OtpFailover.WhatsApp.WhatsAppCodeMessage("x", to, "123456", DateTimeOffset.UtcNow), default)).Outcome);
+    }
+
+    [Theory]
+    [InlineData("Sms:ConnectionString", "endpoint=https://contoso.communication.azure.com/;accesskey=dGVzdC1hY2Nlc3Mta2V5LTAxMjM0NTY3ODlhYmNkZWY=")]
+    [InlineData("Sms:Endpoint", "https://contoso.communication.azure.com")]
+    public void AConfiguredSmsChannel_SendsThroughCommunicationServices(string key, string value)
+    {
+        var settings = new Dictionary<string, string?>(Good)
+        {
+            [key] = value,
+            ["Sms:From"] = "+18005550100",
+            ["Sms:WebhookKey"] = Tests.Infrastructure.TestSecrets.SmsWebhookKey,
+        };
+        using var host = BuildFunctionsHost(settings);
+
+        Assert.IsType<OtpFailover.Sms.AcsSmsSender>(host.Services.GetRequiredService<OtpFailover.Sms.ISmsCodeSender>());
     }
 
     [Fact]

@@ -36,12 +36,17 @@ public static class HttpTestRequests
         await result.ExecuteResultAsync(new ActionContext(context, new RouteData(), new ActionDescriptor()));
         context.Response.Body.Position = 0;
         var text = await new StreamReader(context.Response.Body).ReadToEndAsync();
-        return new WireResponse(context.Response.StatusCode, context.Response.ContentType, context.Response.Headers.Location.ToString(), text);
+        return new WireResponse(context.Response.StatusCode, context.Response.ContentType, context.Response.Headers.Location.ToString(), text)
+        {
+            Headers = context.Response.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
+        };
     }
 }
 
 public sealed record WireResponse(int Status, string? ContentType, string Location, string Body)
 {
+    public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
+
     public JsonElement Json => JsonDocument.Parse(Body).RootElement;
 
     public string? ProblemType => Json.GetProperty("type").GetString();
