@@ -37,15 +37,14 @@ public sealed record AcsAnswer(int HttpStatus, int? RecipientStatus = null, stri
 /// signature over the method, path and query, date, host (with port) and content hash, or an Entra ID bearer token;
 /// it validates the body, and it honours repeatability: a repeated request id gets the first result, not a new SMS.
 /// </summary>
-public sealed partial class AcsSmsStandIn(byte[] accessKey, string? bearerToken = null) : IAsyncDisposable
+public sealed partial class AcsSmsStandIn(byte[] accessKey, string? bearerToken = null) : LoopbackStandIn
 {
     private static readonly TimeSpan DateTolerance = TimeSpan.FromMinutes(15);
     private readonly ConcurrentQueue<SentSms> _sent = new();
     private readonly ConcurrentDictionary<string, JsonObject> _firstResults = new();
     private int _calls;
-    private WebApplication? _app;
 
-    public Uri Endpoint { get; private set; } = new("http://127.0.0.1/");
+    public Uri Endpoint => BaseUrl;
 
     public string ConnectionString => $"endpoint={Endpoint};accesskey={Convert.ToBase64String(accessKey)}";
 
@@ -61,18 +60,11 @@ public sealed partial class AcsSmsStandIn(byte[] accessKey, string? bearerToken 
 
     public async Task<AcsSmsStandIn> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
-        _app = builder.Build();
-        Map(_app);
-        await _app.StartAsync();
-        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        Endpoint = new Uri(address + "/");
+        await StartLoopbackAsync();
         return this;
     }
 
-    public void Map(IEndpointRouteBuilder endpoints) => endpoints.MapPost("/sms", (HttpRequest request) => HandleAsync(request.HttpContext));
+    public override void Map(IEndpointRouteBuilder endpoints) => endpoints.MapPost("/sms", (HttpRequest request) => HandleAsync(request.HttpContext));
 
     private async Task<IResult> HandleAsync(HttpContext context)
     {
@@ -238,14 +230,6 @@ public sealed partial class AcsSmsStandIn(byte[] accessKey, string? bearerToken 
     private static IResult BadRequest(string message) =>
         Results.Json(new { error = new { code = "BadRequest", message } }, statusCode: 400);
 
-    public async ValueTask DisposeAsync()
-    {
-        if (_app is not null)
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
-    }
 
     [GeneratedRegex(@"^\+[1-9][0-9]{7,14}$")]
     private static partial Regex E164();

@@ -34,11 +34,10 @@ public sealed record StandInAnswer(int HttpStatus, int? ErrorCode = null, string
 /// It checks what the real API checks (bearer token, path, the template payload) and answers like it, with
 /// <c>{ error: { code, … } }</c> bodies for refusals. <see cref="Answer"/> scripts the answers per call.
 /// </summary>
-public sealed partial class WhatsAppCloudApiStandIn : IAsyncDisposable
+public sealed partial class WhatsAppCloudApiStandIn : LoopbackStandIn
 {
     private readonly ConcurrentQueue<ReceivedTemplate> _received = new();
     private int _calls;
-    private WebApplication? _app;
 
     public WhatsAppCloudApiStandIn(string accessToken, string phoneNumberId, string apiVersion, string templateName, string templateLanguage)
     {
@@ -59,9 +58,6 @@ public sealed partial class WhatsAppCloudApiStandIn : IAsyncDisposable
 
     public string TemplateLanguage { get; }
 
-    /// <summary>Where the stand-in listens, once started.</summary>
-    public Uri BaseUrl { get; private set; } = new("http://127.0.0.1/");
-
     /// <summary>Answers the n-th well-formed call (0-based); by default every call is accepted.</summary>
     public Func<ReceivedTemplate, int, StandInAnswer> Answer { get; set; } = (_, _) => StandInAnswer.Accept;
 
@@ -72,19 +68,11 @@ public sealed partial class WhatsAppCloudApiStandIn : IAsyncDisposable
 
     public async Task<WhatsAppCloudApiStandIn> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
-        _app = builder.Build();
-        Map(_app);
-        await _app.StartAsync();
-        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        BaseUrl = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal) + "/");
+        await StartLoopbackAsync();
         return this;
     }
 
-    /// <summary>Maps the send endpoint onto any app (the local simulator hosts it the same way).</summary>
-    public void Map(IEndpointRouteBuilder endpoints) =>
+    public override void Map(IEndpointRouteBuilder endpoints) =>
         endpoints.MapPost("/{version}/{phoneNumberId}/messages", HandleAsync);
 
     private async Task<IResult> HandleAsync(HttpContext context, string version, string phoneNumberId)
@@ -204,14 +192,6 @@ public sealed partial class WhatsAppCloudApiStandIn : IAsyncDisposable
             new { error = new { message, type, code, error_data = new { messaging_product = "whatsapp", details = title ?? message }, fbtrace_id = "AbCdEfStandIn" } },
             statusCode: status);
 
-    public async ValueTask DisposeAsync()
-    {
-        if (_app is not null)
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
-    }
 
     [GeneratedRegex(@"^\+?[1-9][0-9]{7,14}$")]
     private static partial Regex Recipient();

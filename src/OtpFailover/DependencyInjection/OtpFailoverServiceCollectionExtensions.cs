@@ -83,14 +83,8 @@ public static class OtpFailoverServiceCollectionExtensions
                     ? new AcsHmacAuthenticationHandler(parsed, sp.GetRequiredService<TimeProvider>())
                     : new AcsEntraIdAuthenticationHandler(sp.GetRequiredService<Azure.Core.TokenCredential>());
             });
-        client.AddStandardResilienceHandler().Configure((resilience, sp) =>
-        {
-            var timeout = sp.GetRequiredService<IOptions<SmsOptions>>().Value.RequestTimeout;
-            resilience.Retry.DisableForUnsafeHttpMethods();
-            resilience.AttemptTimeout.Timeout = timeout;
-            resilience.TotalRequestTimeout.Timeout = timeout + TimeSpan.FromSeconds(5);
-            resilience.CircuitBreaker.SamplingDuration = TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(30).Ticks, timeout.Ticks * 2));
-        });
+        client.AddStandardResilienceHandler()
+            .Configure((resilience, sp) => ForProviderSends(resilience, sp.GetRequiredService<IOptions<SmsOptions>>().Value.RequestTimeout));
         services.TryAddSingleton<ISmsCodeSender>(sp => sp.GetRequiredService<AcsSmsSender>());
         return services;
     }
@@ -118,14 +112,7 @@ public static class OtpFailoverServiceCollectionExtensions
                 client.Timeout = Timeout.InfiniteTimeSpan; // the resilience handler's timeouts rule
             })
             .AddStandardResilienceHandler()
-            .Configure((resilience, sp) =>
-            {
-                var timeout = sp.GetRequiredService<IOptions<WhatsAppOptions>>().Value.RequestTimeout;
-                resilience.Retry.DisableForUnsafeHttpMethods();
-                resilience.AttemptTimeout.Timeout = timeout;
-                resilience.TotalRequestTimeout.Timeout = timeout + TimeSpan.FromSeconds(5);
-                resilience.CircuitBreaker.SamplingDuration = TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(30).Ticks, timeout.Ticks * 2));
-            });
+            .Configure((resilience, sp) => ForProviderSends(resilience, sp.GetRequiredService<IOptions<WhatsAppOptions>>().Value.RequestTimeout));
         services.TryAddSingleton<IWhatsAppCodeSender>(sp => sp.GetRequiredService<WhatsAppCloudApiSender>());
         return services;
     }
@@ -146,6 +133,18 @@ public static class OtpFailoverServiceCollectionExtensions
         services.TryAddSingleton<IWhatsAppCodeSender>(sp => sp.GetRequiredService<UnconfiguredChannelSender>());
         services.TryAddSingleton<ISmsCodeSender>(sp => sp.GetRequiredService<UnconfiguredChannelSender>());
         return services;
+    }
+
+    /// <summary>
+    /// The standard handler for a provider's send endpoint: its per-attempt timeout is the channel's request timeout,
+    /// its circuit breaker stays, and it never retries a POST (the senders decide what is safe to repeat).
+    /// </summary>
+    private static void ForProviderSends(HttpStandardResilienceOptions resilience, TimeSpan requestTimeout)
+    {
+        resilience.Retry.DisableForUnsafeHttpMethods();
+        resilience.AttemptTimeout.Timeout = requestTimeout;
+        resilience.TotalRequestTimeout.Timeout = requestTimeout + TimeSpan.FromSeconds(5);
+        resilience.CircuitBreaker.SamplingDuration = TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(30).Ticks, requestTimeout.Ticks * 2));
     }
 
     /// <summary>

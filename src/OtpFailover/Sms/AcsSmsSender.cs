@@ -46,7 +46,7 @@ public sealed partial class AcsSmsSender(HttpClient http, IOptions<SmsOptions> s
                 return result;
             }
 
-            var delay = retryAfter ?? TimeSpan.FromMilliseconds((250 * Math.Pow(2, attempt - 1)) + Random.Shared.Next(0, 100));
+            var delay = retryAfter ?? ProviderBackoff.After(attempt);
             LogRetrying(message.VerificationId, result.Detail, attempt, delay.TotalMilliseconds);
             await Task.Delay(delay, time, cancellationToken);
         }

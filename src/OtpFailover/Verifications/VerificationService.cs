@@ -262,22 +262,13 @@ public sealed partial class VerificationService(
             return true;
         }, cancellationToken);
 
-        if (result is not { } updated)
-        {
-            return StatusUpdateOutcome.NotFound;
-        }
-
-        if (!updated.Changed)
-        {
-            return StatusUpdateOutcome.Unchanged;
-        }
-
-        if (updated.Entity.IsPending)
+        var outcome = OutcomeOf(result);
+        if (outcome == StatusUpdateOutcome.Applied && result!.Value.Entity.IsPending)
         {
             await SignalAsync(durable, id, VerificationSignal.ForWhatsAppStatus(status), cancellationToken);
         }
 
-        return StatusUpdateOutcome.Applied;
+        return outcome;
     }
 
     /// <summary>
@@ -303,23 +294,21 @@ public sealed partial class VerificationService(
             return true;
         }, cancellationToken);
 
-        if (result is not { } updated)
-        {
-            return StatusUpdateOutcome.NotFound;
-        }
-
-        if (!updated.Changed)
-        {
-            return StatusUpdateOutcome.Unchanged;
-        }
-
-        if (updated.Entity.StatusValue == VerificationStatus.Failed)
+        var outcome = OutcomeOf(result);
+        if (outcome == StatusUpdateOutcome.Applied && result!.Value.Entity.StatusValue == VerificationStatus.Failed)
         {
             await SignalAsync(durable, id, VerificationSignal.EndedWith(VerificationStatus.Failed), cancellationToken);
         }
 
-        return StatusUpdateOutcome.Applied;
+        return outcome;
     }
+
+    private static StatusUpdateOutcome OutcomeOf((VerificationEntity Entity, bool Changed)? result) => result switch
+    {
+        null => StatusUpdateOutcome.NotFound,
+        { Changed: false } => StatusUpdateOutcome.Unchanged,
+        _ => StatusUpdateOutcome.Applied,
+    };
 
     internal static bool IsAdvance(WhatsAppDeliveryStatus current, WhatsAppDeliveryStatus next) => (current, next) switch
     {

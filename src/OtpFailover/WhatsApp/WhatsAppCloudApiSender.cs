@@ -44,7 +44,7 @@ public sealed partial class WhatsAppCloudApiSender(HttpClient http, IOptions<Wha
                 return result;
             }
 
-            var delay = TimeSpan.FromMilliseconds((250 * Math.Pow(2, attempt - 1)) + Random.Shared.Next(0, 100));
+            var delay = ProviderBackoff.After(attempt);
             LogRetrying(message.VerificationId, result.Detail, attempt, delay.TotalMilliseconds);
             await Task.Delay(delay, time, cancellationToken);
         }
