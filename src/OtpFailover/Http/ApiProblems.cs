@@ -36,7 +36,7 @@ public static class ApiProblems
         var result = Create(StatusCodes.Status422UnprocessableEntity, "incorrect-code", "The code is not correct.", attemptsRemaining > 0 ? $"{attemptsRemaining} attempts remain." : "No attempts remain: the verification has ended.");
         var problem = (ProblemDetails)result.Value!;
         problem.Extensions["attemptsRemaining"] = attemptsRemaining;
-        problem.Extensions["status"] = status;
+        problem.Extensions["verificationStatus"] = status;
         return result;
     }
 
@@ -53,7 +53,7 @@ public static class ApiProblems
 
     private static ObjectResult WithStatus(ObjectResult result, string status)
     {
-        ((ProblemDetails)result.Value!).Extensions["status"] = status;
+        ((ProblemDetails)result.Value!).Extensions["verificationStatus"] = status;
         return result;
     }
 

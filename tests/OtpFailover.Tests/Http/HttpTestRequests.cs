@@ -29,6 +29,19 @@ public static class HttpTestRequests
         return context.Request;
     }
 
+    /// <summary>JSON readers disagree about duplicate keys (first or last wins), so no response may have any.</summary>
+    private static void AssertNoDuplicateKeys(string text)
+    {
+        if (!text.TrimStart().StartsWith('{'))
+        {
+            return;
+        }
+
+        using var document = JsonDocument.Parse(text);
+        var names = document.RootElement.EnumerateObject().Select(p => p.Name).ToList();
+        Assert.Equal(names.Distinct(StringComparer.Ordinal).Count(), names.Count);
+    }
+
     public static async Task<WireResponse> ExecuteAsync(IActionResult result)
     {
         var context = new DefaultHttpContext { RequestServices = ResultServices };
@@ -36,6 +49,7 @@ public static class HttpTestRequests
         await result.ExecuteResultAsync(new ActionContext(context, new RouteData(), new ActionDescriptor()));
         context.Response.Body.Position = 0;
         var text = await new StreamReader(context.Response.Body).ReadToEndAsync();
+        AssertNoDuplicateKeys(text);
         return new WireResponse(context.Response.StatusCode, context.Response.ContentType, context.Response.Headers.Location.ToString(), text)
         {
             Headers = context.Response.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),

@@ -152,7 +152,7 @@ public sealed class VerificationsApiTests
         var again = await Check($$"""{"code":"{{code}}"}""");
         Assert.Equal(409, again.Status);
         Assert.Equal("urn:otpfailover:problem:verification-ended", again.ProblemType);
-        Assert.Equal("approved", again.Json.GetProperty("status").GetString());
+        Assert.Equal("approved", again.Json.GetProperty("verificationStatus").GetString());
     }
 
     [Fact]
@@ -167,9 +167,9 @@ public sealed class VerificationsApiTests
 
         Assert.Equal(422, last.Status);
         Assert.Equal(0, last.Json.GetProperty("attemptsRemaining").GetInt32());
-        Assert.Equal("max_attempts_reached", last.Json.GetProperty("status").GetString());
+        Assert.Equal("max_attempts_reached", last.Json.GetProperty("verificationStatus").GetString());
         Assert.Equal(410, after.Status);
-        Assert.Equal("max_attempts_reached", after.Json.GetProperty("status").GetString());
+        Assert.Equal("max_attempts_reached", after.Json.GetProperty("verificationStatus").GetString());
     }
 
     [Fact]
@@ -203,7 +203,7 @@ public sealed class VerificationsApiTests
         Assert.Equal(204, deleted.Status);
         Assert.Equal(204, deletedAgain.Status);
         Assert.Equal(409, check.Status);
-        Assert.Equal("canceled", check.Json.GetProperty("status").GetString());
+        Assert.Equal("canceled", check.Json.GetProperty("verificationStatus").GetString());
         Assert.Equal(409, resend.Status);
         Assert.Equal("canceled", get.Json.GetProperty("status").GetString());
     }
@@ -218,6 +218,6 @@ public sealed class VerificationsApiTests
         var response = await ExecuteAsync(await app.Api.CancelVerification(Json("DELETE", "/"), verification.Id, app.Client, default));
 
         Assert.Equal(409, response.Status);
-        Assert.Equal("approved", response.Json.GetProperty("status").GetString());
+        Assert.Equal("approved", response.Json.GetProperty("verificationStatus").GetString());
     }
 }
