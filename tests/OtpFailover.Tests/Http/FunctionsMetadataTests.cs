@@ -1,0 +1,128 @@
+using System.Text.Json;
+using OtpFailover.Tests.Infrastructure;
+using OtpFailover.Verifications;
+
+namespace OtpFailover.Tests.Http;
+
+/// <summary>
+/// What the Functions host will see. Calling methods directly cannot catch a wrong attribute; the
+/// <c>functions.metadata</c> the build generates (and the host reads) can. The OpenAPI description is checked
+/// against it and against real responses.
+/// </summary>
+public sealed class FunctionsMetadataTests
+{
+    public sealed record Documented(string Name, string Trigger, string? Route = null, string? Method = null, string? AuthLevel = null);
+
+    /// <summary>The README's API and webhook tables, and the durable functions.</summary>
+    private static readonly Documented[] Functions =
+    [
+        new("StartVerification", "httpTrigger", "verifications", "post", "Function"),
+        new("GetVerification", "httpTrigger", "verifications/{id}", "get", "Function"),
+        new("CheckCode", "httpTrigger", "verifications/{id}/check", "post", "Function"),
+        new("ResendCode", "httpTrigger", "verifications/{id}/resend", "post", "Function"),
+        new("CancelVerification", "httpTrigger", "verifications/{id}", "delete", "Function"),
+        new("WhatsAppWebhookHandshake", "httpTrigger", "webhooks/whatsapp", "get", "Anonymous"),
+        new("WhatsAppStatusNotification", "httpTrigger", "webhooks/whatsapp", "post", "Anonymous"),
+        new("AcsDeliveryReports", "httpTrigger", "webhooks/acs", "post", "Anonymous"),
+        new("AcsDeliveryReportsHandshake", "httpTrigger", "webhooks/acs", "options", "Anonymous"),
+        new(VerificationWorkflow.OrchestratorName, "orchestrationTrigger"),
+        new(ActivityNames.SendWhatsApp, "activityTrigger"),
+        new(ActivityNames.SendSms, "activityTrigger"),
+        new(ActivityNames.Expire, "activityTrigger"),
+        new(ActivityNames.Fail, "activityTrigger"),
+    ];
+
+    private static string RepositoryRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Functions.sln")))
+        {
+            directory = directory.Parent;
+        }
+
+        return directory?.FullName ?? throw new InvalidOperationException("Functions.sln not found above the test output.");
+    }
+
+    /// <summary>The metadata the Functions project's build wrote, in the configuration these tests were built in.</summary>
+    private static List<Documented> ReadMetadata()
+    {
+        var configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name; // bin/{configuration}/net10.0
+        var path = Path.Combine(RepositoryRoot(), "src", "OtpFailover.Functions", "bin", configuration, "net10.0", "functions.metadata");
+        using var metadata = JsonDocument.Parse(File.ReadAllText(path));
+        return metadata.RootElement.EnumerateArray().Select(function =>
+        {
+            var trigger = function.GetProperty("bindings").EnumerateArray().Single(b => b.GetProperty("type").GetString()!.EndsWith("Trigger", StringComparison.Ordinal));
+            string? Text(string name) => trigger.TryGetProperty(name, out var value) ? value.GetString() : null;
+            var methods = trigger.TryGetProperty("methods", out var m) ? m.EnumerateArray().Select(x => x.GetString()!).ToList() : [];
+            return new Documented(function.GetProperty("name").GetString()!, Text("type")!, Text("route"), methods.SingleOrDefault(), Text("authLevel"));
+        }).ToList();
+    }
+
+    [Fact]
+    public void TheGeneratedMetadata_HoldsExactlyTheDocumentedFunctions_WithTheirTriggersRoutesMethodsAndAuth()
+    {
+        var metadata = ReadMetadata();
+
+        Assert.Equal(Functions.OrderBy(f => f.Name), metadata.OrderBy(f => f.Name));
+    }
+
+    [Fact]
+    public void TheOpenApiDescription_CoversExactlyTheFunctionKeyRoutes()
+    {
+        using var openApi = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "openapi.json")));
+        var described = openApi.RootElement.GetProperty("paths").EnumerateObject()
+            .SelectMany(path => path.Value.EnumerateObject().Where(op => op.Name != "parameters").Select(op => (Route: path.Name.TrimStart('/'), Method: op.Name, OperationId: op.Value.GetProperty("operationId").GetString())))
+            .OrderBy(x => x.OperationId)
+            .ToList();
+
+        var published = ReadMetadata().Where(f => f.AuthLevel == "Function").Select(f => (Route: f.Route!, Method: f.Method!, OperationId: (string?)f.Name)).OrderBy(x => x.OperationId).ToList();
+
+        Assert.Equal(published, described);
+        Assert.Equal("http://localhost:7071/api", openApi.RootElement.GetProperty("servers")[0].GetProperty("url").GetString());
+    }
+
+    [Fact]
+    public async Task RealResponses_MatchTheirOpenApiSchemas()
+    {
+        using var openApi = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "openapi.json")));
+        var schemas = openApi.RootElement.GetProperty("components").GetProperty("schemas");
+        await using var app = await TestApp.StartAsync(o => o.MaxCheckAttempts = 2);
+
+        var started = await HttpTestRequests.ExecuteAsync(await app.Api.StartVerification(HttpTestRequests.Json("POST", "/", """{"phoneNumber":"+14155550123","clientReference":"r-1"}"""), app.Client, default));
+        var id = started.Json.GetProperty("id").GetString()!;
+        var code = (await app.WhatsApp.WaitForMessageAsync()).Code;
+        var wrong = await HttpTestRequests.ExecuteAsync(await app.Api.CheckCode(HttpTestRequests.Json("POST", "/", $$"""{"code":"{{(code == "000000" ? "111111" : "000000")}}"}"""), id, app.Client, default));
+        var read = await HttpTestRequests.ExecuteAsync(await app.Api.GetVerification(HttpTestRequests.Json("GET", "/"), id, default));
+        var approved = await HttpTestRequests.ExecuteAsync(await app.Api.CheckCode(HttpTestRequests.Json("POST", "/", $$"""{"code":"{{code}}"}"""), id, app.Client, default));
+        var ended = await HttpTestRequests.ExecuteAsync(await app.Api.CheckCode(HttpTestRequests.Json("POST", "/", $$"""{"code":"{{code}}"}"""), id, app.Client, default));
+
+        AssertMatches(schemas, "VerificationStarted", started.Json);
+        AssertMatches(schemas, "Problem", wrong.Json);
+        AssertMatches(schemas, "Verification", read.Json);
+        Assert.All(read.Json.GetProperty("timeline").EnumerateArray(), e => AssertMatches(schemas, "TimelineEvent", e));
+        AssertMatches(schemas, "CheckApproved", approved.Json);
+        AssertMatches(schemas, "Problem", ended.Json);
+    }
+
+    /// <summary>Every required property is there, nothing undescribed is, and enum values are among the described ones.</summary>
+    private static void AssertMatches(JsonElement schemas, string name, JsonElement body)
+    {
+        var schema = schemas.GetProperty(name);
+        var properties = schema.GetProperty("properties");
+        var present = body.EnumerateObject().Select(p => p.Name).ToHashSet();
+        foreach (var required in schema.GetProperty("required").EnumerateArray())
+        {
+            Assert.True(present.Contains(required.GetString()!), $"{name}: the response lacks required '{required}'.");
+        }
+
+        foreach (var property in body.EnumerateObject())
+        {
+            Assert.True(properties.TryGetProperty(property.Name, out var described), $"{name}: the response has '{property.Name}', which the description lacks.");
+            var target = described.TryGetProperty("$ref", out var reference) ? schemas.GetProperty(reference.GetString()!.Split('/')[^1]) : described;
+            if (target.TryGetProperty("enum", out var values))
+            {
+                Assert.Contains(property.Value.GetString(), values.EnumerateArray().Select(v => v.GetString()));
+            }
+        }
+    }
+}
