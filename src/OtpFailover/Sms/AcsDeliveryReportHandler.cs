@@ -159,7 +159,7 @@ public sealed partial class AcsDeliveryReportHandler(
             var tag = report.Tag ?? ReadTagCaseInsensitively(rawData);
             var id = tag is not null && tag.StartsWith(AcsSmsSender.TagPrefix, StringComparison.Ordinal) ? tag[AcsSmsSender.TagPrefix.Length..] : null;
             var delivered = string.Equals(report.DeliveryStatus, "Delivered", StringComparison.OrdinalIgnoreCase);
-            var detail = delivered ? null : string.IsNullOrEmpty(report.DeliveryStatusDetails) ? report.DeliveryStatus : $"{report.DeliveryStatus}: {report.DeliveryStatusDetails}";
+            var detail = delivered ? null : ProviderText.Scrub(string.IsNullOrEmpty(report.DeliveryStatusDetails) ? report.DeliveryStatus : $"{report.DeliveryStatus}: {report.DeliveryStatusDetails}");
             return new Report(id, report.MessageId, delivered, report.ReceivedTimestamp ?? eventTime ?? DateTimeOffset.UtcNow, detail);
         }
 

@@ -55,7 +55,7 @@ public sealed record WhatsAppStatusUpdate(
 
     /// <summary>For the timeline: the error code and title of a failure, or the pricing category.</summary>
     public string? Detail => Errors is [var error, ..]
-        ? $"{error.Code} {error.Title}".Trim()
+        ? ProviderText.Scrub($"{error.Code} {error.Title}")
         : Pricing?.Category is { } category ? $"pricing: {category}" : null;
 }
 
