@@ -113,13 +113,6 @@ public sealed partial class VerificationStore : IDisposable
         return response.HasValue ? response.Value!.VerificationId : null;
     }
 
-    public async Task<string?> FindPhoneHolderAsync(string phoneIndex, CancellationToken cancellationToken = default)
-    {
-        await EnsureTableAsync(cancellationToken);
-        var response = await _table.GetEntityIfExistsAsync<PhoneLockEntity>(PhoneLockEntity.PartitionFor(phoneIndex), PhoneLockEntity.LockRowKey, cancellationToken: cancellationToken);
-        return response.HasValue ? response.Value!.VerificationId : null;
-    }
-
     private async Task<string> ClaimPhoneAsync(string phoneIndex, string verificationId, CancellationToken cancellationToken)
     {
         var partition = PhoneLockEntity.PartitionFor(phoneIndex);
