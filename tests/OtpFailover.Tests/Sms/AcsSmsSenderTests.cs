@@ -4,7 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using OtpFailover.DependencyInjection;
 using OtpFailover.PhoneNumbers;
-using OtpFailover.ProviderStandIns;
+using OtpFailover.Simulator;
 using OtpFailover.Sms;
 using OtpFailover.Verifications;
 

@@ -1,5 +1,5 @@
 using OtpFailover.Functions.Webhooks;
-using OtpFailover.ProviderStandIns;
+using OtpFailover.Simulator;
 using OtpFailover.Sms;
 using OtpFailover.Tests.Http;
 using OtpFailover.Tests.Infrastructure;

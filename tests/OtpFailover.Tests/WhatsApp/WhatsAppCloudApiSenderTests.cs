@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using OtpFailover.PhoneNumbers;
-using OtpFailover.ProviderStandIns;
+using OtpFailover.Simulator;
 using OtpFailover.Verifications;
 using OtpFailover.WhatsApp;
 

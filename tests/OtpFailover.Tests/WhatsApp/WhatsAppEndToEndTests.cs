@@ -1,7 +1,7 @@
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using OtpFailover.Functions.Webhooks;
-using OtpFailover.ProviderStandIns;
+using OtpFailover.Simulator;
 using OtpFailover.Tests.Http;
 using OtpFailover.Tests.Infrastructure;
 using OtpFailover.Verifications;

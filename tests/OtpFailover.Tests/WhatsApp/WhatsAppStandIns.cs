@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using OtpFailover.DependencyInjection;
-using OtpFailover.ProviderStandIns;
+using OtpFailover.Simulator;
 using OtpFailover.Tests.Infrastructure;
 using OtpFailover.WhatsApp;
 

@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace OtpFailover.ProviderStandIns;
+namespace OtpFailover.Simulator;
 
 /// <summary>A provider stand-in hosted on its own on 127.0.0.1, on a port the OS picks.</summary>
 public abstract class LoopbackStandIn : IAsyncDisposable

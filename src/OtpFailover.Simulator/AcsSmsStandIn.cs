@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 
-namespace OtpFailover.ProviderStandIns;
+namespace OtpFailover.Simulator;
 
 /// <summary>An SMS the stand-in sent (a repeated request for the same repeatability id is not a new SMS).</summary>
 public sealed record SentSms(string From, string To, string Message, string? Tag, bool DeliveryReport, string? RepeatabilityRequestId, string? RepeatabilityFirstSent, string MessageId);
@@ -46,6 +46,9 @@ public sealed partial class AcsSmsStandIn(byte[] accessKey, string? bearerToken 
     public Func<int, AcsAnswer> Answer { get; set; } = _ => AcsAnswer.Accept;
 
     public IReadOnlyList<SentSms> Sent => [.. _sent];
+
+    /// <summary>Called for every SMS the stand-in sent (not for a repeated request).</summary>
+    public Action<SentSms>? SmsSent { get; set; }
 
     /// <summary>Every request that reached the endpoint.</summary>
     public int Calls => Volatile.Read(ref _calls);
@@ -116,7 +119,7 @@ public sealed partial class AcsSmsStandIn(byte[] accessKey, string? bearerToken 
             item["httpStatusCode"] = 202;
             item["successful"] = true;
             var options = request["smsSendOptions"];
-            _sent.Enqueue(new SentSms(
+            var sms = new SentSms(
                 request["from"]!.GetValue<string>(),
                 to,
                 request["message"]!.GetValue<string>(),
@@ -124,7 +127,9 @@ public sealed partial class AcsSmsStandIn(byte[] accessKey, string? bearerToken 
                 options?["enableDeliveryReport"]?.GetValue<bool>() ?? false,
                 requestId,
                 recipient["repeatabilityFirstSent"]?.GetValue<string>(),
-                messageId));
+                messageId);
+            _sent.Enqueue(sms);
+            SmsSent?.Invoke(sms);
         }
 
         if (requestId is not null)

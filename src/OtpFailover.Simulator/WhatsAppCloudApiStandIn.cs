@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 
-namespace OtpFailover.ProviderStandIns;
+namespace OtpFailover.Simulator;
 
 /// <summary>A template message the stand-in accepted for checking (whatever it then answered).</summary>
 public sealed record ReceivedTemplate(string To, string TemplateName, string Language, string BodyCode, string ButtonCode, string? CallbackData, string MessageId, string RawJson);
@@ -56,6 +56,9 @@ public sealed partial class WhatsAppCloudApiStandIn : LoopbackStandIn
     public Func<ReceivedTemplate, int, StandInAnswer> Answer { get; set; } = (_, _) => StandInAnswer.Accept;
 
     public IReadOnlyList<ReceivedTemplate> Received => [.. _received];
+
+    /// <summary>Called for every template the stand-in accepted (answered with a message id).</summary>
+    public Action<ReceivedTemplate>? Accepted { get; set; }
 
     /// <summary>Calls that reached the endpoint, well-formed or not.</summary>
     public int Calls => Volatile.Read(ref _calls);
@@ -114,6 +117,7 @@ public sealed partial class WhatsAppCloudApiStandIn : LoopbackStandIn
             return Results.StatusCode(answer.HttpStatus);
         }
 
+        Accepted?.Invoke(received!);
         return Results.Json(new
         {
             messaging_product = "whatsapp",

@@ -1,0 +1,56 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.Abstractions;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using OtpFailover.Functions.Webhooks;
+
+namespace OtpFailover.Tests.Infrastructure;
+
+/// <summary>
+/// The function app's HTTP functions on a real loopback port, called as methods, for tests that need a peer to
+/// call the app over HTTP (the provider simulator). The routes are the ones <c>functions.metadata</c> declares.
+/// </summary>
+public static class LoopbackFunctionHost
+{
+    /// <param name="app">Resolved per request, so the host can start (and name its port) before the app exists.</param>
+    public static async Task<(WebApplication Host, Uri Url)> StartAsync(Func<TestApp> app)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        builder.Services.AddMvcCore();
+        var host = builder.Build();
+
+        // A test reading a 500 should see why.
+        host.Use(async (context, next) =>
+        {
+            try
+            {
+                await next(context);
+            }
+            catch (Exception ex) when (!context.Response.HasStarted)
+            {
+                context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+                await context.Response.WriteAsync(ex.ToString());
+            }
+        });
+        host.MapPost("/api/verifications", (HttpContext c) => Run(c, app().Api.StartVerification(c.Request, app().Client, c.RequestAborted)));
+        host.MapGet("/api/verifications/{id}", (HttpContext c, string id) => Run(c, app().Api.GetVerification(c.Request, id, c.RequestAborted)));
+        host.MapPost("/api/verifications/{id}/check", (HttpContext c, string id) => Run(c, app().Api.CheckCode(c.Request, id, app().Client, c.RequestAborted)));
+        host.MapPost("/api/verifications/{id}/resend", (HttpContext c, string id) => Run(c, app().Api.ResendCode(c.Request, id, app().Client, c.RequestAborted)));
+        host.MapDelete("/api/verifications/{id}", (HttpContext c, string id) => Run(c, app().Api.CancelVerification(c.Request, id, app().Client, c.RequestAborted)));
+        host.MapPost("/api/webhooks/whatsapp", (HttpContext c) => Run(c, new WhatsAppStatusWebhook(app().WhatsAppWebhook).WhatsAppStatusNotification(c.Request, app().Client, c.RequestAborted)));
+        host.MapPost("/api/webhooks/acs", (HttpContext c) => Run(c, new AcsDeliveryReportWebhook(app().SmsDeliveryReports).AcsDeliveryReports(c.Request, app().Client, c.RequestAborted)));
+        await host.StartAsync();
+        var url = host.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First();
+        return (host, new Uri(url));
+    }
+
+    private static async Task Run(HttpContext context, Task<IActionResult> action) =>
+        await (await action).ExecuteResultAsync(new ActionContext(context, context.GetRouteData(), new ActionDescriptor()));
+}

@@ -1,0 +1,162 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using OtpFailover.Simulator;
+using OtpFailover.Tests.Infrastructure;
+using OtpFailover.Tests.Sms;
+using OtpFailover.Tests.WhatsApp;
+using OtpFailover.Verifications;
+
+namespace OtpFailover.Tests.Simulator;
+
+/// <summary>
+/// The local run, over real sockets: the simulator's try-it proxy calls the function app's API, the real provider
+/// clients call the simulator, and the simulator's signed webhooks and delivery reports call the function app back.
+/// </summary>
+public sealed class SimulatorTests : IAsyncLifetime
+{
+    private TestApp _app = null!;
+    private WebApplication _simulator = null!;
+    private WebApplication _functions = null!;
+    private HttpClient _browser = null!;
+
+    public async Task InitializeAsync()
+    {
+        (_functions, var functionsUrl) = await LoopbackFunctionHost.StartAsync(() => _app);
+        _simulator = SimulatorApp.Build([], builder =>
+        {
+            builder.WebHost.UseSetting("urls", "http://127.0.0.1:0");
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Simulator:FunctionAppUrl"] = functionsUrl.ToString(),
+                ["Simulator:WhatsAppAccessToken"] = TestSecrets.AccessToken,
+                ["Simulator:WhatsAppPhoneNumberId"] = TestSecrets.PhoneNumberId,
+                ["Simulator:WhatsAppAppSecret"] = TestSecrets.AppSecret,
+                ["Simulator:AcsAccessKey"] = Convert.ToBase64String(AcsStandIns.AccessKey),
+                ["Simulator:AcsWebhookKey"] = TestSecrets.SmsWebhookKey,
+                ["Simulator:DeliveryDelay"] = "00:00:00.300",
+                ["Simulator:ReadDelay"] = "00:00:00.300",
+            });
+        });
+        await _simulator.StartAsync();
+        var simulatorUrl = new Uri(_simulator.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/");
+
+        _app = await TestApp.StartAsync(services: s =>
+        {
+            WhatsAppStandIns.UseCloudApi(s, simulatorUrl);
+            AcsStandIns.UseAcs(s, new Dictionary<string, string?>
+            {
+                ["Sms:ConnectionString"] = $"endpoint={simulatorUrl};accesskey={Convert.ToBase64String(AcsStandIns.AccessKey)}",
+                ["Sms:From"] = "+18005550100",
+                ["Sms:WebhookKey"] = TestSecrets.SmsWebhookKey,
+            });
+        });
+        _browser = new HttpClient { BaseAddress = simulatorUrl };
+    }
+
+    public async Task DisposeAsync()
+    {
+        _browser.Dispose();
+        await _functions.DisposeAsync();
+        await _simulator.DisposeAsync();
+        await _app.DisposeAsync();
+    }
+
+    private async Task<JsonElement> InboxAsync(string number) =>
+        (await _browser.GetFromJsonAsync<JsonElement>($"api/inbox/{number}"))!;
+
+    private async Task<JsonElement> WaitForInboxAsync(string number, Func<JsonElement, bool> condition, string what)
+    {
+        JsonElement inbox = default;
+        await Eventually.WaitUntilAsync(async () => condition(inbox = await InboxAsync(number)), TimeSpan.FromSeconds(20), what);
+        return inbox;
+    }
+
+    private async Task<JsonElement> StartAsync(string phoneNumber)
+    {
+        var response = await _browser.PostAsJsonAsync("try/verifications", new { phoneNumber });
+        Assert.True(response.StatusCode == System.Net.HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    private async Task<List<string?>> TimelineAsync(string id) =>
+        [.. (await _browser.GetFromJsonAsync<JsonElement>($"try/verifications/{id}")).GetProperty("timeline").EnumerateArray().Select(e => e.GetProperty("type").GetString())];
+
+    [Fact]
+    public async Task ADeliveringNumber_GetsTheCodeOnWhatsApp_TheSignedStatusComesBack_AndTheCodeApproves()
+    {
+        var started = await StartAsync("+14155550100");
+        var id = started.GetProperty("id").GetString()!;
+
+        var inbox = await WaitForInboxAsync("14155550100", i => i.GetProperty("messages").EnumerateArray().Any(m => m.GetProperty("state").GetString() == "delivered"), "the WhatsApp message to be delivered");
+        var message = inbox.GetProperty("messages")[0];
+        Assert.Equal("whatsapp", message.GetProperty("channel").GetString());
+        await Eventually.WaitUntilAsync(async () => (await TimelineAsync(id)).Contains(TimelineEventTypes.WhatsAppDelivered), TimeSpan.FromSeconds(10), "the delivered status on the timeline");
+
+        var check = await _browser.PostAsJsonAsync($"try/verifications/{id}/check", new { code = message.GetProperty("code").GetString() });
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, check.StatusCode);
+        Assert.Equal(VerificationStatus.Approved, (await _app.WaitForCompletionAsync(id)).ReadOutputAs<VerificationStatus>());
+        Assert.Single((await InboxAsync("14155550100")).GetProperty("messages").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task ASilentNumber_GetsTheSameCodeBySms_AfterTheTimeout_WithADeliveryReport()
+    {
+        var id = (await StartAsync("+14155550106")).GetProperty("id").GetString()!;
+
+        var inbox = await WaitForInboxAsync("14155550106", i => i.GetProperty("messages").EnumerateArray().Any(m => m.GetProperty("channel").GetString() == "sms" && m.GetProperty("state").GetString() == "delivered"), "the SMS to be delivered");
+
+        var messages = inbox.GetProperty("messages").EnumerateArray().ToList();
+        Assert.Equal(["whatsapp", "sms"], messages.Select(m => m.GetProperty("channel").GetString()));
+        Assert.Equal(messages[0].GetProperty("code").GetString(), messages[1].GetProperty("code").GetString());
+        Assert.Equal("sent", messages[0].GetProperty("state").GetString());
+        await Eventually.WaitUntilAsync(async () => (await TimelineAsync(id)).Contains(TimelineEventTypes.SmsDelivered), TimeSpan.FromSeconds(10), "the delivery report on the timeline");
+        Assert.Contains("timeout", (await _browser.GetStringAsync($"try/verifications/{id}")));
+    }
+
+    [Fact]
+    public async Task ANumberNotOnWhatsApp_GetsTheSmsAtOnce()
+    {
+        var id = (await StartAsync("+14155550108")).GetProperty("id").GetString()!;
+
+        var inbox = await WaitForInboxAsync("14155550108", i => i.GetProperty("messages").GetArrayLength() > 0, "the SMS");
+
+        Assert.Equal("sms", Assert.Single(inbox.GetProperty("messages").EnumerateArray()).GetProperty("channel").GetString());
+        Assert.Contains("whatsapp_131026_undeliverable", await _browser.GetStringAsync($"try/verifications/{id}"));
+    }
+
+    [Fact]
+    public async Task ChoosingABehaviourOnTheInboxPage_ChangesWhatTheNumberDoes()
+    {
+        var form = new FormUrlEncodedContent(new Dictionary<string, string> { ["whatsApp"] = "Undeliverable", ["sms"] = "Failed" });
+
+        var chosen = await _browser.PostAsync("inbox/14155550100/behaviour", form);
+        var inbox = await InboxAsync("14155550100");
+        var page = await _browser.GetStringAsync("inbox/14155550100");
+
+        Assert.True(chosen.IsSuccessStatusCode || (int)chosen.StatusCode == 302);
+        Assert.Equal("Undeliverable", inbox.GetProperty("whatsApp").GetString());
+        Assert.Equal("Failed", inbox.GetProperty("sms").GetString());
+        Assert.Contains("<option selected>Undeliverable</option>", page);
+    }
+
+    [Fact]
+    public async Task TheInboxPage_ShowsTheCodeAndItsState()
+    {
+        await StartAsync("+14155550101");
+        var inbox = await WaitForInboxAsync("14155550101", i => i.GetProperty("messages").EnumerateArray().Any(m => m.GetProperty("state").GetString() == "delivered"), "delivery");
+        var code = inbox.GetProperty("messages")[0].GetProperty("code").GetString()!;
+
+        var page = await _browser.GetStringAsync("inbox/14155550101");
+        var home = await _browser.GetStringAsync("/");
+
+        Assert.Contains($"<span class=\"code\">{code}</span>", page);
+        Assert.Contains("class=\"state delivered\"", page);
+        Assert.Contains("/inbox/14155550101", home);
+    }
+}
