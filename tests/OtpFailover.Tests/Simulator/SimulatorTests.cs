@@ -145,6 +145,58 @@ public sealed class SimulatorTests : IAsyncLifetime
         Assert.Contains("<option selected>Undeliverable</option>", page);
     }
 
+    /// <summary>
+    /// The pages as a person uses them, in headless Chromium (Debian's package, driven by playwright-core; no browser
+    /// download). Required in CI (which installs both); skipped, with the reason, on a machine without them.
+    /// </summary>
+    [SkippableFact]
+    public async Task InHeadlessChromium_TheInboxShowsTheCode_TheBehaviourFormWorks_AndTheTryItPanelDrawsTheTimeline()
+    {
+        var chromium = Environment.GetEnvironmentVariable("CHROMIUM_PATH") ?? "/usr/bin/chromium";
+        var available = File.Exists(chromium) && LocalRun.VersionOf("node", "--version") is not null;
+        if (Environment.GetEnvironmentVariable("CI") != "true")
+        {
+            Skip.IfNot(available, $"Needs Chromium at {chromium} (apt-get install chromium, or set CHROMIUM_PATH) and Node.js.");
+        }
+
+        var scripts = Path.Combine(LocalRun.FindRepositoryRoot(AppContext.BaseDirectory)!, "tests", "OtpFailover.Tests", "Browser");
+        if (!Directory.Exists(Path.Combine(scripts, "node_modules", "playwright-core")))
+        {
+            Assert.Equal(0, (await RunAsync("npm", "ci --no-fund --no-audit --loglevel=error", scripts)).ExitCode);
+        }
+
+        await StartAsync("+14155550102");
+        var inbox = await WaitForInboxAsync("14155550102", i => i.GetProperty("messages").EnumerateArray().Any(m => m.GetProperty("state").GetString() == "delivered"), "delivery");
+
+        var (exitCode, output) = await RunAsync("node", $"simulator-pages.mjs {_browser.BaseAddress} 14155550102 +14155550103", scripts);
+
+        Assert.True(exitCode == 0, output);
+        var seen = JsonDocument.Parse(output.Trim().Split('\n')[^1]).RootElement;
+        Assert.Equal(inbox.GetProperty("messages")[0].GetProperty("code").GetString(), seen.GetProperty("code").GetString());
+        Assert.Equal("delivered", seen.GetProperty("state").GetString());
+        Assert.Equal("Silent", seen.GetProperty("chosen").GetProperty("whatsApp").GetString());
+        Assert.Equal("Failed", seen.GetProperty("chosen").GetProperty("sms").GetString());
+        Assert.Equal("Silent", (await InboxAsync("14155550102")).GetProperty("whatsApp").GetString());
+        var timeline = seen.GetProperty("timeline").EnumerateArray().Select(e => e.GetString()).ToList();
+        Assert.Equal(["created", "whatsapp.sent"], timeline.Take(2));
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunAsync(string command, string arguments, string directory)
+    {
+        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(command, arguments)
+        {
+            WorkingDirectory = directory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        })!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
     [Fact]
     public async Task TheInboxPage_ShowsTheCodeAndItsState()
     {

@@ -1,0 +1,33 @@
+// Usage: node simulator-pages.mjs <simulator base URL> <inbox digits> <try-it phone number>
+// Opens a phone's inbox page, reads the code and its state, changes the number's behaviour through the form,
+// then starts a verification in the try-it panel and waits for its timeline to show the WhatsApp send.
+// Prints one JSON object; exits non-zero on any failure.
+import { chromium } from 'playwright-core';
+
+const [baseUrl, digits, tryNumber] = process.argv.slice(2);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync'],
+});
+try {
+  const page = await browser.newPage();
+  await page.goto(new URL(`inbox/${digits}`, baseUrl).href);
+  const code = (await page.locator('tr.message .code').first().textContent()).trim();
+  const state = (await page.locator('tr.message .state').first().textContent()).trim();
+
+  await page.selectOption('#whatsApp', 'Silent');
+  await page.selectOption('#sms', 'Failed');
+  await Promise.all([page.waitForURL(`**/inbox/${digits}`), page.click('#choose')]);
+  const chosen = { whatsApp: await page.locator('#whatsApp').inputValue(), sms: await page.locator('#sms').inputValue() };
+
+  await page.goto(baseUrl);
+  await page.fill('#phone', tryNumber);
+  await page.click('#start button');
+  await page.locator('#timeline li', { hasText: 'whatsapp.sent' }).waitFor({ timeout: 20000 });
+  const timeline = await page.locator('#timeline li').allTextContents();
+
+  console.log(JSON.stringify({ code, state, chosen, timeline }));
+} finally {
+  await browser.close();
+}
