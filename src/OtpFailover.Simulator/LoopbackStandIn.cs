@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace OtpFailover.Simulator;
@@ -28,7 +29,14 @@ public abstract class LoopbackStandIn : IAsyncDisposable
         _app = builder.Build();
         Map(_app);
         await _app.StartAsync();
-        BaseUrl = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/");
+        BaseUrl = ListeningUrl(_app);
+    }
+
+    /// <summary>The first address a started host listens on, ending in <c>/</c>.</summary>
+    public static Uri ListeningUrl(IHost host)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        return new Uri(host.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().TrimEnd('/') + "/");
     }
 
     public async ValueTask DisposeAsync()

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Azure.Messaging;
 using Azure.Messaging.EventGrid;
@@ -9,6 +7,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OtpFailover.Codes;
 using OtpFailover.Http;
 using OtpFailover.Storage;
 using OtpFailover.Verifications;
@@ -76,7 +75,7 @@ public sealed partial class AcsDeliveryReportHandler(
             return ApiProblems.InvalidRequest($"The body is not an Event Grid or CloudEvents delivery: {ex.Message}");
         }
 
-        int applied = 0, unchanged = 0, unknown = 0;
+        var tally = new WebhookTally();
         foreach (var report in reports)
         {
             var id = report.VerificationId;
@@ -85,27 +84,17 @@ public sealed partial class AcsDeliveryReportHandler(
                 id = await store.FindByProviderMessageAsync(Channel.Sms, report.MessageId, cancellationToken);
             }
 
-            var outcome = VerificationIds.IsWellFormed(id)
+            tally.Count(VerificationIds.IsWellFormed(id)
                 ? await verifications.ApplySmsDeliveryReportAsync(id!, report.Delivered, report.At, report.Detail, durable, cancellationToken)
-                : StatusUpdateOutcome.NotFound;
-            _ = outcome switch
-            {
-                StatusUpdateOutcome.Applied => applied++,
-                StatusUpdateOutcome.Unchanged => unchanged++,
-                _ => unknown++,
-            };
+                : StatusUpdateOutcome.NotFound);
         }
 
-        LogReports(applied, unchanged, unknown);
-        return new OkObjectResult(new { applied, unchanged, unknown });
+        var summary = tally.ToSummary();
+        LogReports(summary.Applied, summary.Unchanged, summary.Unknown);
+        return new OkObjectResult(summary);
     }
 
-    private bool KeyMatches(string? key)
-    {
-        var expected = options.Value.WebhookKey;
-        return !string.IsNullOrEmpty(expected) && key is not null &&
-            CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(key), Encoding.UTF8.GetBytes(expected));
-    }
+    private bool KeyMatches(string? key) => SecretComparison.Matches(key, options.Value.WebhookKey);
 
     private static (IReadOnlyList<Report> Reports, string? ValidationCode) Parse(BinaryData body)
     {

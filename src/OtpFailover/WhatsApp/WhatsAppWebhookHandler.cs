@@ -1,18 +1,15 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OtpFailover.Codes;
 using OtpFailover.Http;
 using OtpFailover.Storage;
 using OtpFailover.Verifications;
 
 namespace OtpFailover.WhatsApp;
-
-public sealed record WebhookSummary(int Applied, int Unchanged, int Unknown);
 
 /// <summary>
 /// Meta's WhatsApp webhook: the subscription handshake, and signed status notifications. A notification without a
@@ -37,8 +34,7 @@ public sealed partial class WhatsAppWebhookHandler(
         var expected = options.Value.VerifyToken;
         var given = query["hub.verify_token"].ToString();
         var challenge = query["hub.challenge"].ToString();
-        if (query["hub.mode"] != "subscribe" || string.IsNullOrEmpty(expected) || string.IsNullOrEmpty(challenge) ||
-            !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(expected)))
+        if (query["hub.mode"] != "subscribe" || string.IsNullOrEmpty(challenge) || !SecretComparison.Matches(given, expected))
         {
             LogHandshakeRefused();
             return WebhookProblems.Forbidden("The hub.verify_token does not match WhatsApp:VerifyToken, or hub.mode is not subscribe.");
@@ -72,23 +68,10 @@ public sealed partial class WhatsAppWebhookHandler(
 
     private async Task<WebhookSummary> ApplyAsync(WhatsAppWebhookPayload? payload, DurableTaskClient durable, CancellationToken cancellationToken)
     {
-        int applied = 0, unchanged = 0, unknown = 0;
+        var tally = new WebhookTally();
         await Parallel.ForEachAsync(payload?.Statuses() ?? [], new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken }, async (update, ct) =>
-        {
-            switch (await ApplyAsync(update, durable, ct))
-            {
-                case StatusUpdateOutcome.Applied:
-                    Interlocked.Increment(ref applied);
-                    break;
-                case StatusUpdateOutcome.Unchanged:
-                    Interlocked.Increment(ref unchanged);
-                    break;
-                default:
-                    Interlocked.Increment(ref unknown);
-                    break;
-            }
-        });
-        return new WebhookSummary(applied, unchanged, unknown);
+            tally.Count(await ApplyAsync(update, durable, ct)));
+        return tally.ToSummary();
     }
 
     private async Task<StatusUpdateOutcome> ApplyAsync(WhatsAppStatusUpdate update, DurableTaskClient durable, CancellationToken cancellationToken)

@@ -47,8 +47,7 @@ public static class LoopbackFunctionHost
         host.MapPost("/api/webhooks/whatsapp", (HttpContext c) => Run(c, new WhatsAppStatusWebhook(app().WhatsAppWebhook).WhatsAppStatusNotification(c.Request, app().Client, c.RequestAborted)));
         host.MapPost("/api/webhooks/acs", (HttpContext c) => Run(c, new AcsDeliveryReportWebhook(app().SmsDeliveryReports).AcsDeliveryReports(c.Request, app().Client, c.RequestAborted)));
         await host.StartAsync();
-        var url = host.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First();
-        return (host, new Uri(url));
+        return (host, OtpFailover.Simulator.LoopbackStandIn.ListeningUrl(host));
     }
 
     private static async Task Run(HttpContext context, Task<IActionResult> action) =>

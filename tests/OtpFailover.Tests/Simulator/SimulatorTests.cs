@@ -1,8 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using OtpFailover.Simulator;
@@ -43,7 +41,7 @@ public sealed class SimulatorTests : IAsyncLifetime
             });
         });
         await _simulator.StartAsync();
-        var simulatorUrl = new Uri(_simulator.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/");
+        var simulatorUrl = LoopbackStandIn.ListeningUrl(_simulator);
 
         _app = await TestApp.StartAsync(services: s =>
         {
