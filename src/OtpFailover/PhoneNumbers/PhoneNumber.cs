@@ -1,14 +1,66 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Text.RegularExpressions;
+using LibPhoneNumber = global::PhoneNumbers;
 
 namespace OtpFailover.PhoneNumbers;
 
-/// <summary>An E.164 phone number (<c>+</c> then 8 to 15 digits, no leading zero).</summary>
-public sealed partial record PhoneNumber
+/// <summary>What kind of line a number is, as libphonenumber's metadata says (its <c>PhoneNumberType</c>).</summary>
+public enum PhoneNumberKind
 {
-    private PhoneNumber(string e164) => E164 = e164;
+    Unknown,
+    FixedLine,
+    Mobile,
+
+    /// <summary>Where the numbering plan cannot tell the two apart (most of NANP, +1).</summary>
+    FixedLineOrMobile,
+    TollFree,
+    PremiumRate,
+    SharedCost,
+    Voip,
+    PersonalNumber,
+    Pager,
+
+    /// <summary>Universal access number (a company's single number).</summary>
+    Uan,
+    Voicemail,
+}
+
+/// <summary>Why an input is not a phone number a code can go to.</summary>
+public enum PhoneNumberProblem
+{
+    /// <summary>Missing, too long, without <c>+</c> and a country code, or not a number at all.</summary>
+    Format,
+
+    /// <summary>Carries an extension: no SMS or WhatsApp message can reach one.</summary>
+    Extension,
+
+    /// <summary>Parsed, but not a number its country's numbering plan assigns (wrong length, unused range).</summary>
+    Invalid,
+}
+
+/// <summary>
+/// A phone number, normalised to E.164 by libphonenumber before anything is hashed, locked or counted, so
+/// <c>+44 (0)20 7946 0958</c> and <c>+442079460958</c> are one number. It knows its region and its kind.
+/// </summary>
+public sealed record PhoneNumber
+{
+    /// <summary>More than any real international number with separators; a longer input is refused unparsed.</summary>
+    public const int MaxInputLength = 64;
+
+    private static readonly LibPhoneNumber.PhoneNumberUtil Util = LibPhoneNumber.PhoneNumberUtil.GetInstance();
+
+    private PhoneNumber(string e164, string regionCode, PhoneNumberKind kind)
+    {
+        E164 = e164;
+        RegionCode = regionCode;
+        Kind = kind;
+    }
 
     public string E164 { get; }
+
+    /// <summary>ISO 3166-1 alpha-2 region (<c>US</c>, <c>GB</c>), or <c>001</c> for a non-geographic number.</summary>
+    public string RegionCode { get; }
+
+    public PhoneNumberKind Kind { get; }
 
     /// <summary>Digits only, as WhatsApp's <c>to</c> field takes it.</summary>
     public string Digits => E164[1..];
@@ -19,22 +71,69 @@ public sealed partial record PhoneNumber
     /// </summary>
     public string Masked => Mask(E164);
 
-    public static bool TryParse(string? value, [NotNullWhen(true)] out PhoneNumber? phoneNumber)
+    public static bool TryParse(string? value, [NotNullWhen(true)] out PhoneNumber? phoneNumber) =>
+        TryParse(value, out phoneNumber, out _);
+
+    /// <summary>
+    /// Parses an international number (<c>+</c>, the country code, the number; separators and a national <c>(0)</c>
+    /// are fine) and accepts it only when it is a valid number of its country without an extension.
+    /// </summary>
+    public static bool TryParse(string? value, [NotNullWhen(true)] out PhoneNumber? phoneNumber, out PhoneNumberProblem problem)
     {
         phoneNumber = null;
-        if (value is null)
+        problem = PhoneNumberProblem.Format;
+        if (string.IsNullOrWhiteSpace(value) || value.Length > MaxInputLength || !value.TrimStart().StartsWith('+'))
         {
             return false;
         }
 
-        var compact = Separators().Replace(value.Trim(), string.Empty);
-        if (!E164Pattern().IsMatch(compact))
+        LibPhoneNumber.PhoneNumber parsed;
+        try
+        {
+            parsed = Util.Parse(value, null);
+        }
+        catch (LibPhoneNumber.NumberParseException)
         {
             return false;
         }
 
-        phoneNumber = new PhoneNumber(compact);
+        if (parsed.HasExtension)
+        {
+            problem = PhoneNumberProblem.Extension;
+            return false;
+        }
+
+        // libphonenumber reads letters as keypad digits (1-800-FLOWERS); a mistyped O for 0 must not become a 6.
+        if (!value.All(c => char.IsAsciiDigit(c) || char.IsWhiteSpace(c) || c is '+' or '(' or ')' or '.' or '-' or '/'))
+        {
+            return false;
+        }
+
+        if (!Util.IsValidNumber(parsed))
+        {
+            problem = PhoneNumberProblem.Invalid;
+            return false;
+        }
+
+        phoneNumber = From(parsed);
         return true;
+    }
+
+    /// <summary>
+    /// A number this service stored itself (E.164, checked when it was accepted). It is not validated again, so a
+    /// change in the numbering plan metadata cannot stop a verification in flight from sending.
+    /// </summary>
+    public static PhoneNumber FromStoredE164(string e164)
+    {
+        ArgumentNullException.ThrowIfNull(e164);
+        try
+        {
+            return From(Util.Parse(e164, null));
+        }
+        catch (LibPhoneNumber.NumberParseException ex)
+        {
+            throw new FormatException("The stored phone number is not an E.164 number.", ex);
+        }
     }
 
     public static string Mask(string e164)
@@ -52,9 +151,27 @@ public sealed partial record PhoneNumber
     /// <summary>Masked, so that a number formatted into a log line never shows whole.</summary>
     public override string ToString() => Masked;
 
-    [GeneratedRegex(@"^\+[1-9][0-9]{7,14}$", RegexOptions.CultureInvariant)]
-    private static partial Regex E164Pattern();
+    private static PhoneNumber From(LibPhoneNumber.PhoneNumber parsed) => new(
+        Util.Format(parsed, LibPhoneNumber.PhoneNumberFormat.E164),
+        Util.GetRegionCodeForNumber(parsed) ?? "ZZ",
+        KindOf(Util.GetNumberType(parsed)));
 
-    [GeneratedRegex(@"[\s\-\.\(\)]", RegexOptions.CultureInvariant)]
-    private static partial Regex Separators();
+    private static PhoneNumberKind KindOf(LibPhoneNumber.PhoneNumberType type) => type switch
+    {
+        LibPhoneNumber.PhoneNumberType.FIXED_LINE => PhoneNumberKind.FixedLine,
+        LibPhoneNumber.PhoneNumberType.MOBILE => PhoneNumberKind.Mobile,
+        LibPhoneNumber.PhoneNumberType.FIXED_LINE_OR_MOBILE => PhoneNumberKind.FixedLineOrMobile,
+        LibPhoneNumber.PhoneNumberType.TOLL_FREE => PhoneNumberKind.TollFree,
+        LibPhoneNumber.PhoneNumberType.PREMIUM_RATE => PhoneNumberKind.PremiumRate,
+        LibPhoneNumber.PhoneNumberType.SHARED_COST => PhoneNumberKind.SharedCost,
+        LibPhoneNumber.PhoneNumberType.VOIP => PhoneNumberKind.Voip,
+        LibPhoneNumber.PhoneNumberType.PERSONAL_NUMBER => PhoneNumberKind.PersonalNumber,
+        LibPhoneNumber.PhoneNumberType.PAGER => PhoneNumberKind.Pager,
+        LibPhoneNumber.PhoneNumberType.UAN => PhoneNumberKind.Uan,
+        LibPhoneNumber.PhoneNumberType.VOICEMAIL => PhoneNumberKind.Voicemail,
+        _ => PhoneNumberKind.Unknown,
+    };
+
+    /// <summary>Every region libphonenumber knows (ISO 3166-1 alpha-2), to validate country settings against.</summary>
+    public static bool IsKnownRegion(string regionCode) => Util.GetSupportedRegions().Contains(regionCode);
 }

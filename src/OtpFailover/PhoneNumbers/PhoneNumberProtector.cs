@@ -44,8 +44,13 @@ public sealed class PhoneNumberProtector(ServerSecret secret)
         var plaintext = new byte[length];
         using var aes = new AesGcm(secret.PhoneEncryptionKey, TagSize);
         aes.Decrypt(sealedBox.AsSpan(0, NonceSize), sealedBox.AsSpan(NonceSize, length), sealedBox.AsSpan(NonceSize + length), plaintext, Encoding.UTF8.GetBytes(verificationId));
-        return PhoneNumber.TryParse(Encoding.ASCII.GetString(plaintext), out var phoneNumber)
-            ? phoneNumber
-            : throw new CryptographicException("The stored phone number did not decrypt to an E.164 number.");
+        try
+        {
+            return PhoneNumber.FromStoredE164(Encoding.ASCII.GetString(plaintext));
+        }
+        catch (FormatException ex)
+        {
+            throw new CryptographicException("The stored phone number did not decrypt to an E.164 number.", ex);
+        }
     }
 }

@@ -10,27 +10,49 @@ namespace OtpFailover.Tests.Codes;
 public sealed class PhoneNumberTests
 {
     [Theory]
-    [InlineData("+14155550123", "+14155550123")]
-    [InlineData(" +1 (415) 555-0123 ", "+14155550123")]
-    [InlineData("+44.7700.900123", "+447700900123")]
-    public void TryParse_AcceptsE164WithCommonSeparators(string input, string e164)
+    [InlineData("+14155550123", "+14155550123", "US", PhoneNumberKind.FixedLineOrMobile)]
+    [InlineData(" +1 (415) 555-0123 ", "+14155550123", "US", PhoneNumberKind.FixedLineOrMobile)]
+    [InlineData("+1.415.555.0123", "+14155550123", "US", PhoneNumberKind.FixedLineOrMobile)]
+    [InlineData("+44 (0)20 7946 0958", "+442079460958", "GB", PhoneNumberKind.FixedLine)]
+    [InlineData("+442079460958", "+442079460958", "GB", PhoneNumberKind.FixedLine)]
+    [InlineData("+49 151 1234 5678", "+4915112345678", "DE", PhoneNumberKind.Mobile)]
+    [InlineData("+55 11 98765-4321", "+5511987654321", "BR", PhoneNumberKind.Mobile)]
+    [InlineData("+91 98765 43210", "+919876543210", "IN", PhoneNumberKind.Mobile)]
+    [InlineData("+1 900 555 1234", "+19005551234", "US", PhoneNumberKind.PremiumRate)]
+    [InlineData("+44 871 234 5678", "+448712345678", "GB", PhoneNumberKind.PremiumRate)]
+    public void TryParse_NormalisesEverySpellingToE164_AndKnowsTheRegionAndKind(string input, string e164, string region, PhoneNumberKind kind)
     {
-        Assert.True(PhoneNumber.TryParse(input, out var number));
+        Assert.True(PhoneNumber.TryParse(input, out var number, out _));
         Assert.Equal(e164, number.E164);
         Assert.Equal(e164[1..], number.Digits);
+        Assert.Equal(region, number.RegionCode);
+        Assert.Equal(kind, number.Kind);
     }
 
     [Theory]
-    [InlineData(null)]
-    [InlineData("")]
-    [InlineData("14155550123")]
-    [InlineData("+04155550123")]
-    [InlineData("+1415555")]
-    [InlineData("+1234567890123456")]
-    [InlineData("+1415555O123")]
-    public void TryParse_RefusesWhatIsNotE164(string? input)
+    [InlineData(null, PhoneNumberProblem.Format)]
+    [InlineData("", PhoneNumberProblem.Format)]
+    [InlineData("14155550123", PhoneNumberProblem.Format)]
+    [InlineData("4155550123", PhoneNumberProblem.Format)]
+    [InlineData("+04155550123", PhoneNumberProblem.Format)]
+    [InlineData("+0123456789", PhoneNumberProblem.Format)]
+    [InlineData("+1415555", PhoneNumberProblem.Invalid)]
+    [InlineData("+1415555012345678", PhoneNumberProblem.Invalid)]
+    [InlineData("+447700900123", PhoneNumberProblem.Invalid)]
+    [InlineData("+1 415 555 0123 ext. 5", PhoneNumberProblem.Extension)]
+    [InlineData("+1415555O123", PhoneNumberProblem.Format)]
+    [InlineData("+1-800-FLOWERS", PhoneNumberProblem.Format)]
+    public void TryParse_RefusesWhatIsNotAValidInternationalNumber_SayingWhy(string? input, PhoneNumberProblem problem)
     {
-        Assert.False(PhoneNumber.TryParse(input, out _));
+        Assert.False(PhoneNumber.TryParse(input, out _, out var actual));
+        Assert.Equal(problem, actual);
+    }
+
+    [Fact]
+    public void TryParse_RefusesAnInputLongerThanAnyNumber_WithoutParsingIt()
+    {
+        Assert.False(PhoneNumber.TryParse("+1 415 555 0123" + new string(' ', PhoneNumber.MaxInputLength), out _, out var problem));
+        Assert.Equal(PhoneNumberProblem.Format, problem);
     }
 
     [Fact]
