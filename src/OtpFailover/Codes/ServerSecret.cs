@@ -18,6 +18,8 @@ public sealed class ServerSecret
         CodeKey = Derive(master, "otp-failover/code/v1");
         PhoneIndexKey = Derive(master, "otp-failover/phone-index/v1");
         PhoneEncryptionKey = Derive(master, "otp-failover/phone-encryption/v1");
+        ClientIndexKey = Derive(master, "otp-failover/client-index/v1");
+        IdempotencyKeyIndexKey = Derive(master, "otp-failover/idempotency-key-index/v1");
         CryptographicOperations.ZeroMemory(master);
     }
 
@@ -26,6 +28,10 @@ public sealed class ServerSecret
     internal byte[] PhoneIndexKey { get; }
 
     internal byte[] PhoneEncryptionKey { get; }
+
+    internal byte[] ClientIndexKey { get; }
+
+    internal byte[] IdempotencyKeyIndexKey { get; }
 
     private static byte[] Derive(byte[] master, string purpose) =>
         HKDF.DeriveKey(HashAlgorithmName.SHA256, master, 32, salt: null, info: Encoding.ASCII.GetBytes(purpose));

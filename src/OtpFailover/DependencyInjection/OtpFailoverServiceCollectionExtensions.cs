@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
+using OtpFailover.Abuse;
 using OtpFailover.Codes;
 using OtpFailover.PhoneNumbers;
 using OtpFailover.Sms;
@@ -35,6 +36,10 @@ public static class OtpFailoverServiceCollectionExtensions
             .Bind(configuration.GetSection(StorageOptions.SectionName))
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddOptions<AbuseOptions>()
+            .Bind(configuration.GetSection(AbuseOptions.SectionName))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AbuseOptions>, AbuseOptionsValidator>());
 
         services.TryAddSingleton(_ => CreateTableServiceClient(configuration));
         services.AddWhatsAppCloudApi(configuration);
@@ -124,6 +129,10 @@ public static class OtpFailoverServiceCollectionExtensions
         services.TryAddSingleton<ServerSecret>();
         services.TryAddSingleton<CodeGenerator>();
         services.TryAddSingleton<PhoneNumberProtector>();
+        services.TryAddSingleton<PhoneNumberPolicy>();
+        services.TryAddSingleton<ClientKeys>();
+        services.TryAddSingleton<AppTable>();
+        services.TryAddSingleton<UsageLimiter>();
         services.TryAddSingleton<VerificationStore>();
         services.TryAddSingleton<VerificationService>();
         services.TryAddSingleton<VerificationActivities>();

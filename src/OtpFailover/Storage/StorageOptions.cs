@@ -9,6 +9,6 @@ public sealed class StorageOptions
 
     /// <summary>Table names: 3–63 letters and digits, starting with a letter.</summary>
     [Required(ErrorMessage = "Storage:TableName is required.")]
-    [RegularExpression("^[A-Za-z][A-Za-z0-9]{2,62}$", ErrorMessage = "Storage:TableName must be 3 to 63 letters and digits, starting with a letter.")]
+    [RegularExpression(@"^[A-Za-z][A-Za-z0-9]{2,62}\z", ErrorMessage = "Storage:TableName must be 3 to 63 letters and digits, starting with a letter.")]
     public string TableName { get; set; } = "Verifications";
 }

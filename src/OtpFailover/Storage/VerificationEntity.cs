@@ -30,6 +30,9 @@ public sealed class VerificationEntity : ITableEntity
 
     public string PhoneIndex { get; set; } = string.Empty;
 
+    /// <summary>The number's region (ISO 3166-1 alpha-2): the SMS budget it counts against.</summary>
+    public string RegionCode { get; set; } = string.Empty;
+
     public byte[] PhoneCiphertext { get; set; } = [];
 
     public string? ClientReference { get; set; }
@@ -59,6 +62,9 @@ public sealed class VerificationEntity : ITableEntity
     public string? SmsMessageId { get; set; }
 
     public DateTimeOffset? SmsSentAt { get; set; }
+
+    /// <summary>When the SMS limits (per number, per region) let this verification's SMS go out; counted once.</summary>
+    public DateTimeOffset? SmsAllowedAt { get; set; }
 
     public DateTimeOffset? ResendRequestedAt { get; set; }
 
@@ -153,6 +159,29 @@ public sealed class PhoneLockEntity : ITableEntity
     public string VerificationId { get; set; } = string.Empty;
 
     internal static string PartitionFor(string phoneIndex) => $"phone-{phoneIndex}";
+}
+
+/// <summary>
+/// Binds a caller's <c>Idempotency-Key</c> to the verification it started (partition = <c>idem-{number's keyed
+/// hash}</c>, row = SHA-256 of the key), so a repeated start returns that verification instead of superseding it.
+/// </summary>
+public sealed class IdempotencyEntity : ITableEntity
+{
+    public string PartitionKey { get; set; } = string.Empty;
+
+    public string RowKey { get; set; } = string.Empty;
+
+    public DateTimeOffset? Timestamp { get; set; }
+
+    public ETag ETag { get; set; }
+
+    public string VerificationId { get; set; } = string.Empty;
+
+    public DateTimeOffset ClaimedAt { get; set; }
+
+    public DateTimeOffset ExpiresAt { get; set; }
+
+    internal static string PartitionFor(string phoneIndex) => $"idem-{phoneIndex}";
 }
 
 /// <summary>Finds a verification by a provider's message id (WhatsApp's <c>wamid</c>, ACS's message id).</summary>
