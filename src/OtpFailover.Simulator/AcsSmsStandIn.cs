@@ -35,7 +35,9 @@ public sealed partial class AcsSmsStandIn(byte[] accessKey, string? bearerToken 
 {
     private static readonly TimeSpan DateTolerance = TimeSpan.FromMinutes(15);
     private readonly ConcurrentQueue<SentSms> _sent = new();
+    private readonly ConcurrentQueue<string> _requests = new();
     private readonly ConcurrentDictionary<string, JsonObject> _firstResults = new();
+    private readonly ConcurrentDictionary<string, string> _firstMessages = new();
     private int _calls;
 
     public Uri Endpoint => BaseUrl;
@@ -46,6 +48,14 @@ public sealed partial class AcsSmsStandIn(byte[] accessKey, string? bearerToken 
     public Func<int, AcsAnswer> Answer { get; set; } = _ => AcsAnswer.Accept;
 
     public IReadOnlyList<SentSms> Sent => [.. _sent];
+
+    /// <summary>The body of every authenticated, well-formed request, repeats included.</summary>
+    public IReadOnlyList<string> Requests => [.. _requests];
+
+    /// <summary>How long a repeatability id is tracked: a first-sent time older than this is refused (unconfirmed for SMS).</summary>
+    public TimeSpan RepeatabilityWindow { get; set; } = TimeSpan.FromMinutes(5);
+
+    public TimeProvider Time { get; set; } = TimeProvider.System;
 
     /// <summary>Called for every SMS the stand-in sent (not for a repeated request).</summary>
     public Action<SentSms>? SmsSent { get; set; }
@@ -87,10 +97,25 @@ public sealed partial class AcsSmsStandIn(byte[] accessKey, string? bearerToken 
         }
 
         var request = JsonNode.Parse(body)!.AsObject();
+        _requests.Enqueue(System.Text.Encoding.UTF8.GetString(body));
         var recipient = request["smsRecipients"]![0]!.AsObject();
         var requestId = recipient["repeatabilityRequestId"]?.GetValue<string>();
+        var firstSent = recipient["repeatabilityFirstSent"]?.GetValue<string>();
+        if (firstSent is not null &&
+            DateTimeOffset.TryParseExact(firstSent, "r", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var firstSentAt) &&
+            Time.GetUtcNow() - firstSentAt > RepeatabilityWindow)
+        {
+            return new RepeatabilityRejectedResult("repeatabilityFirstSent is outside the tracking window.");
+        }
+
         if (requestId is not null && _firstResults.TryGetValue(requestId, out var first))
         {
+            // A repeat must be the same request: a different message under a known id is refused, not sent.
+            if (_firstMessages.TryGetValue(requestId, out var firstMessage) && firstMessage != request["message"]?.GetValue<string>())
+            {
+                return new RepeatabilityRejectedResult("The request differs from the first request with this repeatabilityRequestId.");
+            }
+
             var repeated = first.DeepClone().AsObject();
             repeated["repeatabilityResult"] = "accepted";
             return Results.Json(new JsonObject { ["value"] = new JsonArray(repeated) }, statusCode: 202);
@@ -136,6 +161,7 @@ public sealed partial class AcsSmsStandIn(byte[] accessKey, string? bearerToken 
         {
             item["repeatabilityResult"] = "accepted";
             _firstResults.TryAdd(requestId, item);
+            _firstMessages.TryAdd(requestId, request["message"]!.GetValue<string>());
         }
 
         if (answer.ProcessThenHang)
@@ -226,10 +252,20 @@ public sealed partial class AcsSmsStandIn(byte[] accessKey, string? bearerToken 
         return null;
     }
 
+    /// <summary>412 with <c>Repeatability-Result: rejected</c>: the repeat is refused, whatever the first request did.</summary>
+    private sealed class RepeatabilityRejectedResult(string message) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers["Repeatability-Result"] = "rejected";
+            return Results.Json(new { error = new { code = "PreconditionFailed", message } }, statusCode: 412).ExecuteAsync(httpContext);
+        }
+    }
+
     private static IResult BadRequest(string message) =>
         Results.Json(new { error = new { code = "BadRequest", message } }, statusCode: 400);
 
 
-    [GeneratedRegex(@"^\+[1-9][0-9]{7,14}$")]
+    [GeneratedRegex(@"^\+[1-9][0-9]{7,14}\z")]
     private static partial Regex E164();
 }

@@ -12,11 +12,14 @@ namespace OtpFailover.Simulator;
 public sealed record ReceivedTemplate(string To, string TemplateName, string Language, string BodyCode, string ButtonCode, string? CallbackData, string MessageId, string RawJson);
 
 /// <summary>How the stand-in answers one call.</summary>
-public sealed record StandInAnswer(int HttpStatus, int? ErrorCode = null, string? ErrorTitle = null, bool Hang = false)
+public sealed record StandInAnswer(int HttpStatus, int? ErrorCode = null, string? ErrorTitle = null, bool Hang = false, bool Drop = false)
 {
     public static StandInAnswer Accept { get; } = new(200);
 
     public static StandInAnswer Hanging { get; } = new(200, Hang: true);
+
+    /// <summary>The request is read, then the connection is dropped without an answer.</summary>
+    public static StandInAnswer Dropped { get; } = new(0, Drop: true);
 
     public static StandInAnswer GraphError(int httpStatus, int code, string title) => new(httpStatus, code, title);
 
@@ -107,6 +110,12 @@ public sealed partial class WhatsAppCloudApiStandIn : LoopbackStandIn
             return Results.Empty;
         }
 
+        if (answer.Drop)
+        {
+            context.Abort();
+            return Results.Empty;
+        }
+
         if (answer.ErrorCode is { } code)
         {
             return Error(answer.HttpStatus, code, "OAuthException", $"({code}) {answer.ErrorTitle}", answer.ErrorTitle);
@@ -191,6 +200,6 @@ public sealed partial class WhatsAppCloudApiStandIn : LoopbackStandIn
             statusCode: status);
 
 
-    [GeneratedRegex(@"^\+?[1-9][0-9]{7,14}$")]
+    [GeneratedRegex(@"^\+?[1-9][0-9]{7,14}\z")]
     private static partial Regex Recipient();
 }

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask.Client;
+using OtpFailover.Abuse;
 using OtpFailover.Http;
 using OtpFailover.PhoneNumbers;
 using OtpFailover.Verifications;
@@ -10,9 +11,10 @@ using OtpFailover.Verifications;
 namespace OtpFailover.Functions.Http;
 
 /// <summary>The public API, <c>/api/verifications…</c>, behind a function key.</summary>
-public sealed partial class VerificationsApi(VerificationService verifications, TimeProvider time)
+public sealed partial class VerificationsApi(VerificationService verifications, PhoneNumberPolicy policy, TimeProvider time)
 {
     public const int MaxClientReferenceLength = 128;
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
 
     [Function(nameof(StartVerification))]
     public async Task<IActionResult> StartVerification(
@@ -26,9 +28,17 @@ public sealed partial class VerificationsApi(VerificationService verifications, 
             return problem;
         }
 
-        if (!PhoneNumber.TryParse(body!.PhoneNumber, out var phoneNumber))
+        if (!PhoneNumber.TryParse(body!.PhoneNumber, out var phoneNumber, out var numberProblem))
         {
-            return ApiProblems.InvalidPhoneNumber();
+            return ApiProblems.InvalidPhoneNumber(numberProblem);
+        }
+
+        switch (policy.Check(phoneNumber))
+        {
+            case PhoneNumberRefusal.KindNotAllowed:
+                return ApiProblems.PhoneNumberTypeNotAllowed(phoneNumber.Kind);
+            case PhoneNumberRefusal.CountryNotAllowed:
+                return ApiProblems.CountryNotAllowed(phoneNumber.RegionCode);
         }
 
         if (body.ClientReference is { Length: > MaxClientReferenceLength })
@@ -36,15 +46,37 @@ public sealed partial class VerificationsApi(VerificationService verifications, 
             return ApiProblems.InvalidRequest($"clientReference must be at most {MaxClientReferenceLength} characters.");
         }
 
-        var result = await verifications.StartAsync(phoneNumber, body.ClientReference, durable, cancellationToken);
-        if (result.Started is not { } started)
+        string? clientSubject = null;
+        if (body.ClientKey is not null && !ClientKeys.TryNormalizeKey(body.ClientKey, out clientSubject))
         {
-            return ApiProblems.VerificationInFlight(result.VerificationInFlight!);
+            return ApiProblems.InvalidRequest($"clientKey must be 1 to {ClientKeys.MaxKeyLength} printable ASCII characters without spaces.");
         }
 
-        return new AcceptedResult(
-            $"/api/verifications/{started.Id}",
-            new VerificationStarted(started.Id, started.Status, started.Channel, started.ExpiresAt));
+        if (clientSubject is null && body.ClientIp is not null && !ClientKeys.TryNormalizeIp(body.ClientIp, out clientSubject))
+        {
+            return ApiProblems.InvalidRequest("clientIp must be an IPv4 or IPv6 address.");
+        }
+
+        var idempotencyKey = request.Headers[IdempotencyKeyHeader];
+        if (idempotencyKey.Count > 1 || (idempotencyKey.Count == 1 && !IdempotencyKeyPattern().IsMatch(idempotencyKey[0] ?? string.Empty)))
+        {
+            return ApiProblems.InvalidRequest($"{IdempotencyKeyHeader} must be one value of 1 to 255 printable ASCII characters.");
+        }
+
+        var result = await verifications.StartAsync(
+            new StartRequest(phoneNumber, body.ClientReference, clientSubject, idempotencyKey.Count == 1 ? idempotencyKey[0] : null),
+            durable,
+            cancellationToken);
+        return result.Outcome switch
+        {
+            StartOutcome.Started => new AcceptedResult($"/api/verifications/{result.Verification!.Id}", Started(result.Verification)),
+            StartOutcome.Replayed => new OkObjectResult(Started(result.Verification!)) { StatusCode = StatusCodes.Status200OK },
+            StartOutcome.RateLimited => ApiProblems.RateLimited(result.Limit!),
+            _ => ApiProblems.IdempotencyKeyInUse(),
+        };
+
+        VerificationStarted Started(Verification verification) =>
+            new(verification.Id, verification.EffectiveStatus(time.GetUtcNow()), verification.Channel, verification.ExpiresAt);
     }
 
     [Function(nameof(GetVerification))]
@@ -87,6 +119,7 @@ public sealed partial class VerificationsApi(VerificationService verifications, 
         return result.Outcome switch
         {
             CheckOutcome.NotFound => ApiProblems.NotFound(id),
+            CheckOutcome.RateLimited => ApiProblems.RateLimited(result.Limit!),
             CheckOutcome.Approved => new OkObjectResult(new CheckApproved(id, VerificationStatus.Approved)),
             CheckOutcome.Incorrect or CheckOutcome.MaxAttemptsReached =>
                 ApiProblems.IncorrectCode(verification!.AttemptsRemaining, WireNames.Of(verification.Status)),
@@ -111,6 +144,8 @@ public sealed partial class VerificationsApi(VerificationService verifications, 
         {
             ChangeOutcome.NotFound => ApiProblems.NotFound(id),
             ChangeOutcome.NoChannelLeft => ApiProblems.NoChannelLeft(),
+            ChangeOutcome.RateLimited => ApiProblems.RateLimited(result.Limit!),
+            ChangeOutcome.NotDelivered => ApiProblems.TemporarilyUnavailable("The request to send the SMS could not reach the verification's workflow; nothing changed. Try again."),
             ChangeOutcome.AlreadyEnded => ApiProblems.VerificationEnded(WireNames.Of(result.Verification!.EffectiveStatus(time.GetUtcNow()))),
             _ => new AcceptedResult(
                 $"/api/verifications/{id}",
@@ -150,6 +185,9 @@ public sealed partial class VerificationsApi(VerificationService verifications, 
 
     private static bool IsWellFormedId(string id) => VerificationIds.IsWellFormed(id);
 
-    [GeneratedRegex("^[0-9]{4,10}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[0-9]{4,10}\z", RegexOptions.CultureInvariant)]
     private static partial Regex CodePattern();
+
+    [GeneratedRegex(@"^[\x21-\x7E]{1,255}\z", RegexOptions.CultureInvariant)]
+    private static partial Regex IdempotencyKeyPattern();
 }

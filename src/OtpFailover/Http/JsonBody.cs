@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Mvc;
 namespace OtpFailover.Http;
 
 /// <summary>Reads a small JSON request body, answering a clear problem instead of throwing.</summary>
-public static class JsonBody
+public static partial class JsonBody
 {
     public const int MaxBytes = 16 * 1024;
     private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web);
@@ -32,7 +32,24 @@ public static class JsonBody
         }
         catch (JsonException ex)
         {
-            return (null, ApiProblems.InvalidRequest($"The body is not valid JSON for this request: {ex.Message}"));
+            return (null, ApiProblems.InvalidRequest(DescribeJsonError(ex)));
         }
     }
+
+    /// <summary>
+    /// Where the body went wrong, in our words: the parser's own message is .NET's text (type names, internals) and
+    /// never goes into an answer. The JSON path is included only when it names one of our properties.
+    /// </summary>
+    public static string DescribeJsonError(JsonException exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        var where = exception.Path is { } path && SafePath().IsMatch(path) && path != "$" ? $" at {path}" : string.Empty;
+        var position = exception.LineNumber is { } line && exception.BytePositionInLine is { } column
+            ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $" (line {line + 1}, byte {column + 1})")
+            : string.Empty;
+        return $"The body is not valid JSON for this request{where}{position}: it must be a JSON object with the documented properties and types.";
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\$(\.[A-Za-z]{1,40})*\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex SafePath();
 }

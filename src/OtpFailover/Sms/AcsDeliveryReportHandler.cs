@@ -70,9 +70,9 @@ public sealed partial class AcsDeliveryReportHandler(
 
             reports = parsed;
         }
-        catch (Exception ex) when (ex is JsonException or FormatException or ArgumentException or InvalidOperationException)
+        catch (Exception ex) when (ex is JsonException or FormatException or ArgumentException or InvalidOperationException or KeyNotFoundException)
         {
-            return ApiProblems.InvalidRequest($"The body is not an Event Grid or CloudEvents delivery: {ex.Message}");
+            return ApiProblems.InvalidRequest("The body is not an Event Grid or CloudEvents delivery (a JSON event, or an array of them, with the schema's required fields).");
         }
 
         var tally = new WebhookTally();

@@ -24,11 +24,19 @@ public sealed partial class AcsSmsSender(HttpClient http, IOptions<SmsOptions> s
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long the service is assumed to track a repeatability id (5 minutes for other Communication Services APIs;
+    /// for SMS unconfirmed). A 400 to a send whose first attempt is older than this may be the window's refusal.
+    /// </summary>
+    public static readonly TimeSpan RepeatabilityWindow = TimeSpan.FromMinutes(5);
+
     public async Task<ChannelSendResult> SendAsync(SmsCodeMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
         var settings = smsOptions.Value;
-        var text = SmsText.Compose(message.Code, message.Brand, message.ExpiresAt - time.GetUtcNow(), settings.WebOtpDomain);
+        // Every attempt, in this call or a retried activity, must send the same bytes: the text's "expires in N
+        // minutes" is counted from the first-sent time that is stored with the repeatability id, not from now.
+        var text = SmsText.Compose(message.Code, message.Brand, message.ExpiresAt - message.RepeatabilityFirstSent, settings.WebOtpDomain);
         var body = JsonSerializer.SerializeToUtf8Bytes(
             new SendRequest(
                 settings.From!,
@@ -38,12 +46,15 @@ public sealed partial class AcsSmsSender(HttpClient http, IOptions<SmsOptions> s
             Json);
         var path = $"sms?api-version={settings.ApiVersion}";
 
+        var mayHaveSent = false;
         for (var attempt = 1; ; attempt++)
         {
-            var (result, retry, retryAfter) = await SendOnceAsync(path, body, message.VerificationId, cancellationToken);
+            var (result, retry, retryAfter) = await SendOnceAsync(path, body, message, cancellationToken);
+            mayHaveSent |= result.Outcome == SendOutcome.Unknown;
             if (!retry || attempt >= settings.MaxSendAttempts)
             {
-                return result;
+                // An attempt that may have reached the service makes a final transient failure "unknown", not "refused".
+                return retry && mayHaveSent ? ChannelSendResult.Unknown(result.Detail ?? "sms_outcome_unknown") : result;
             }
 
             var delay = retryAfter ?? ProviderBackoff.After(attempt);
@@ -52,8 +63,9 @@ public sealed partial class AcsSmsSender(HttpClient http, IOptions<SmsOptions> s
         }
     }
 
-    private async Task<(ChannelSendResult Result, bool Retry, TimeSpan? RetryAfter)> SendOnceAsync(string path, byte[] body, string verificationId, CancellationToken cancellationToken)
+    private async Task<(ChannelSendResult Result, bool Retry, TimeSpan? RetryAfter)> SendOnceAsync(string path, byte[] body, SmsCodeMessage message, CancellationToken cancellationToken)
     {
+        var verificationId = message.VerificationId;
         using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
 
@@ -68,8 +80,8 @@ public sealed partial class AcsSmsSender(HttpClient http, IOptions<SmsOptions> s
         }
         catch (Exception ex) when (ex is TimeoutRejectedException or HttpRequestException || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            // Safe to repeat: the same repeatability pair makes the service answer instead of sending again.
-            return (ChannelSendResult.Rejected("sms_unreachable"), true, null);
+            // Perhaps sent. Safe to repeat: the same repeatability pair makes the service answer instead of sending again.
+            return (ChannelSendResult.Unknown("sms_unreachable"), true, null);
         }
 
         using (response)
@@ -83,6 +95,11 @@ public sealed partial class AcsSmsSender(HttpClient http, IOptions<SmsOptions> s
                     return (ChannelSendResult.Rejected("sms_empty_response"), true, null);
                 }
 
+                if (string.Equals(item.RepeatabilityResult, "rejected", StringComparison.OrdinalIgnoreCase))
+                {
+                    return (ChannelSendResult.Unknown("sms_repeatability_rejected"), false, null);
+                }
+
                 if (item.Successful)
                 {
                     return (ChannelSendResult.Accepted(item.MessageId), false, null);
@@ -90,6 +107,15 @@ public sealed partial class AcsSmsSender(HttpClient http, IOptions<SmsOptions> s
 
                 var recipientStatus = item.HttpStatusCode ?? 0;
                 return (ChannelSendResult.Rejected($"sms_recipient_{recipientStatus}"), recipientStatus is 429 or >= 500, null);
+            }
+
+            // A repeatability rejection (412, or a first-sent time the service no longer tracks) refuses the repeat,
+            // not the SMS: the first request with this id may well have been sent.
+            var repeatRejected = string.Equals(response.Headers.TryGetValues("Repeatability-Result", out var values) ? values.FirstOrDefault() : null, "rejected", StringComparison.OrdinalIgnoreCase);
+            if (status == 412 || repeatRejected || (status == 400 && time.GetUtcNow() - message.RepeatabilityFirstSent > RepeatabilityWindow))
+            {
+                LogRepeatRejected(verificationId, status);
+                return (ChannelSendResult.Unknown("sms_repeatability_rejected"), false, null);
             }
 
             if (status == 401 || status == 403)
@@ -124,6 +150,9 @@ public sealed partial class AcsSmsSender(HttpClient http, IOptions<SmsOptions> s
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: SMS send answered {Detail}; retrying with the same repeatability id (attempt {Attempt} done, next in {DelayMs} ms)")]
     private partial void LogRetrying(string verificationId, string? detail, int attempt, double delayMs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: Communication Services rejected a repeated send ({Status}); the first one may have gone out, so the SMS counts as sent")]
+    private partial void LogRepeatRejected(string verificationId, int status);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Verification {VerificationId}: Communication Services refused the credentials ({Status}); check Sms:ConnectionString or the managed identity's role")]
     private partial void LogOperatorError(string verificationId, int status);

@@ -21,5 +21,8 @@ public sealed record SmsCodeMessage(
 /// </summary>
 public interface ISmsCodeSender
 {
+    /// <summary>False when no SMS provider is configured: every send would be refused.</summary>
+    bool IsConfigured => true;
+
     Task<ChannelSendResult> SendAsync(SmsCodeMessage message, CancellationToken cancellationToken);
 }

@@ -21,17 +21,17 @@ public sealed class SmsOptions
     public string? ManagedIdentityClientId { get; set; }
 
     /// <summary>The sender: an E.164 number of the resource, a short code, or an alphanumeric sender id.</summary>
-    [RegularExpression(@"^(\+[1-9][0-9]{7,14}|[0-9]{3,8}|[A-Za-z0-9 ]{1,11})$", ErrorMessage = "Sms:From must be an E.164 number (+18005550100), a short code, or an alphanumeric sender id of up to 11 characters.")]
+    [RegularExpression(@"^(\+[1-9][0-9]{7,14}|[0-9]{3,8}|[A-Za-z0-9 ]{1,11})\z", ErrorMessage = "Sms:From must be an E.164 number (+18005550100), a short code, or an alphanumeric sender id of up to 11 characters.")]
     public string? From { get; set; }
 
     /// <summary>When set, the SMS ends with <c>@{domain} #{code}</c> so browsers can fill the code in (WebOTP).</summary>
-    [RegularExpression(@"^(?=.{1,50}$)([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$", ErrorMessage = "Sms:WebOtpDomain must be a lower-case host name of at most 50 characters, such as app.contoso.com.")]
+    [RegularExpression(@"^(?=.{1,50}\z)([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}\z", ErrorMessage = "Sms:WebOtpDomain must be a lower-case host name of at most 50 characters, such as app.contoso.com.")]
     public string? WebOtpDomain { get; set; }
 
     /// <summary>The key Event Grid must present (query <c>key</c> or header <c>X-Webhook-Key</c>) when it delivers reports.</summary>
     public string? WebhookKey { get; set; }
 
-    [RegularExpression(@"^[0-9]{4}-[0-9]{2}-[0-9]{2}(-preview)?$", ErrorMessage = "Sms:ApiVersion must look like 2021-03-07.")]
+    [RegularExpression(@"^[0-9]{4}-[0-9]{2}-[0-9]{2}(-preview)?\z", ErrorMessage = "Sms:ApiVersion must look like 2021-03-07.")]
     public string ApiVersion { get; set; } = "2021-03-07";
 
     [Range(typeof(TimeSpan), "00:00:01", "00:01:00", ErrorMessage = "Sms:RequestTimeout must be between {1} and {2}.")]

@@ -6,8 +6,14 @@ public enum SendOutcome
     /// <summary>The provider accepted the message.</summary>
     Accepted,
 
-    /// <summary>The provider refused it for good (or the outcome cannot be known): try the next channel.</summary>
+    /// <summary>The provider refused it (nothing was sent): try the next channel.</summary>
     Rejected,
+
+    /// <summary>
+    /// The provider may or may not have sent it (a timeout, a dropped connection, a 5xx, a repeatability rejection).
+    /// Where the provider de-duplicates (SMS), count it as sent; where it cannot (WhatsApp), never repeat it.
+    /// </summary>
+    Unknown,
 }
 
 /// <summary>A provider's answer to a send. <see cref="Detail"/> is safe to log and show: no code, no number.</summary>
@@ -16,4 +22,6 @@ public sealed record ChannelSendResult(SendOutcome Outcome, string? ProviderMess
     public static ChannelSendResult Accepted(string? providerMessageId) => new(SendOutcome.Accepted, providerMessageId);
 
     public static ChannelSendResult Rejected(string detail) => new(SendOutcome.Rejected, Detail: detail);
+
+    public static ChannelSendResult Unknown(string detail) => new(SendOutcome.Unknown, Detail: detail);
 }

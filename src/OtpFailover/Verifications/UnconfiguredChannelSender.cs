@@ -9,6 +9,8 @@ namespace OtpFailover.Verifications;
 /// </summary>
 public sealed class UnconfiguredChannelSender : IWhatsAppCodeSender, ISmsCodeSender
 {
+    bool ISmsCodeSender.IsConfigured => false;
+
     public Task<ChannelSendResult> SendAsync(WhatsAppCodeMessage message, CancellationToken cancellationToken) =>
         Task.FromResult(ChannelSendResult.Rejected("whatsapp_not_configured"));
 

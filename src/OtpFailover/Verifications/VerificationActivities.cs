@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OtpFailover.Abuse;
 using OtpFailover.Codes;
 using OtpFailover.PhoneNumbers;
 using OtpFailover.Sms;
@@ -18,10 +19,20 @@ public sealed partial class VerificationActivities(
     PhoneNumberProtector phoneNumbers,
     IWhatsAppCodeSender whatsApp,
     ISmsCodeSender sms,
+    UsageLimiter limits,
     IOptions<VerificationOptions> options,
     TimeProvider time,
     ILogger<VerificationActivities> logger)
 {
+    /// <summary>The SMS was not sent: the number had its <see cref="AbuseOptions.SmsPerNumber"/> already.</summary>
+    public const string SmsRateLimited = "sms_rate_limited";
+
+    /// <summary>The SMS was not sent: its region's hourly budget is spent.</summary>
+    public const string SmsBudgetExceeded = "sms_budget_exceeded";
+
+    /// <summary>On <c>sms.sent</c>: the provider's answer was lost, but it de-duplicates, so the SMS may well be out.</summary>
+    public const string SmsOutcomeUnknown = "outcome_unknown";
+
     private static readonly SendActivityResult NotFound = new(false, VerificationStatus.Failed, "verification_not_found");
 
     /// <summary>
@@ -37,7 +48,14 @@ public sealed partial class VerificationActivities(
                 return false;
             }
 
-            entity.WhatsAppSendStartedAt = time.GetUtcNow();
+            var now = time.GetUtcNow();
+            if (now >= entity.ExpiresAt)
+            {
+                entity.End(VerificationStatus.Expired, TimelineEventTypes.Expired, now);
+                return true;
+            }
+
+            entity.WhatsAppSendStartedAt = now;
             return true;
         }, cancellationToken);
 
@@ -68,8 +86,10 @@ public sealed partial class VerificationActivities(
         var result = await whatsApp.SendAsync(new WhatsAppCodeMessage(verificationId, to, code, entity.ExpiresAt), cancellationToken);
         if (result.Outcome != SendOutcome.Accepted)
         {
+            // Refused, or perhaps sent: either way WhatsApp is not tried again (it cannot de-duplicate); SMS is next.
             LogRejected(verificationId, "whatsapp", to.Masked, result.Detail);
-            return new(false, VerificationStatus.Pending, result.Detail ?? "whatsapp_rejected");
+            var detail = result.Outcome == SendOutcome.Unknown ? WhatsAppCloudApiSender.OutcomeUnknown : result.Detail ?? "whatsapp_rejected";
+            return new(false, VerificationStatus.Pending, detail);
         }
 
         var sentAt = time.GetUtcNow();
@@ -136,6 +156,34 @@ public sealed partial class VerificationActivities(
             return new(true, VerificationStatus.Pending);
         }
 
+        if (time.GetUtcNow() >= entity.ExpiresAt)
+        {
+            return new(false, await ExpireAsync(new EndVerificationRequest(id), cancellationToken));
+        }
+
+        if (entity.SmsAllowedAt is null)
+        {
+            var limit = await limits.TryRecordSmsAsync(entity.PhoneIndex, entity.RegionCode, id, cancellationToken);
+            if (!limit.Allowed)
+            {
+                var refusal = limit.Limit == LimitKind.SmsPerCountry ? SmsBudgetExceeded : SmsRateLimited;
+                LogRejected(id, "sms", entity.MaskedPhoneNumber, refusal);
+                return new(false, VerificationStatus.Pending, refusal);
+            }
+
+            var allowedAt = time.GetUtcNow();
+            await store.UpdateAsync(id, e =>
+            {
+                if (e.SmsAllowedAt is not null)
+                {
+                    return false;
+                }
+
+                e.SmsAllowedAt = allowedAt;
+                return true;
+            }, cancellationToken);
+        }
+
         var to = phoneNumbers.Decrypt(entity.PhoneCiphertext, id);
         var message = new SmsCodeMessage(
             id,
@@ -146,13 +194,20 @@ public sealed partial class VerificationActivities(
             Guid.Parse(entity.SmsRepeatabilityRequestId!),
             entity.SmsRepeatabilityFirstSent!.Value);
         var result = await sms.SendAsync(message, cancellationToken);
-        if (result.Outcome != SendOutcome.Accepted)
+        if (result.Outcome == SendOutcome.Rejected)
         {
             LogRejected(id, "sms", to.Masked, result.Detail);
             return new(false, VerificationStatus.Pending, result.Detail ?? "sms_rejected");
         }
 
+        // Accepted, or perhaps sent (the provider de-duplicates repeats, so "unknown" is as good as sent: the user
+        // may have the code, and the verification must not end failed for an SMS that may be on its way).
         var sentAt = time.GetUtcNow();
+        var unknown = result.Outcome == SendOutcome.Unknown;
+        if (unknown)
+        {
+            LogSmsOutcomeUnknown(id, result.Detail);
+        }
         if (!string.IsNullOrEmpty(result.ProviderMessageId))
         {
             await store.IndexProviderMessageAsync(Channel.Sms, result.ProviderMessageId, id, cancellationToken);
@@ -167,7 +222,7 @@ public sealed partial class VerificationActivities(
 
             e.SmsMessageId = result.ProviderMessageId ?? string.Empty;
             e.SmsSentAt = sentAt;
-            e.Append(new TimelineEvent(TimelineEventTypes.SmsSent, sentAt));
+            e.Append(new TimelineEvent(TimelineEventTypes.SmsSent, sentAt, Detail: unknown ? SmsOutcomeUnknown : null));
             return true;
         }, cancellationToken);
         LogSent(id, "sms", to.Masked);
@@ -178,9 +233,51 @@ public sealed partial class VerificationActivities(
     public Task<VerificationStatus> ExpireAsync(EndVerificationRequest request, CancellationToken cancellationToken) =>
         EndIfPendingAsync(request, VerificationStatus.Expired, TimelineEventTypes.Expired, cancellationToken);
 
-    /// <summary>Ends a verification that no channel could deliver.</summary>
-    public Task<VerificationStatus> FailAsync(EndVerificationRequest request, CancellationToken cancellationToken) =>
-        EndIfPendingAsync(request, VerificationStatus.Failed, TimelineEventTypes.Failed, cancellationToken);
+    /// <summary>
+    /// Ends a verification that no channel could deliver. When WhatsApp did deliver the code (the SMS was only asked
+    /// for, or sent because the code was not verified in time) the code still works: the SMS's failure goes on the
+    /// timeline, and the verification stays pending.
+    /// </summary>
+    public async Task<VerificationStatus> FailAsync(EndVerificationRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var result = await store.UpdateAsync(request.VerificationId, entity =>
+        {
+            if (!entity.IsPending)
+            {
+                return false;
+            }
+
+            var now = time.GetUtcNow();
+            if (entity.WhatsAppStatusValue is WhatsAppDeliveryStatus.Delivered or WhatsAppDeliveryStatus.Read && now < entity.ExpiresAt)
+            {
+                if (entity.HasEvent(TimelineEventTypes.SmsFailed))
+                {
+                    return false;
+                }
+
+                entity.Append(new TimelineEvent(TimelineEventTypes.SmsFailed, now, Detail: request.Detail));
+                return true;
+            }
+
+            if (now >= entity.ExpiresAt)
+            {
+                entity.End(VerificationStatus.Expired, TimelineEventTypes.Expired, now);
+                return true;
+            }
+
+            entity.End(VerificationStatus.Failed, TimelineEventTypes.Failed, now, detail: request.Detail);
+            return true;
+        }, cancellationToken);
+
+        var final = result?.Entity.StatusValue ?? VerificationStatus.Failed;
+        if (result is { Changed: true } && final.IsEnded())
+        {
+            LogEnded(request.VerificationId, final);
+        }
+
+        return final;
+    }
 
     private async Task<VerificationStatus> EndIfPendingAsync(EndVerificationRequest request, VerificationStatus status, string eventType, CancellationToken cancellationToken)
     {
@@ -213,6 +310,9 @@ public sealed partial class VerificationActivities(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: an earlier WhatsApp send has no recorded outcome; failing over instead of sending twice")]
     private partial void LogOutcomeUnknown(string verificationId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: the SMS send's outcome is unknown ({Detail}); counting it as sent, since the provider de-duplicates repeats")]
+    private partial void LogSmsOutcomeUnknown(string verificationId, string? detail);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Verification {VerificationId} ended: {Status}")]
     private partial void LogEnded(string verificationId, VerificationStatus status);

@@ -9,6 +9,6 @@ public static partial class VerificationIds
 
     public static bool IsWellFormed(string? id) => id is not null && Pattern().IsMatch(id);
 
-    [GeneratedRegex("^[0-9a-f]{32}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[0-9a-f]{32}\z", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 }

@@ -42,7 +42,7 @@ public sealed class VerificationOptions
     /// <summary>The name the SMS text uses ("123456 is your {Brand} verification code.").</summary>
     [Required(AllowEmptyStrings = false, ErrorMessage = "Verification:Brand is required: the name the SMS text shows.")]
     [StringLength(30, ErrorMessage = "Verification:Brand must be at most {1} characters.")]
-    [RegularExpression(@"^[A-Za-z0-9 .&'-]+$", ErrorMessage = "Verification:Brand may only hold letters, digits, spaces and . & ' - (so the SMS stays one GSM-7 segment).")]
+    [RegularExpression(@"^[A-Za-z0-9 .&'-]+\z", ErrorMessage = "Verification:Brand may only hold letters, digits, spaces and . & ' - (so the SMS stays one GSM-7 segment).")]
     public string Brand { get; set; } = "OtpFailover";
 
     /// <summary>

@@ -1,11 +1,21 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace OtpFailover.Verifications;
 
-/// <summary>Checks what data annotations cannot: the key's encoding and how the durations relate.</summary>
-public sealed class VerificationOptionsValidator : IValidateOptions<VerificationOptions>
+/// <summary>
+/// Checks what data annotations cannot: the key's encoding and how the durations relate, and that the public sample
+/// key (it is in this repository for anyone to read) is only ever used where <c>AZURE_FUNCTIONS_ENVIRONMENT</c> is
+/// <c>Development</c>.
+/// </summary>
+public sealed class VerificationOptionsValidator(IConfiguration configuration) : IValidateOptions<VerificationOptions>
 {
     public const int MinimumKeyBytes = 32;
+
+    /// <summary>The code key in <c>local.settings.sample.json</c>: public, so never good outside local development.</summary>
+    public const string PublicSampleCodeKey = "ZGV2ZWxvcG1lbnQtb25seS1rZXktZG8tbm90LXVzZS1pbi1henVyZQ==";
+
+    public const string EnvironmentSetting = "AZURE_FUNCTIONS_ENVIRONMENT";
 
     public ValidateOptionsResult Validate(string? name, VerificationOptions options)
     {
@@ -16,6 +26,11 @@ public sealed class VerificationOptionsValidator : IValidateOptions<Verification
         if (!string.IsNullOrEmpty(options.CodeKey) && !IsKeyLongEnough(options.CodeKey))
         {
             failures.Add($"{section}:{nameof(VerificationOptions.CodeKey)} must be Base64 of at least {MinimumKeyBytes} random bytes (for example `openssl rand -base64 32`).");
+        }
+
+        if (options.CodeKey == PublicSampleCodeKey && !string.Equals(configuration[EnvironmentSetting], "Development", StringComparison.OrdinalIgnoreCase))
+        {
+            failures.Add($"{section}:{nameof(VerificationOptions.CodeKey)} is the public sample key from local.settings.sample.json; it is only accepted when {EnvironmentSetting} is Development. Set your own (for example `openssl rand -base64 32`), kept in Key Vault.");
         }
 
         if (options.WhatsAppDeliveryTimeout >= options.CodeLifetime)

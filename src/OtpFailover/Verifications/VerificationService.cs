@@ -2,8 +2,10 @@ using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OtpFailover.Abuse;
 using OtpFailover.Codes;
 using OtpFailover.PhoneNumbers;
+using OtpFailover.Sms;
 using OtpFailover.Storage;
 
 namespace OtpFailover.Verifications;
@@ -15,9 +17,12 @@ public enum CheckOutcome
     Incorrect,
     MaxAttemptsReached,
     AlreadyEnded,
+
+    /// <summary>The number's wrong codes across its verifications reached their limit: nothing was checked.</summary>
+    RateLimited,
 }
 
-public sealed record CheckResult(CheckOutcome Outcome, Verification? Verification);
+public sealed record CheckResult(CheckOutcome Outcome, Verification? Verification, LimitDecision? Limit = null);
 
 public enum ChangeOutcome
 {
@@ -25,9 +30,15 @@ public enum ChangeOutcome
     Done,
     AlreadyEnded,
     NoChannelLeft,
+
+    /// <summary>An SMS now would exceed the number's SMS limit or its region's budget: nothing changed.</summary>
+    RateLimited,
+
+    /// <summary>The orchestration could not be told, so nothing changed; the caller may try again.</summary>
+    NotDelivered,
 }
 
-public sealed record ChangeResult(ChangeOutcome Outcome, Verification? Verification);
+public sealed record ChangeResult(ChangeOutcome Outcome, Verification? Verification, LimitDecision? Limit = null);
 
 public enum StatusUpdateOutcome
 {
@@ -41,7 +52,25 @@ public enum StatusUpdateOutcome
     NotFound,
 }
 
-public sealed record StartResult(Verification? Started, string? VerificationInFlight);
+/// <summary>A start, as the API received it: the number already normalised and allowed by the policy.</summary>
+/// <param name="ClientSubject">The client the start counts against (see <see cref="ClientKeys"/>), if the caller named one.</param>
+/// <param name="IdempotencyKey">The caller's <c>Idempotency-Key</c>: a repeat returns the verification it started.</param>
+public sealed record StartRequest(PhoneNumber PhoneNumber, string? ClientReference = null, string? ClientSubject = null, string? IdempotencyKey = null);
+
+public enum StartOutcome
+{
+    Started,
+
+    /// <summary>A start with the same idempotency key (for the same number) started this verification earlier.</summary>
+    Replayed,
+
+    RateLimited,
+
+    /// <summary>A start with the same idempotency key is still being made; try again in a moment.</summary>
+    IdempotencyKeyInUse,
+}
+
+public sealed record StartResult(StartOutcome Outcome, Verification? Verification = null, LimitDecision? Limit = null);
 
 /// <summary>
 /// What the API does to a verification: start it, check a code, ask for the next channel, cancel it, and apply the
@@ -51,24 +80,63 @@ public sealed partial class VerificationService(
     VerificationStore store,
     CodeGenerator codes,
     PhoneNumberProtector phoneNumbers,
+    ClientKeys clientKeys,
+    UsageLimiter limits,
+    ISmsCodeSender sms,
     IOptions<VerificationOptions> options,
     TimeProvider time,
     ILogger<VerificationService> logger)
 {
-    public async Task<StartResult> StartAsync(PhoneNumber phoneNumber, string? clientReference, DurableTaskClient durable, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts a verification: a repeated idempotency key returns the earlier one; otherwise the limits are counted
+    /// (a refusal writes nothing else), the row is stored, a verification in flight for the number is superseded,
+    /// and the orchestration is scheduled.
+    /// </summary>
+    public async Task<StartResult> StartAsync(StartRequest request, DurableTaskClient durable, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(phoneNumber);
+        ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(durable);
         var settings = options.Value;
+        var phoneNumber = request.PhoneNumber;
         var id = VerificationIds.New();
         var now = time.GetUtcNow();
+        var phoneIndex = phoneNumbers.Index(phoneNumber);
+
+        var keyIndex = request.IdempotencyKey is { } key ? clientKeys.IdempotencyKeyIndex(key) : null;
+        if (keyIndex is not null)
+        {
+            var claim = await store.ClaimIdempotencyKeyAsync(phoneIndex, keyIndex, id, now + settings.CodeLifetime, cancellationToken);
+            if (!claim.Claimed)
+            {
+                var earlier = await store.FindAsync(claim.VerificationId, cancellationToken);
+                LogReplayed(claim.VerificationId, earlier is not null);
+                return earlier is null
+                    ? new StartResult(StartOutcome.IdempotencyKeyInUse)
+                    : new StartResult(StartOutcome.Replayed, earlier.ToVerification());
+            }
+        }
+
+        var clientIndex = request.ClientSubject is { } subject ? clientKeys.Index(subject) : null;
+        var limit = await limits.TryRecordStartAsync(phoneIndex, clientIndex, id, cancellationToken);
+        if (!limit.Allowed)
+        {
+            if (keyIndex is not null)
+            {
+                await store.ReleaseIdempotencyKeyAsync(phoneIndex, keyIndex, id, CancellationToken.None);
+            }
+
+            LogStartRefused(phoneNumber.Masked, limit.Setting);
+            return new StartResult(StartOutcome.RateLimited, Limit: limit);
+        }
+
         var entity = new VerificationEntity
         {
             PartitionKey = id,
             MaskedPhoneNumber = phoneNumber.Masked,
-            PhoneIndex = phoneNumbers.Index(phoneNumber),
+            PhoneIndex = phoneIndex,
             PhoneCiphertext = phoneNumbers.Encrypt(phoneNumber, id),
-            ClientReference = clientReference,
+            RegionCode = phoneNumber.RegionCode,
+            ClientReference = request.ClientReference,
             CodeLength = settings.CodeLength,
             MaxAttempts = settings.MaxCheckAttempts,
             CreatedAt = now,
@@ -76,11 +144,11 @@ public sealed partial class VerificationService(
         };
         entity.Append(new TimelineEvent(TimelineEventTypes.Created, now));
 
-        var inFlight = await store.CreateAsync(entity, cancellationToken);
-        if (inFlight is not null)
+        var superseded = await store.CreateAsync(entity, cancellationToken);
+        foreach (var (oldId, oldStatus) in superseded)
         {
-            LogInFlight(inFlight, phoneNumber.Masked);
-            return new StartResult(null, inFlight);
+            LogSuperseded(oldId, id, oldStatus);
+            await SignalAsync(durable, oldId, VerificationSignal.EndedWith(oldStatus), cancellationToken);
         }
 
         var input = new VerificationWorkflowInput(id, entity.ExpiresAt, settings.WhatsAppDeliveryTimeout, settings.FailoverWhen, settings.FailoverIfUnverifiedAfter);
@@ -100,7 +168,7 @@ public sealed partial class VerificationService(
         }
 
         LogStarted(id, phoneNumber.Masked, entity.ExpiresAt);
-        return new StartResult(entity.ToVerification(), null);
+        return new StartResult(StartOutcome.Started, entity.ToVerification());
     }
 
     public async Task<Verification?> GetAsync(string id, CancellationToken cancellationToken)
@@ -111,13 +179,43 @@ public sealed partial class VerificationService(
 
     /// <summary>
     /// Checks a code. Every wrong code counts one attempt, exactly, however many checks run in parallel; the last
-    /// allowed wrong code ends the verification, and nothing approves it after that.
+    /// allowed wrong code ends the verification, and nothing approves it after that. A number whose wrong codes across
+    /// all its verifications reached <see cref="AbuseOptions.FailedChecksPerNumber"/> is not checked at all, right
+    /// code or wrong (answering differently would tell a guesser which guess was right).
     /// </summary>
     public async Task<CheckResult> CheckAsync(string id, string code, DurableTaskClient durable, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(code);
+        var current = await store.FindAsync(id, cancellationToken);
+        if (current is null)
+        {
+            return new CheckResult(CheckOutcome.NotFound, null);
+        }
+
+        if (current.IsPending && time.GetUtcNow() < current.ExpiresAt)
+        {
+            var gate = await limits.CheckFailedChecksAsync(current.PhoneIndex, cancellationToken);
+            if (!gate.Allowed)
+            {
+                LogCheckRefused(id, gate.Setting);
+                return new CheckResult(CheckOutcome.RateLimited, current.ToVerification(), gate);
+            }
+        }
+
+        var matches = codes.Matches(id, current.CodeLength, code);
+        var checkId = Guid.NewGuid().ToString("N");
+        if (!matches && current.IsPending && time.GetUtcNow() < current.ExpiresAt)
+        {
+            var slot = await limits.TryRecordFailedCheckAsync(current.PhoneIndex, checkId, cancellationToken);
+            if (!slot.Allowed)
+            {
+                LogCheckRefused(id, slot.Setting);
+                return new CheckResult(CheckOutcome.RateLimited, current.ToVerification(), slot);
+            }
+        }
+
         var outcome = CheckOutcome.NotFound;
-        var result = await store.UpdateAsync(id, entity =>
+        var result = await store.UpdateAsync(current, entity =>
         {
             var now = time.GetUtcNow();
             if (!entity.IsPending)
@@ -133,7 +231,7 @@ public sealed partial class VerificationService(
                 return true;
             }
 
-            if (codes.Matches(id, entity.CodeLength, code))
+            if (matches)
             {
                 outcome = CheckOutcome.Approved;
                 entity.End(VerificationStatus.Approved, TimelineEventTypes.Approved, now, detail: WireNames.Of(entity.ChannelValue));
@@ -157,6 +255,12 @@ public sealed partial class VerificationService(
             return new CheckResult(CheckOutcome.NotFound, null);
         }
 
+        if (!matches && outcome is not (CheckOutcome.Incorrect or CheckOutcome.MaxAttemptsReached))
+        {
+            // The verification ended before this wrong code was counted on it: it costs the number nothing either.
+            await limits.ForgetFailedCheckAsync(current.PhoneIndex, checkId, cancellationToken);
+        }
+
         LogChecked(id, outcome, updated.Entity.AttemptsUsed);
         if (updated.Changed && !updated.Entity.IsPending)
         {
@@ -166,11 +270,40 @@ public sealed partial class VerificationService(
         return new CheckResult(outcome, updated.Entity.ToVerification());
     }
 
-    /// <summary>Sends the code on the next channel now (the user asked for an SMS instead).</summary>
+    /// <summary>
+    /// Sends the code on the next channel now (the user asked for an SMS instead). Refused when there is no SMS
+    /// provider, when the SMS went out or was asked for already, and when an SMS now would exceed the number's SMS
+    /// limit or its region's budget. When the orchestration cannot be told, the request is taken back, so the
+    /// verification never claims an SMS that nobody will send.
+    /// </summary>
     public async Task<ChangeResult> ResendAsync(string id, DurableTaskClient durable, CancellationToken cancellationToken)
     {
+        var current = await store.FindAsync(id, cancellationToken);
+        if (current is null)
+        {
+            return new ChangeResult(ChangeOutcome.NotFound, null);
+        }
+
+        if (!current.IsPending || time.GetUtcNow() >= current.ExpiresAt)
+        {
+            return new ChangeResult(ChangeOutcome.AlreadyEnded, current.ToVerification());
+        }
+
+        if (!sms.IsConfigured || current.ChannelValue == Channel.Sms || current.ResendRequestedAt is not null)
+        {
+            return new ChangeResult(ChangeOutcome.NoChannelLeft, current.ToVerification());
+        }
+
+        var limit = await limits.CheckSmsAsync(current.PhoneIndex, current.RegionCode, cancellationToken);
+        if (!limit.Allowed)
+        {
+            LogResendRefused(id, limit.Setting);
+            return new ChangeResult(ChangeOutcome.RateLimited, current.ToVerification(), limit);
+        }
+
         var outcome = ChangeOutcome.NotFound;
-        var result = await store.UpdateAsync(id, entity =>
+        var requestedAt = time.GetUtcNow();
+        var result = await store.UpdateAsync(current, entity =>
         {
             if (!entity.IsPending || time.GetUtcNow() >= entity.ExpiresAt)
             {
@@ -185,7 +318,7 @@ public sealed partial class VerificationService(
             }
 
             outcome = ChangeOutcome.Done;
-            entity.ResendRequestedAt = time.GetUtcNow();
+            entity.ResendRequestedAt = requestedAt;
             return true;
         }, cancellationToken);
 
@@ -194,9 +327,21 @@ public sealed partial class VerificationService(
             return new ChangeResult(ChangeOutcome.NotFound, null);
         }
 
-        if (updated.Changed)
+        if (updated.Changed && !await SignalAsync(durable, id, VerificationSignal.Resend, cancellationToken))
         {
-            await SignalAsync(durable, id, VerificationSignal.Resend, cancellationToken);
+            // Nobody will act on the request: take it back (unless the SMS went out meanwhile), so that the caller
+            // can ask again and the row does not claim an SMS that never goes out.
+            await store.UpdateAsync(id, entity =>
+            {
+                if (entity.ResendRequestedAt != requestedAt || entity.ChannelValue == Channel.Sms)
+                {
+                    return false;
+                }
+
+                entity.ResendRequestedAt = null;
+                return true;
+            }, CancellationToken.None);
+            return new ChangeResult(ChangeOutcome.NotDelivered, updated.Entity.ToVerification());
         }
 
         return new ChangeResult(outcome, updated.Entity.ToVerification());
@@ -318,24 +463,38 @@ public sealed partial class VerificationService(
         _ => next > current,
     };
 
-    private async Task SignalAsync(DurableTaskClient durable, string id, VerificationSignal signal, CancellationToken cancellationToken)
+    private async Task<bool> SignalAsync(DurableTaskClient durable, string id, VerificationSignal signal, CancellationToken cancellationToken)
     {
         try
         {
             await durable.RaiseEventAsync(id, VerificationWorkflow.SignalEventName, signal, cancellationToken);
+            return true;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // The row is already right; a lost signal only means the orchestration acts on its next timer instead.
             LogSignalFailed(ex, id, signal.Kind);
+            return false;
         }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Verification {VerificationId} started for {PhoneNumber}, expires {ExpiresAt:o}")]
     private partial void LogStarted(string verificationId, string phoneNumber, DateTimeOffset expiresAt);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Verification {VerificationId} is already in flight for {PhoneNumber}")]
-    private partial void LogInFlight(string verificationId, string phoneNumber);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Verification {VerificationId} ended ({Status}): superseded by {NewVerificationId}")]
+    private partial void LogSuperseded(string verificationId, string newVerificationId, VerificationStatus status);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Verification {VerificationId} returned again for a repeated Idempotency-Key (found: {Found})")]
+    private partial void LogReplayed(string verificationId, bool found);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Start for {PhoneNumber} refused by {Setting}")]
+    private partial void LogStartRefused(string phoneNumber, string? setting);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: check refused by {Setting}")]
+    private partial void LogCheckRefused(string verificationId, string? setting);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: resend refused by {Setting}")]
+    private partial void LogResendRefused(string verificationId, string? setting);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Verification {VerificationId} checked: {Outcome} ({AttemptsUsed} attempts used)")]
     private partial void LogChecked(string verificationId, CheckOutcome outcome, int attemptsUsed);

@@ -47,6 +47,9 @@ public static class WorkflowPhases
     public const string WhatsAppConfirmed = "whatsapp.confirmed";
     public const string SendingSms = "sms.sending";
     public const string SmsSent = "sms.sent";
+
+    /// <summary>The SMS could not go out, but WhatsApp had delivered the code: waiting for the user.</summary>
+    public const string SmsFailed = "sms.failed";
 }
 
 public sealed record SmsFailoverRequest(string VerificationId, FailoverReason Reason, string? Detail = null);
@@ -109,14 +112,26 @@ public static class VerificationWorkflow
             logger.LogInformation("Verification {VerificationId}: failing over to SMS ({Reason})", _id, step.Reason);
             context.SetCustomStatus(WorkflowPhases.SendingSms);
             var sms = await SendAsync(ActivityNames.SendSms, new SmsFailoverRequest(_id, step.Reason!.Value, step.Detail));
-            if (!sms.Sent)
+            if (sms.Sent)
             {
-                return sms.Status.IsEnded()
-                    ? sms.Status
-                    : await EndAsync(ActivityNames.Fail, new EndVerificationRequest(_id, sms.Detail));
+                context.SetCustomStatus(WorkflowPhases.SmsSent);
             }
+            else
+            {
+                if (sms.Status.IsEnded())
+                {
+                    return sms.Status;
+                }
 
-            context.SetCustomStatus(WorkflowPhases.SmsSent);
+                // No channel left: the verification fails, unless WhatsApp had delivered the code (it still works).
+                var afterSms = await EndAsync(ActivityNames.Fail, new EndVerificationRequest(_id, sms.Detail));
+                if (afterSms.IsEnded())
+                {
+                    return afterSms;
+                }
+
+                context.SetCustomStatus(WorkflowPhases.SmsFailed);
+            }
 
             // No channel is left: wait for the user, a cancel, or the code's expiry. A resend changes nothing now.
             var end = await WaitAsync(deadline: null, resendFailsOver: false, decide: _ => null);

@@ -11,11 +11,12 @@ using Polly.Timeout;
 namespace OtpFailover.WhatsApp;
 
 /// <summary>
-/// Sends the code as a WhatsApp authentication template through Meta's Cloud API. Transient errors (rate limits,
-/// 5xx, a connection that never opened) are retried within <see cref="WhatsAppOptions.MaxSendAttempts"/>; permanent
-/// ones are answered at once so the verification fails over. A request whose outcome is unknown (it timed out or
-/// the connection dropped after it was sent) is never repeated: WhatsApp has no idempotency key, so a retry could
-/// message the user twice. The verification fails over to SMS instead: one message per channel at worst, never a gap.
+/// Sends the code as a WhatsApp authentication template through Meta's Cloud API. Only answers that prove nothing
+/// was sent are retried within <see cref="WhatsAppOptions.MaxSendAttempts"/>: rate-limit refusals (<c>4</c>,
+/// <c>80007</c>, <c>130429</c>, <c>131056</c>, HTTP 429) and a connection that never opened. Everything that does not
+/// prove a refusal (a 5xx, error <c>1</c> or <c>2</c>, a timeout, a dropped connection, a success without a message
+/// id) leaves the outcome unknown and is never repeated: WhatsApp has no idempotency key, so a retry could message
+/// the user twice. The verification fails over to SMS instead: one message per channel at worst, never a gap.
 /// </summary>
 public sealed partial class WhatsAppCloudApiSender(HttpClient http, IOptions<WhatsAppOptions> options, TimeProvider time, ILogger<WhatsAppCloudApiSender> logger)
     : IWhatsAppCodeSender
@@ -61,7 +62,7 @@ public sealed partial class WhatsAppCloudApiSender(HttpClient http, IOptions<Wha
         {
             response = await http.SendAsync(request, cancellationToken);
         }
-        catch (HttpRequestException ex) when (ex.HttpRequestError is HttpRequestError.NameResolutionError or HttpRequestError.ConnectionError or HttpRequestError.SecureConnectionError)
+        catch (HttpRequestException ex) when (NeverLeft(ex))
         {
             // The request never left: trying again cannot send twice.
             return (ChannelSendResult.Rejected("whatsapp_unreachable"), true);
@@ -73,25 +74,27 @@ public sealed partial class WhatsAppCloudApiSender(HttpClient http, IOptions<Wha
         catch (Exception ex) when (ex is TimeoutRejectedException or HttpRequestException || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
         {
             LogOutcomeUnknown(verificationId, ex.GetType().Name);
-            return (ChannelSendResult.Rejected(OutcomeUnknown), false);
+            return (ChannelSendResult.Unknown(OutcomeUnknown), false);
         }
 
         using (response)
         {
             var content = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+            var status = (int)response.StatusCode;
             if (response.IsSuccessStatusCode)
             {
                 var accepted = TryRead<SendResponse>(content)?.Messages?.FirstOrDefault()?.Id;
                 return accepted is null
-                    ? (ChannelSendResult.Rejected(OutcomeUnknown), false)
+                    ? (ChannelSendResult.Unknown(OutcomeUnknown), false)
                     : (ChannelSendResult.Accepted(accepted), false);
             }
 
             var error = TryRead<ErrorResponse>(content)?.Error;
             if (error?.Code is not { } code)
             {
-                var status = (int)response.StatusCode;
-                return (ChannelSendResult.Rejected($"whatsapp_http_{status}"), status >= 500 || response.StatusCode == HttpStatusCode.TooManyRequests);
+                return status >= 500
+                    ? (ChannelSendResult.Unknown($"whatsapp_http_{status}"), false)
+                    : (ChannelSendResult.Rejected($"whatsapp_http_{status}"), response.StatusCode == HttpStatusCode.TooManyRequests);
             }
 
             var detail = WhatsAppErrorCodes.Describe(code);
@@ -100,9 +103,28 @@ public sealed partial class WhatsAppCloudApiSender(HttpClient http, IOptions<Wha
                 LogOperatorError(verificationId, code, error.Type);
             }
 
-            return (ChannelSendResult.Rejected(detail), WhatsAppErrorCodes.IsTransient(code) || (int)response.StatusCode >= 500);
+            if (WhatsAppErrorCodes.IsRetryableRefusal(code))
+            {
+                return (ChannelSendResult.Rejected(detail), true);
+            }
+
+            if (status >= 500 || WhatsAppErrorCodes.LeavesOutcomeUnknown(code))
+            {
+                LogOutcomeUnknown(verificationId, detail);
+                return (ChannelSendResult.Unknown(detail), false);
+            }
+
+            return (ChannelSendResult.Rejected(detail), false);
         }
     }
+
+    /// <summary>True when the connection was never made (no name, refused, unreachable): no byte of the request left.</summary>
+    private static bool NeverLeft(HttpRequestException ex) =>
+        ex.HttpRequestError is HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError ||
+        (ex.HttpRequestError == HttpRequestError.ConnectionError && ex.InnerException is System.Net.Sockets.SocketException
+        {
+            SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused or System.Net.Sockets.SocketError.HostUnreachable or System.Net.Sockets.SocketError.NetworkUnreachable or System.Net.Sockets.SocketError.HostNotFound,
+        });
 
     private static T? TryRead<T>(byte[] content)
         where T : class

@@ -5,7 +5,11 @@ public static class WhatsAppErrorCodes
 {
     public const int Undeliverable = 131026;
 
-    private static readonly HashSet<int> Transient = [1, 2, 4, 80007, 130429, 131056];
+    /// <summary>Refusals that name a rate limit: nothing was sent, and trying again later may work.</summary>
+    private static readonly HashSet<int> RetryableRefusals = [4, 80007, 130429, 131056];
+
+    /// <summary>Errors that do not prove the message was refused: it may have gone out.</summary>
+    private static readonly HashSet<int> OutcomeUnknown = [1, 2];
 
     private static readonly Dictionary<int, string> Names = new()
     {
@@ -27,7 +31,11 @@ public static class WhatsAppErrorCodes
     /// <summary>Errors the operator must fix (token, template); the user still gets the SMS.</summary>
     private static readonly HashSet<int> Operator = [100, 190, 132000, 132001, 132015];
 
-    public static bool IsTransient(int code) => Transient.Contains(code);
+    /// <summary>True when the error proves nothing was sent and a later attempt may succeed (a rate limit).</summary>
+    public static bool IsRetryableRefusal(int code) => RetryableRefusals.Contains(code);
+
+    /// <summary>True when the error does not prove the message was refused: repeating it could message the user twice.</summary>
+    public static bool LeavesOutcomeUnknown(int code) => OutcomeUnknown.Contains(code);
 
     public static bool IsOperatorError(int code) => Operator.Contains(code);
 

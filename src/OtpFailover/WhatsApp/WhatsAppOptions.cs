@@ -14,11 +14,11 @@ public sealed class WhatsAppOptions
     [Url(ErrorMessage = "WhatsApp:BaseUrl must be an absolute URL.")]
     public string BaseUrl { get; set; } = "https://graph.facebook.com";
 
-    [RegularExpression(@"^v[0-9]{1,3}\.0$", ErrorMessage = "WhatsApp:ApiVersion must look like v24.0.")]
+    [RegularExpression(@"^v[0-9]{1,3}\.0\z", ErrorMessage = "WhatsApp:ApiVersion must look like v24.0.")]
     public string ApiVersion { get; set; } = "v24.0";
 
     /// <summary>The business phone number's id in Meta's WhatsApp Manager (not the number itself).</summary>
-    [RegularExpression("^[0-9]{1,32}$", ErrorMessage = "WhatsApp:PhoneNumberId must be the numeric phone number id from WhatsApp Manager.")]
+    [RegularExpression(@"^[0-9]{1,32}\z", ErrorMessage = "WhatsApp:PhoneNumberId must be the numeric phone number id from WhatsApp Manager.")]
     public string? PhoneNumberId { get; set; }
 
     /// <summary>A system user's permanent access token with <c>whatsapp_business_messaging</c>.</summary>
@@ -31,10 +31,10 @@ public sealed class WhatsAppOptions
     public string? VerifyToken { get; set; }
 
     /// <summary>The approved authentication template (category AUTHENTICATION, copy-code button).</summary>
-    [RegularExpression("^[a-z0-9_]{1,512}$", ErrorMessage = "WhatsApp:TemplateName must be lower-case letters, digits and underscores, as Meta names templates.")]
+    [RegularExpression(@"^[a-z0-9_]{1,512}\z", ErrorMessage = "WhatsApp:TemplateName must be lower-case letters, digits and underscores, as Meta names templates.")]
     public string TemplateName { get; set; } = "verification_code";
 
-    [RegularExpression("^[a-z]{2,3}(_[A-Z]{2})?$", ErrorMessage = "WhatsApp:TemplateLanguage must be a template language code such as en_US or de.")]
+    [RegularExpression(@"^[a-z]{2,3}(_[A-Z]{2})?\z", ErrorMessage = "WhatsApp:TemplateLanguage must be a template language code such as en_US or de.")]
     public string TemplateLanguage { get; set; } = "en_US";
 
     /// <summary>How long one request to the Graph API may take before its outcome counts as unknown.</summary>

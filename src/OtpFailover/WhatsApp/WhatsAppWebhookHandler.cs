@@ -56,9 +56,9 @@ public sealed partial class WhatsAppWebhookHandler(
         {
             payload = JsonSerializer.Deserialize<WhatsAppWebhookPayload>(body.Span, WhatsAppWebhookPayload.Json);
         }
-        catch (JsonException ex)
+        catch (JsonException)
         {
-            return ApiProblems.InvalidRequest($"The notification is not valid JSON: {ex.Message}");
+            return ApiProblems.InvalidRequest("The notification is not a WhatsApp Business Account webhook notification in JSON.");
         }
 
         var summary = await ApplyAsync(payload, durable, cancellationToken);

@@ -43,10 +43,20 @@ public sealed record WhatsAppStatusUpdate(
         _ => null,
     };
 
-    /// <summary>WhatsApp's own time for the status (Unix seconds), or null when it is missing or malformed.</summary>
+    /// <summary>
+    /// WhatsApp's own time for the status (Unix seconds), or null when it is missing, malformed or out of any sane
+    /// range (before 2009, when WhatsApp began, or beyond what a date can hold): such a status is ignored.
+    /// </summary>
     public DateTimeOffset? At => long.TryParse(Timestamp, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+        && seconds >= EarliestTimestamp && seconds <= LatestTimestamp
         ? DateTimeOffset.FromUnixTimeSeconds(seconds)
         : null;
+
+    /// <summary>2009-01-01T00:00:00Z.</summary>
+    private const long EarliestTimestamp = 1_230_768_000;
+
+    /// <summary>9999-12-31T23:59:59Z, the last second <see cref="DateTimeOffset"/> holds.</summary>
+    private const long LatestTimestamp = 253_402_300_799;
 
     /// <summary>The verification id carried in <c>biz_opaque_callback_data</c> (<c>v1:{id}</c>), if there is one.</summary>
     public string? VerificationId => BizOpaqueCallbackData is { } data && data.StartsWith(WhatsAppCloudApiSender.CallbackPrefix, StringComparison.Ordinal)

@@ -63,6 +63,19 @@ public sealed class StartupValidationTests
     [InlineData("Sms:From", "+0123")]
     [InlineData("Sms:WebOtpDomain", "https://app.contoso.com/")]
     [InlineData("Sms:MaxSendAttempts", "9")]
+    [InlineData("Abuse:AllowedCountries", "US, UK")]
+    [InlineData("Abuse:BlockedCountries", "XX")]
+    [InlineData("Abuse:BlockedCountries", "USA")]
+    [InlineData("Abuse:AllowedCountries", "DE", "Abuse:BlockedCountries", "de")]
+    [InlineData("Abuse:AllowedNumberTypes", "Mobile, PremiumRate")]
+    [InlineData("Abuse:AllowedNumberTypes", "Satellite")]
+    [InlineData("Abuse:AllowedNumberTypes", "3")]
+    [InlineData("Abuse:StartsPerNumber:Limit", "500")]
+    [InlineData("Abuse:StartsPerNumber:Limit", "-1")]
+    [InlineData("Abuse:SmsPerNumber:Window", "00:00:10")]
+    [InlineData("Abuse:FailedChecksPerNumber:Window", "30.00:00:00")]
+    [InlineData("Abuse:SmsPerCountryPerHour", "-1")]
+    [InlineData("Abuse:SmsPerCountryPerHourByCountry:UK", "100")]
     public async Task ABadSetting_StopsStartUp_NamingTheSetting(string key, string value, string? otherKey = null, string? otherValue = null)
     {
         var settings = new Dictionary<string, string?>(Good) { [key] = value };
@@ -102,6 +115,71 @@ public sealed class StartupValidationTests
 
         Assert.True(error is OptionsValidationException or InvalidOperationException or AggregateException, error.ToString());
         Assert.Contains(key, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ThePublicSampleCodeKey_StopsStartUp_OutsideDevelopment()
+    {
+        var settings = new Dictionary<string, string?>(Good) { ["Verification:CodeKey"] = VerificationOptionsValidator.PublicSampleCodeKey };
+        using var host = BuildFunctionsHost(settings);
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync());
+
+        Assert.Contains("Verification:CodeKey", error.Message, StringComparison.Ordinal);
+        Assert.Contains("public sample key", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Development", true)]
+    [InlineData("development", true)]
+    [InlineData("Production", false)]
+    [InlineData("", false)]
+    public void ThePublicSampleCodeKey_IsAcceptedOnlyInDevelopment(string environment, bool accepted)
+    {
+        var settings = new Dictionary<string, string?>(Good)
+        {
+            ["Verification:CodeKey"] = VerificationOptionsValidator.PublicSampleCodeKey,
+            [VerificationOptionsValidator.EnvironmentSetting] = environment,
+        };
+        using var host = BuildFunctionsHost(settings);
+
+        var read = () => host.Services.GetRequiredService<IOptions<VerificationOptions>>().Value;
+
+        if (accepted)
+        {
+            Assert.Equal(VerificationOptionsValidator.PublicSampleCodeKey, read().CodeKey);
+        }
+        else
+        {
+            Assert.Contains("public sample key", Assert.Throws<OptionsValidationException>(read).Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void AbuseSettings_Bind_AndEmptyOnesMeanTheDefaults()
+    {
+        var settings = new Dictionary<string, string?>(Good)
+        {
+            ["Abuse:AllowedCountries"] = "",
+            ["Abuse:BlockedCountries"] = "ru, KP",
+            ["Abuse:AllowedNumberTypes"] = "",
+            ["Abuse:StartsPerNumber:Limit"] = "3",
+            ["Abuse:StartsPerNumber:Window"] = "00:10:00",
+            ["Abuse:StartsPerClient:Limit"] = "0",
+            ["Abuse:SmsPerCountryPerHourByCountry:GB"] = "250",
+        };
+        using var host = BuildFunctionsHost(settings);
+
+        var options = host.Services.GetRequiredService<IOptions<OtpFailover.Abuse.AbuseOptions>>().Value;
+
+        Assert.Empty(options.AllowedCountrySet);
+        Assert.Equal(["RU", "KP"], options.BlockedCountrySet.Order(StringComparer.Ordinal).Reverse());
+        Assert.Equal([OtpFailover.PhoneNumbers.PhoneNumberKind.Mobile, OtpFailover.PhoneNumbers.PhoneNumberKind.FixedLineOrMobile], options.AllowedKindSet.Order());
+        Assert.Equal((3, TimeSpan.FromMinutes(10)), (options.StartsPerNumber.Limit, options.StartsPerNumber.Window));
+        Assert.False(options.StartsPerClient.IsOn);
+        Assert.Equal(20, options.StartsPerNumberDaily.Limit);
+        Assert.Equal(250, options.SmsBudgetFor("GB"));
+        Assert.Equal(1000, options.SmsBudgetFor("DE"));
     }
 
     [Fact]

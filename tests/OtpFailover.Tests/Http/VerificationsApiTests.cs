@@ -34,7 +34,10 @@ public sealed class VerificationsApiTests
     [InlineData("""{"phoneNumber":"4155550123"}""", "urn:otpfailover:problem:invalid-phone-number")]
     [InlineData("""{"phoneNumber":"+0123456789"}""", "urn:otpfailover:problem:invalid-phone-number")]
     [InlineData("""{"phoneNumber":"+1415555012345678"}""", "urn:otpfailover:problem:invalid-phone-number")]
+    [InlineData("""{"phoneNumber":"+447700900123"}""", "urn:otpfailover:problem:invalid-phone-number")]
     [InlineData("""{"phoneNumber":12345678}""", "urn:otpfailover:problem:invalid-request")]
+    [InlineData("""{"phoneNumber":"+14155550123","clientIp":"not-an-ip"}""", "urn:otpfailover:problem:invalid-request")]
+    [InlineData("""{"phoneNumber":"+14155550123","clientKey":"has a space"}""", "urn:otpfailover:problem:invalid-request")]
     public async Task Start_WithABadBody_Answers400ProblemDetails_AndStoresNothing(string body, string type)
     {
         await using var app = await TestApp.StartAsync();
@@ -46,7 +49,10 @@ public sealed class VerificationsApiTests
         Assert.Equal(type, response.ProblemType);
         Assert.Equal(400, response.Json.GetProperty("status").GetInt32());
         Assert.False(string.IsNullOrEmpty(response.Json.GetProperty("detail").GetString()));
+        Assert.DoesNotContain("System.", response.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", response.Body, StringComparison.Ordinal);
         Assert.Equal(0, app.WhatsApp.Calls);
+        Assert.Empty(await app.RowsAsync());
     }
 
     [Fact]
@@ -62,17 +68,20 @@ public sealed class VerificationsApiTests
     }
 
     [Fact]
-    public async Task Start_ForANumberInFlight_Answers409NamingIt()
+    public async Task Start_ForANumberInFlight_InAnotherSpelling_SupersedesIt_AndNeverHandsItsIdOut()
     {
         await using var app = await TestApp.StartAsync();
         var first = await ExecuteAsync(await app.Api.StartVerification(Json("POST", "/api/verifications", """{"phoneNumber":"+14155550123"}"""), app.Client, default));
+        var firstId = first.Json.GetProperty("id").GetString()!;
 
         var second = await ExecuteAsync(await app.Api.StartVerification(Json("POST", "/api/verifications", """{"phoneNumber":"+1 (415) 555-0123"}"""), app.Client, default));
 
-        Assert.Equal(409, second.Status);
-        Assert.Equal(Problem, second.MediaType);
-        Assert.Equal("urn:otpfailover:problem:verification-in-flight", second.ProblemType);
-        Assert.Equal(first.Json.GetProperty("id").GetString(), second.Json.GetProperty("verificationId").GetString());
+        Assert.Equal(202, second.Status);
+        Assert.NotEqual(firstId, second.Json.GetProperty("id").GetString());
+        Assert.DoesNotContain(firstId, second.Body, StringComparison.Ordinal);
+        var old = await app.GetAsync(firstId);
+        Assert.Equal(VerificationStatus.Canceled, old.Status);
+        Assert.Equal("superseded", old.Timeline[^1].Detail);
     }
 
     [Fact]
@@ -138,6 +147,10 @@ public sealed class VerificationsApiTests
         Assert.Equal("urn:otpfailover:problem:invalid-code", malformed.ProblemType);
         Assert.Equal(400, (await Check("""{"code":123456}""")).Status);
         Assert.Equal(400, (await Check("{}")).Status);
+        var newline = await Check($$"""{"code":"{{wrong}}\n"}""");
+        Assert.Equal(400, newline.Status);
+        Assert.Equal("urn:otpfailover:problem:invalid-code", newline.ProblemType);
+        Assert.Equal(0, (await app.GetAsync(verification.Id)).AttemptsUsed);
 
         var incorrect = await Check($$"""{"code":"{{wrong}}"}""");
         Assert.Equal(422, incorrect.Status);

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
+using OtpFailover.Abuse;
 using OtpFailover.DependencyInjection;
 using OtpFailover.Functions.Http;
 using OtpFailover.Storage;
@@ -85,15 +86,19 @@ public sealed class TestApp : IAsyncDisposable
     };
 
     /// <param name="services">Last word on the services, e.g. to swap a stand-in sender for a real client.</param>
+    /// <param name="abuse">Changes to the abuse limits (the defaults are the product's own).</param>
     public static async Task<TestApp> StartAsync(
         Action<VerificationOptions>? configure = null,
         TimeProvider? time = null,
         DurableBackend backend = DurableBackend.InMemory,
-        Action<IServiceCollection>? services = null)
+        Action<IServiceCollection>? services = null,
+        Action<AbuseOptions>? abuse = null)
     {
         await Azurite.EnsureRunningAsync();
         var options = DefaultOptions();
         configure?.Invoke(options);
+        var abuseOptions = new AbuseOptions();
+        abuse?.Invoke(abuseOptions);
         var tableName = Azurite.UniqueTableName();
 
         var collector = new FakeLogCollector();
@@ -102,6 +107,7 @@ public sealed class TestApp : IAsyncDisposable
         registrations.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Trace).AddProvider(new FakeLoggerProvider(collector)));
         registrations.AddSingleton(Microsoft.Extensions.Options.Options.Create(options));
         registrations.AddSingleton(Microsoft.Extensions.Options.Options.Create(new StorageOptions { TableName = tableName }));
+        registrations.AddSingleton(Microsoft.Extensions.Options.Options.Create(abuseOptions));
         registrations.AddSingleton(Microsoft.Extensions.Options.Options.Create(TestSecrets.WhatsAppOptions()));
         registrations.AddSingleton(Microsoft.Extensions.Options.Options.Create(new OtpFailover.Sms.SmsOptions { WebhookKey = TestSecrets.SmsWebhookKey }));
         registrations.AddSingleton(new TableServiceClient(Azurite.ConnectionString));
@@ -158,13 +164,44 @@ public sealed class TestApp : IAsyncDisposable
     /// <summary>Starts a verification for a fresh number and returns it with the code WhatsApp was asked to send.</summary>
     public async Task<(Verification Verification, string Code)> StartAndAwaitWhatsAppAsync(string phoneNumber = "+14155550123", string? clientReference = null)
     {
-        Assert.True(OtpFailover.PhoneNumbers.PhoneNumber.TryParse(phoneNumber, out var number));
         var before = WhatsApp.Calls;
-        var started = await Verifications.StartAsync(number, clientReference, Client, CancellationToken.None);
-        Assert.NotNull(started.Started);
+        var started = await StartAsync(phoneNumber, clientReference);
         var message = await WhatsApp.WaitForMessageAsync(before + 1);
-        Assert.Equal(started.Started.Id, message.VerificationId);
-        return (started.Started, message.Code);
+        Assert.Equal(started.Id, message.VerificationId);
+        return (started, message.Code);
+    }
+
+    /// <summary>Starts a verification through the service, as the API does once the number passed the policy.</summary>
+    public async Task<Verification> StartAsync(string phoneNumber, string? clientReference = null)
+    {
+        var result = await TryStartAsync(phoneNumber, clientReference);
+        Assert.True(result.Outcome == StartOutcome.Started, $"The start was {result.Outcome} ({result.Limit?.Setting}).");
+        return result.Verification!;
+    }
+
+    public async Task<StartResult> TryStartAsync(string phoneNumber, string? clientReference = null, string? clientSubject = null, string? idempotencyKey = null)
+    {
+        Assert.True(OtpFailover.PhoneNumbers.PhoneNumber.TryParse(phoneNumber, out var number), $"{phoneNumber} does not parse");
+        return await Verifications.StartAsync(new StartRequest(number, clientReference, clientSubject, idempotencyKey), Client, CancellationToken.None);
+    }
+
+    /// <summary>Every row of the app's table, for tests that prove a request wrote nothing.</summary>
+    public async Task<IReadOnlyList<Azure.Data.Tables.TableEntity>> RowsAsync()
+    {
+        var rows = new List<Azure.Data.Tables.TableEntity>();
+        try
+        {
+            await foreach (var row in Table.QueryAsync<Azure.Data.Tables.TableEntity>())
+            {
+                rows.Add(row);
+            }
+        }
+        catch (Azure.RequestFailedException ex) when (ex.Status == 404)
+        {
+            // The table is made on first use: no table, no rows.
+        }
+
+        return rows;
     }
 
     public async Task WaitForPhaseAsync(string id, string phase)

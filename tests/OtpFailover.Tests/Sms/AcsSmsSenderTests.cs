@@ -19,9 +19,9 @@ public sealed class AcsSmsSenderTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _acs.DisposeAsync();
 
-    private ServiceProvider Build(Dictionary<string, string?>? settings = null, TokenCredential? credential = null)
+    private ServiceProvider Build(Dictionary<string, string?>? settings = null, TokenCredential? credential = null, TimeProvider? time = null)
     {
-        var services = new ServiceCollection().AddLogging().AddSingleton(TimeProvider.System);
+        var services = new ServiceCollection().AddLogging().AddSingleton(time ?? TimeProvider.System);
         if (credential is not null)
         {
             services.AddSingleton(credential);
@@ -152,6 +152,41 @@ public sealed class AcsSmsSenderTests : IAsyncLifetime
         Assert.Equal(SendOutcome.Accepted, result.Outcome);
         Assert.Equal(2, _acs.Calls);
         Assert.Equal(Assert.Single(_acs.Sent).MessageId, result.ProviderMessageId);
+    }
+
+    [Fact]
+    public async Task ASendRepeatedMinutesLater_IsByteIdenticalToTheFirst_SoTheServiceAnswersWithoutASecondSms()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var services = Build(time: time);
+        var now = time.GetUtcNow();
+        var message = new SmsCodeMessage("0f8fad5bd9cb469fa16570867728950e", Message().To, "482913", "Contoso", now.AddMinutes(10), Guid.NewGuid(), now);
+        var first = await SendAsync(services, message);
+
+        time.Advance(TimeSpan.FromMinutes(3));
+        var repeated = await SendAsync(services, message);
+
+        Assert.Equal(SendOutcome.Accepted, repeated.Outcome);
+        Assert.Equal(first.ProviderMessageId, repeated.ProviderMessageId);
+        Assert.Single(_acs.Sent);
+        Assert.Equal(2, _acs.Requests.Count);
+        Assert.Equal(_acs.Requests[0], _acs.Requests[1]);
+        Assert.Contains("expires in 10 minutes", _acs.Sent[0].Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ARepeatabilityRejection_MeansPerhapsSent_NeverRefused()
+    {
+        await using var services = Build();
+        var now = DateTimeOffset.UtcNow;
+        var late = new SmsCodeMessage("0f8fad5bd9cb469fa16570867728950e", Message().To, "482913", "Contoso", now.AddMinutes(2), Guid.NewGuid(), now.AddMinutes(-8));
+
+        var result = await SendAsync(services, late);
+
+        Assert.Equal(SendOutcome.Unknown, result.Outcome);
+        Assert.Equal("sms_repeatability_rejected", result.Detail);
+        Assert.Equal(1, _acs.Calls);
+        Assert.Empty(_acs.Sent);
     }
 
     private sealed class StaticCredential(string token) : TokenCredential

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Time.Testing;
-using OtpFailover.PhoneNumbers;
 using OtpFailover.Tests.Infrastructure;
 using OtpFailover.Verifications;
 
@@ -19,7 +18,9 @@ public sealed class ConcurrencyTests
 
         Assert.Equal(4, results.Count(r => r.Outcome == CheckOutcome.Incorrect));
         Assert.Equal(1, results.Count(r => r.Outcome == CheckOutcome.MaxAttemptsReached));
-        Assert.Equal(15, results.Count(r => r.Outcome == CheckOutcome.AlreadyEnded));
+
+        // The rest found the verification ended, or the number's budget of wrong codes (15) taken by checks in flight.
+        Assert.Equal(15, results.Count(r => r.Outcome is CheckOutcome.AlreadyEnded or CheckOutcome.RateLimited));
         var stored = await app.GetAsync(verification.Id);
         Assert.Equal(5, stored.AttemptsUsed);
         Assert.Equal(VerificationStatus.MaxAttemptsReached, stored.Status);
@@ -48,53 +49,62 @@ public sealed class ConcurrencyTests
     }
 
     [Fact]
-    public async Task ASecondStart_ForANumberInFlight_NamesTheVerificationInFlight_UntilItEnds()
+    public async Task ASecondStart_SupersedesTheVerificationInFlight_ItsCodeStopsWorking_AndTheNewCodeWorks()
     {
         await using var app = await TestApp.StartAsync();
-        var (first, _) = await app.StartAndAwaitWhatsAppAsync("+447700900123");
-        Assert.True(PhoneNumber.TryParse("+447700900123", out var number));
+        var (first, firstCode) = await app.StartAndAwaitWhatsAppAsync("+4915112345678");
 
-        var second = await app.Verifications.StartAsync(number, null, app.Client, default);
-        Assert.Null(second.Started);
-        Assert.Equal(first.Id, second.VerificationInFlight);
+        var (second, secondCode) = await app.StartAndAwaitWhatsAppAsync("+49 151 1234 5678");
 
-        await app.Verifications.CancelAsync(first.Id, app.Client, default);
-        var third = await app.Verifications.StartAsync(number, null, app.Client, default);
-        Assert.NotNull(third.Started);
-        Assert.NotEqual(first.Id, third.Started.Id);
+        Assert.NotEqual(first.Id, second.Id);
+        var old = await app.GetAsync(first.Id);
+        Assert.Equal(VerificationStatus.Canceled, old.Status);
+        var canceled = Assert.Single(old.Timeline, e => e.Type == TimelineEventTypes.Canceled);
+        Assert.Equal("superseded", canceled.Detail);
+        Assert.Equal(Microsoft.DurableTask.Client.OrchestrationRuntimeStatus.Completed, (await app.WaitForCompletionAsync(first.Id)).RuntimeStatus);
+
+        var oldCheck = await app.Verifications.CheckAsync(first.Id, firstCode, app.Client, default);
+        Assert.Equal(CheckOutcome.AlreadyEnded, oldCheck.Outcome);
+        Assert.Equal(CheckOutcome.Approved, (await app.Verifications.CheckAsync(second.Id, secondCode, app.Client, default)).Outcome);
+        Assert.Equal(2, app.WhatsApp.Calls);
+        Assert.Equal(0, app.Sms.Calls);
     }
 
     [Fact]
-    public async Task ParallelStarts_ForOneNumber_StartExactlyOne_AndTheOthersNameIt()
+    public async Task TwentyParallelStarts_ForOneNumber_LeaveExactlyOneInFlight_AndAdmitExactlyTheLimit()
     {
-        await using var app = await TestApp.StartAsync();
-        Assert.True(PhoneNumber.TryParse("+4915112345678", out var number));
+        await using var app = await TestApp.StartAsync(abuse: a => a.StartsPerNumber = new(5, TimeSpan.FromMinutes(15)));
 
-        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => app.Verifications.StartAsync(number, null, app.Client, default))));
+        var results = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => Task.Run(() => app.TryStartAsync("+4915112345678"))));
 
-        var started = Assert.Single(results, r => r.Started is not null).Started!;
-        Assert.All(results.Where(r => r.Started is null), r => Assert.Equal(started.Id, r.VerificationInFlight));
-        await app.WhatsApp.WaitForMessageAsync();
-        await Task.Delay(500);
-        Assert.Equal(1, app.WhatsApp.Calls);
+        var started = results.Where(r => r.Outcome == StartOutcome.Started).Select(r => r.Verification!.Id).ToList();
+        Assert.Equal(5, started.Count);
+        Assert.Equal(15, results.Count(r => r.Outcome == StartOutcome.RateLimited));
+        var states = await Task.WhenAll(started.Select(app.GetAsync));
+        Assert.Single(states, v => v.Status == VerificationStatus.Pending);
+        Assert.Equal(4, states.Count(v => v.Status == VerificationStatus.Canceled));
+
+        // The limit's record holds exactly the admitted starts: the sixth start in the window is refused.
+        var sixth = await app.TryStartAsync("+4915112345678");
+        Assert.Equal(StartOutcome.RateLimited, sixth.Outcome);
+        Assert.Equal(OtpFailover.Abuse.LimitKind.StartsPerNumber, sixth.Limit!.Limit);
     }
 
     [Fact]
-    public async Task AVerificationPastItsLifetime_NoLongerHoldsItsNumber()
+    public async Task AVerificationPastItsLifetime_EndsExpired_NotSuperseded_WhenTheNumberStartsAgain()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var app = await TestApp.StartAsync(o => o.CodeLifetime = TimeSpan.FromMinutes(10), time);
-        Assert.True(PhoneNumber.TryParse("+33612345678", out var number));
-        var first = await app.Verifications.StartAsync(number, null, app.Client, default);
-        Assert.NotNull(first.Started);
-        Assert.Equal(first.Started.Id, (await app.Verifications.StartAsync(number, null, app.Client, default)).VerificationInFlight);
+        var first = await app.StartAsync("+33612345678");
 
         time.Advance(TimeSpan.FromMinutes(10));
 
-        var next = await app.Verifications.StartAsync(number, null, app.Client, default);
-        Assert.NotNull(next.Started);
-        var check = await app.Verifications.CheckAsync(first.Started.Id, "123456", app.Client, default);
+        var next = await app.StartAsync("+33612345678");
+        Assert.NotEqual(first.Id, next.Id);
+        var old = await app.GetAsync(first.Id);
+        Assert.Equal(VerificationStatus.Expired, old.Status);
+        Assert.DoesNotContain(old.Timeline, e => e.Detail == "superseded");
+        var check = await app.Verifications.CheckAsync(first.Id, "123456", app.Client, default);
         Assert.Equal(CheckOutcome.AlreadyEnded, check.Outcome);
-        Assert.Equal(VerificationStatus.Expired, check.Verification!.Status);
     }
 }

@@ -27,8 +27,7 @@ public sealed class SecretLeakTests
             WhatsApp.WhatsAppStandIns.UseCloudApi(s, graph.BaseUrl);
             Sms.AcsStandIns.UseAcs(s, Sms.AcsStandIns.Settings(acs));
         });
-        Assert.True(OtpFailover.PhoneNumbers.PhoneNumber.TryParse(PhoneNumber, out var number));
-        var verification = (await app.Verifications.StartAsync(number, "order-42", app.Client, default)).Started!;
+        var verification = await app.StartAsync(PhoneNumber, "order-42");
         await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.SmsSent);
         var code = graph.Received.Single().BodyCode;
         Assert.Contains(code, acs.Sent.Single().Message, StringComparison.Ordinal);

@@ -100,16 +100,58 @@ public sealed class WhatsAppCloudApiSenderTests : IAsyncLifetime
         Assert.Equal(_graph.Received[1].MessageId, result.ProviderMessageId);
     }
 
-    [Fact]
-    public async Task ServerErrors_UntilTheBudgetRunsOut_AreRefused()
+    [Theory]
+    [InlineData(4, "whatsapp_4_app_rate_limit")]
+    [InlineData(80007, "whatsapp_80007_waba_rate_limit")]
+    [InlineData(131056, "whatsapp_131056_pair_rate_limit")]
+    public async Task RateLimitRefusals_ProveNothingWasSent_AndAreRetriedUntilTheBudgetRunsOut(int code, string detail)
     {
-        _graph.Answer = (_, _) => StandInAnswer.BareStatus(503);
+        _graph.Answer = (_, _) => StandInAnswer.GraphError(400, code, "rate limited");
 
         var result = await SendAsync();
 
         Assert.Equal(SendOutcome.Rejected, result.Outcome);
-        Assert.Equal("whatsapp_http_503", result.Detail);
+        Assert.Equal(detail, result.Detail);
         Assert.Equal(3, _graph.Calls);
+    }
+
+    [Fact]
+    public async Task A429WithoutAnErrorCode_IsARefusal_AndIsRetried()
+    {
+        _graph.Answer = (_, call) => call == 0 ? StandInAnswer.BareStatus(429) : StandInAnswer.Accept;
+
+        var result = await SendAsync();
+
+        Assert.Equal(SendOutcome.Accepted, result.Outcome);
+        Assert.Equal(2, _graph.Calls);
+    }
+
+    [Theory]
+    [InlineData(503, null)]
+    [InlineData(500, null)]
+    [InlineData(500, 1)]
+    [InlineData(400, 1)]
+    [InlineData(503, 2)]
+    public async Task AnswersThatDoNotProveARefusal_AreAnUnknownOutcome_AndAreNeverRepeated(int status, int? code)
+    {
+        _graph.Answer = (_, _) => code is { } c ? StandInAnswer.GraphError(status, c, "unknown") : StandInAnswer.BareStatus(status);
+
+        var result = await SendAsync();
+
+        Assert.Equal(SendOutcome.Unknown, result.Outcome);
+        Assert.Equal(1, _graph.Calls);
+    }
+
+    [Fact]
+    public async Task ADroppedConnection_IsAnUnknownOutcome_AndIsNotRepeated()
+    {
+        _graph.Answer = (_, _) => StandInAnswer.Dropped;
+
+        var result = await SendAsync();
+
+        Assert.Equal(SendOutcome.Unknown, result.Outcome);
+        Assert.Equal(WhatsAppCloudApiSender.OutcomeUnknown, result.Detail);
+        Assert.Equal(1, _graph.Calls);
     }
 
     [Fact]
@@ -121,7 +163,7 @@ public sealed class WhatsAppCloudApiSenderTests : IAsyncLifetime
 
         var result = await SendAsync(services);
 
-        Assert.Equal(SendOutcome.Rejected, result.Outcome);
+        Assert.Equal(SendOutcome.Unknown, result.Outcome);
         Assert.Equal(WhatsAppCloudApiSender.OutcomeUnknown, result.Detail);
         Assert.Equal(1, _graph.Calls);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"The send took {clock.Elapsed}.");

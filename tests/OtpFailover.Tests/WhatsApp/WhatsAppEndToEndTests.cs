@@ -56,14 +56,12 @@ public sealed class WhatsAppEndToEndTests : IAsyncLifetime
     {
         _graph.Answer = (_, _) => StandInAnswer.GraphError(400, WhatsAppErrorCodes.Undeliverable, "Message undeliverable");
         await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25), services: s => WhatsAppStandIns.UseCloudApi(s, _graph.BaseUrl));
-        Assert.True(OtpFailover.PhoneNumbers.PhoneNumber.TryParse("+14155550123", out var number));
-
-        var started = await app.Verifications.StartAsync(number, null, app.Client, default);
+        var started = await app.StartAsync("+14155550123");
         var sms = await app.Sms.WaitForMessageAsync(timeout: TimeSpan.FromSeconds(10));
 
         Assert.Equal(_graph.Received[0].BodyCode, sms.Code);
         Assert.Equal(1, _graph.Calls);
-        var failover = Assert.Single((await app.GetAsync(started.Started!.Id)).Timeline, e => e.Type == TimelineEventTypes.Failover);
+        var failover = Assert.Single((await app.GetAsync(started.Id)).Timeline, e => e.Type == TimelineEventTypes.Failover);
         Assert.Equal("send_error", failover.Reason);
         Assert.Equal("whatsapp_131026_undeliverable", failover.Detail);
     }

@@ -181,6 +181,27 @@ public sealed class WhatsAppWebhookTests
         Assert.Equal("failed", Assert.Single(stored.Timeline, e => e.Type == TimelineEventTypes.Failover).Reason);
     }
 
+    [Theory]
+    [InlineData(99_999_999_999_999L)]
+    [InlineData(253_402_300_800L)]
+    [InlineData(0L)]
+    public async Task ASignedStatusWithAnOutOfRangeTimestamp_IsIgnored_With200_NeverA500(long timestamp)
+    {
+        await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25));
+        var (verification, _) = await app.StartAndAwaitWhatsAppAsync();
+        var wamid = (await app.GetAsync(verification.Id)).WhatsAppMessageId!;
+        var body = Build([new Status(wamid, "delivered", timestamp, $"v1:{verification.Id}"), new Status(wamid, "read", 1750263790, $"v1:{verification.Id}")]);
+
+        var response = await HttpTestRequests.ExecuteAsync(await app.WhatsAppWebhook.NotifyAsync(body, Sign(body), app.Client, default));
+
+        Assert.Equal(200, response.Status);
+        Assert.Equal(1, response.Json.GetProperty("applied").GetInt32());
+        Assert.Equal(1, response.Json.GetProperty("unchanged").GetInt32());
+        var stored = await app.GetAsync(verification.Id);
+        Assert.Equal(WhatsAppDeliveryStatus.Read, stored.WhatsAppStatus);
+        Assert.DoesNotContain(stored.Timeline, e => e.Type == TimelineEventTypes.WhatsAppDelivered);
+    }
+
     [Fact]
     public async Task ACorrectlySignedBodyThatIsNotJson_Answers400ProblemDetails()
     {
@@ -191,6 +212,8 @@ public sealed class WhatsAppWebhookTests
 
         Assert.Equal(400, response.Status);
         Assert.Equal("application/problem+json", response.MediaType);
+        Assert.DoesNotContain("Exception", response.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("LineNumber", response.Body, StringComparison.Ordinal);
     }
 
     [Fact]

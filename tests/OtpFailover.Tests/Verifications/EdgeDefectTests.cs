@@ -1,0 +1,181 @@
+using Azure;
+using Azure.Core;
+using Azure.Core.Pipeline;
+using Azure.Data.Tables;
+using Microsoft.DurableTask.Client.Grpc;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using OtpFailover.PhoneNumbers;
+using OtpFailover.Storage;
+using OtpFailover.Tests.Infrastructure;
+using OtpFailover.Verifications;
+using static OtpFailover.Tests.Http.HttpTestRequests;
+
+namespace OtpFailover.Tests.Verifications;
+
+/// <summary>The edge defects a review found, each reproduced: they failed before their fix.</summary>
+public sealed class EdgeDefectTests
+{
+    private static string Wrong(string code) => code == "000000" ? "111111" : "000000";
+
+    [Fact]
+    public async Task ARefusedSms_AfterWhatsAppDelivered_AndAResend_KeepsTheVerificationPending_AndTheWhatsAppCodeWorks()
+    {
+        await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25));
+        app.Sms.Respond = (_, _) => ChannelSendResult.Rejected("sms_recipient_400");
+        var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
+        await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, WhatsAppDeliveryStatus.Delivered, DateTimeOffset.UtcNow, null, app.Client, default);
+        await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.WhatsAppConfirmed);
+
+        var resend = await app.Verifications.ResendAsync(verification.Id, app.Client, default);
+        await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.SmsFailed);
+
+        Assert.Equal(ChangeOutcome.Done, resend.Outcome);
+        var stored = await app.GetAsync(verification.Id);
+        Assert.Equal(VerificationStatus.Pending, stored.Status);
+        Assert.Equal("sms_recipient_400", Assert.Single(stored.Timeline, e => e.Type == TimelineEventTypes.SmsFailed).Detail);
+        Assert.Equal(CheckOutcome.Approved, (await app.Verifications.CheckAsync(verification.Id, code, app.Client, default)).Outcome);
+        Assert.Equal(VerificationStatus.Approved, (await app.WaitForCompletionAsync(verification.Id)).ReadOutputAs<VerificationStatus>());
+    }
+
+    [Fact]
+    public async Task ARefusedSms_AfterAnUnverifiedFailover_KeepsTheVerificationPending()
+    {
+        await using var app = await TestApp.StartAsync(o => (o.WhatsAppDeliveryTimeout, o.FailoverIfUnverifiedAfter) = (TimeSpan.FromSeconds(25), TimeSpan.FromSeconds(2)));
+        app.Sms.Respond = (_, _) => ChannelSendResult.Rejected("sms_http_400");
+        var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
+        await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, WhatsAppDeliveryStatus.Read, DateTimeOffset.UtcNow, null, app.Client, default);
+
+        await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.SmsFailed);
+
+        var stored = await app.GetAsync(verification.Id);
+        Assert.Equal(VerificationStatus.Pending, stored.Status);
+        Assert.Equal("unverified", Assert.Single(stored.Timeline, e => e.Type == TimelineEventTypes.Failover).Reason);
+        Assert.Equal(CheckOutcome.Approved, (await app.Verifications.CheckAsync(verification.Id, code, app.Client, default)).Outcome);
+    }
+
+    [Fact]
+    public async Task AnSmsWhoseOutcomeIsUnknown_CountsAsSent_AndTheVerificationWaitsForTheUser()
+    {
+        await using var app = await TestApp.StartAsync();
+        app.WhatsApp.Respond = (_, _) => ChannelSendResult.Rejected("whatsapp_131026_undeliverable");
+        app.Sms.Respond = (_, _) => ChannelSendResult.Unknown("sms_repeatability_rejected");
+        var verification = await app.StartAsync("+14155550123");
+        var sms = await app.Sms.WaitForMessageAsync();
+
+        await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.SmsSent);
+
+        var stored = await app.GetAsync(verification.Id);
+        Assert.Equal(VerificationStatus.Pending, stored.Status);
+        Assert.Equal(VerificationActivities.SmsOutcomeUnknown, Assert.Single(stored.Timeline, e => e.Type == TimelineEventTypes.SmsSent).Detail);
+        Assert.Equal(CheckOutcome.Approved, (await app.Verifications.CheckAsync(verification.Id, sms.Code, app.Client, default)).Outcome);
+    }
+
+    [Fact]
+    public async Task NoCodeIsSent_OnceTheVerificationHasExpired_EvenWhileItStillSaysPending()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var app = await TestApp.StartAsync(time: time);
+        var protector = app.Services.GetRequiredService<PhoneNumberProtector>();
+        Assert.True(PhoneNumber.TryParse("+14155550123", out var number));
+        var id = VerificationIds.New();
+        var now = time.GetUtcNow();
+        await app.Store.CreateAsync(new VerificationEntity
+        {
+            PartitionKey = id,
+            MaskedPhoneNumber = number.Masked,
+            PhoneIndex = protector.Index(number),
+            PhoneCiphertext = protector.Encrypt(number, id),
+            RegionCode = number.RegionCode,
+            CodeLength = 6,
+            MaxAttempts = 5,
+            CreatedAt = now,
+            ExpiresAt = now.AddMinutes(10),
+        });
+        time.Advance(TimeSpan.FromMinutes(10));
+
+        var sms = await app.Activities.SendSmsAsync(new SmsFailoverRequest(id, FailoverReason.Timeout), default);
+        var whatsApp = await app.Activities.SendWhatsAppAsync(id, default);
+
+        Assert.False(sms.Sent);
+        Assert.False(whatsApp.Sent);
+        Assert.Equal(VerificationStatus.Expired, sms.Status);
+        Assert.Equal(0, app.Sms.Calls);
+        Assert.Equal(0, app.WhatsApp.Calls);
+        Assert.Equal(VerificationStatus.Expired, (await app.GetAsync(id)).Status);
+    }
+
+    [Fact]
+    public async Task AResendWhoseSignalCannotBeDelivered_IsTakenBack_Answering503_AndCanBeAskedAgain()
+    {
+        await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25));
+        var (verification, _) = await app.StartAndAwaitWhatsAppAsync();
+        await using var unreachable = new GrpcDurableTaskClient(
+            "unreachable",
+            new GrpcDurableTaskClientOptions { Address = $"http://127.0.0.1:{AzureStorageDurableHost.FreeLoopbackPort()}" },
+            NullLogger.Instance);
+
+        var lost = await ExecuteAsync(await app.Api.ResendCode(Json("POST", "/"), verification.Id, unreachable, default));
+
+        Assert.Equal(503, lost.Status);
+        Assert.Equal("urn:otpfailover:problem:temporarily-unavailable", lost.ProblemType);
+        Assert.Equal("5", lost.Headers["Retry-After"]);
+        Assert.False((await app.GetAsync(verification.Id)).ResendRequested);
+
+        var again = await ExecuteAsync(await app.Api.ResendCode(Json("POST", "/"), verification.Id, app.Client, default));
+        Assert.Equal(202, again.Status);
+        await app.Sms.WaitForMessageAsync();
+    }
+
+    [Fact]
+    public async Task ALockThatCannotBeReleased_NeverTurnsACorrectCheckIntoAnError_AndTheNextStartTakesItOver()
+    {
+        var options = new TableClientOptions();
+        options.AddPolicy(new FailLockDeletes(), HttpPipelinePosition.PerCall);
+        await using var app = await TestApp.StartAsync(services: s => s.AddSingleton(new TableServiceClient(Azurite.ConnectionString, options)));
+        var (verification, code) = await app.StartAndAwaitWhatsAppAsync("+4915112345678");
+
+        var check = await ExecuteAsync(await app.Api.CheckCode(Json("POST", "/", $$"""{"code":"{{code}}"}"""), verification.Id, app.Client, default));
+
+        Assert.Equal(200, check.Status);
+        Assert.Equal(VerificationStatus.Approved, (await app.GetAsync(verification.Id)).Status);
+        var next = await app.StartAsync("+4915112345678");
+        Assert.Equal(VerificationStatus.Approved, (await app.GetAsync(verification.Id)).Status);
+        Assert.Equal(VerificationStatus.Pending, (await app.GetAsync(next.Id)).Status);
+    }
+
+    [Fact]
+    public async Task ACodeWithATrailingNewline_IsNotACode_AndCostsNoAttempt()
+    {
+        await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25));
+        var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
+
+        var withNewline = await ExecuteAsync(await app.Api.CheckCode(Json("POST", "/", $$"""{"code":"{{code}}\n"}"""), verification.Id, app.Client, default));
+        var wrongWithNewline = await ExecuteAsync(await app.Api.CheckCode(Json("POST", "/", $$"""{"code":"{{Wrong(code)}}\n"}"""), verification.Id, app.Client, default));
+
+        Assert.Equal(400, withNewline.Status);
+        Assert.Equal(400, wrongWithNewline.Status);
+        var stored = await app.GetAsync(verification.Id);
+        Assert.Equal(0, stored.AttemptsUsed);
+        Assert.Equal(VerificationStatus.Pending, stored.Status);
+    }
+
+    /// <summary>Storage refuses to delete number locks (a partition that is busy or unreachable).</summary>
+    private sealed class FailLockDeletes : HttpPipelinePolicy
+    {
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) =>
+            ProcessAsync(message, pipeline).AsTask().GetAwaiter().GetResult();
+
+        public override ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            ArgumentNullException.ThrowIfNull(message);
+            if (message.Request.Method == RequestMethod.Delete && message.Request.Uri.ToString().Contains("phone-", StringComparison.Ordinal))
+            {
+                throw new RequestFailedException(503, "Injected: the lock cannot be deleted now.");
+            }
+
+            return ProcessNextAsync(message, pipeline);
+        }
+    }
+}
