@@ -87,11 +87,22 @@ public static class SimulatorApp
         {
             using var response = await factory.CreateClient(PhoneSimulator.FunctionAppClient).SendAsync(request);
             var text = await response.Content.ReadAsStringAsync();
-            return Results.Content(text, response.Content.Headers.ContentType?.ToString() ?? "application/json", Encoding.UTF8, (int)response.StatusCode);
+            var result = Results.Content(text, response.Content.Headers.ContentType?.ToString() ?? "application/json", Encoding.UTF8, (int)response.StatusCode);
+            return response.Headers.RetryAfter is { } retryAfter ? new WithHeader(result, "Retry-After", retryAfter.ToString()) : result;
         }
         catch (HttpRequestException)
         {
             return Results.Problem(statusCode: (int)HttpStatusCode.BadGateway, title: "The function app is not reachable.", detail: "Start it with func start (see the README).");
+        }
+    }
+
+    /// <summary>Passes a header of the function app's answer on to the browser (<c>Retry-After</c> on a 429).</summary>
+    private sealed class WithHeader(IResult inner, string name, string value) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers[name] = value;
+            return inner.ExecuteAsync(httpContext);
         }
     }
 }

@@ -19,6 +19,8 @@ public static class SimulatorPages
           ol.timeline li { padding: .3rem .6rem; border-radius: .3rem; background: #e8eefc; }
           ol.timeline li.end { background: #d6f5d6; } ol.timeline li.bad { background: #f8d7da; }
           form { margin: .5rem 0; } input, select, button { font-size: 1rem; padding: .3rem .5rem; }
+          .notice { padding: .6rem .8rem; border-radius: .3rem; background: #f8d7da; border: 1px solid #e0a0a8; }
+          .notice strong { margin-right: .4rem; }
         </style>
         """;
 
@@ -39,6 +41,7 @@ public static class SimulatorPages
             unless you choose otherwise on a number's inbox page.</p>
             <h2>Try it</h2>
             <form id="start"><input id="phone" name="phone" value="+14155550100" aria-label="Phone number"> <button>Start a verification</button></form>
+            <p id="notice" class="notice" role="alert" hidden></p>
             <div id="verification" hidden>
               <p>Verification <span id="vid"></span>: <strong id="status"></strong> on <span id="channel"></span>.
                  <a id="inboxlink" href="#">Open the phone's inbox</a></p>
@@ -54,7 +57,19 @@ public static class SimulatorPages
               const ends = ['approved'], bad = ['failed', 'expired', 'canceled', 'max_attempts_reached', 'whatsapp.failed', 'sms.failed', 'failover'];
               async function call(method, path, body) {
                 const r = await fetch(path, { method, headers: { 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
-                return { status: r.status, body: await r.json().catch(() => ({})) };
+                return { status: r.status, retryAfter: r.headers.get('retry-after'), body: await r.json().catch(() => ({})) };
+              }
+              // A refusal is shown as it came: the status, the problem's title and detail, and when to try again.
+              function notify(r) {
+                const notice = $('#notice');
+                if (r.status < 400) { notice.hidden = true; return; }
+                notice.innerHTML = '';
+                const status = document.createElement('strong');
+                status.textContent = r.status + ' ' + (r.body.title || '');
+                notice.append(status, document.createTextNode((r.body.detail || '') + (r.retryAfter ? ' (Retry-After: ' + r.retryAfter + ' s)' : '')));
+                notice.dataset.status = r.status;
+                notice.dataset.type = r.body.type || '';
+                notice.hidden = false;
               }
               async function refresh() {
                 if (!id) return;
@@ -67,7 +82,8 @@ public static class SimulatorPages
                 ev.preventDefault();
                 const phone = $('#phone').value;
                 const r = await call('POST', '/try/verifications', { phoneNumber: phone });
-                if (r.status !== 202) { alert(r.body.detail || r.body.title || r.status); return; }
+                notify(r);
+                if (r.status !== 202) return;
                 id = r.body.id; $('#vid').textContent = id; $('#verification').hidden = false;
                 $('#inboxlink').href = '/inbox/' + phone.replace(/\D/g, '');
                 refresh();
@@ -76,9 +92,10 @@ public static class SimulatorPages
                 ev.preventDefault();
                 const r = await call('POST', '/try/verifications/' + id + '/check', { code: $('#code').value });
                 $('#answer').textContent = r.status === 200 ? 'approved' : (r.body.title || r.status);
+                notify(r);
                 refresh();
               };
-              $('#resend').onsubmit = async ev => { ev.preventDefault(); await call('POST', '/try/verifications/' + id + '/resend'); refresh(); };
+              $('#resend').onsubmit = async ev => { ev.preventDefault(); notify(await call('POST', '/try/verifications/' + id + '/resend')); refresh(); };
               setInterval(refresh, 1000);
             </script>
             </body></html>

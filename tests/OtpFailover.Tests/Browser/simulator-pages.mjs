@@ -1,6 +1,7 @@
 // Usage: node simulator-pages.mjs <simulator base URL> <inbox digits> <try-it phone number>
 // Opens a phone's inbox page, reads the code and its state, changes the number's behaviour through the form,
-// then starts a verification in the try-it panel and waits for its timeline to show the WhatsApp send.
+// then starts a verification in the try-it panel and waits for its timeline to show the WhatsApp send, and starts
+// the same number until its limit answers 429, which the panel must show.
 // Prints one JSON object; exits non-zero on any failure.
 import { chromium } from 'playwright-core';
 
@@ -27,7 +28,15 @@ try {
   await page.locator('#timeline li', { hasText: 'whatsapp.sent' }).waitFor({ timeout: 20000 });
   const timeline = await page.locator('#timeline li').allTextContents();
 
-  console.log(JSON.stringify({ code, state, chosen, timeline }));
+  // Starting the same number again and again meets its limit: the panel must say so plainly.
+  const notice = page.locator('#notice');
+  for (let i = 0; i < 10 && !(await notice.isVisible() && (await notice.getAttribute('data-status')) === '429'); i++) {
+    await page.click('#start button');
+    await page.waitForTimeout(300);
+  }
+  const refusal = { status: await notice.getAttribute('data-status'), type: await notice.getAttribute('data-type'), text: (await notice.textContent()).trim() };
+
+  console.log(JSON.stringify({ code, state, chosen, timeline, refusal }));
 } finally {
   await browser.close();
 }

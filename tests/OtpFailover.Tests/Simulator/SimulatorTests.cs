@@ -177,6 +177,31 @@ public sealed class SimulatorTests : IAsyncLifetime
         Assert.Equal("Silent", (await InboxAsync("14155550102")).GetProperty("whatsApp").GetString());
         var timeline = seen.GetProperty("timeline").EnumerateArray().Select(e => e.GetString()).ToList();
         Assert.Equal(["created", "whatsapp.sent"], timeline.Take(2));
+        var refusal = seen.GetProperty("refusal");
+        Assert.Equal("429", refusal.GetProperty("status").GetString());
+        Assert.Equal("urn:otpfailover:problem:too-many-starts", refusal.GetProperty("type").GetString());
+        Assert.StartsWith("429 Too many verifications for this number.", refusal.GetProperty("text").GetString(), StringComparison.Ordinal);
+        Assert.Contains("Retry-After", refusal.GetProperty("text").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheTryItProxy_PassesA429On_WithItsProblemAndRetryAfter()
+    {
+        HttpResponseMessage response;
+        var starts = 0;
+        do
+        {
+            response = await _browser.PostAsJsonAsync("try/verifications", new { phoneNumber = "+14155550104" });
+            starts++;
+        }
+        while (response.StatusCode == System.Net.HttpStatusCode.Accepted && starts < 10);
+
+        Assert.Equal(6, starts);
+        Assert.Equal(429, (int)response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.True(response.Headers.RetryAfter?.Delta > TimeSpan.Zero);
+        Assert.Contains("too-many-starts", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains("id=\"notice\"", await _browser.GetStringAsync("/"), StringComparison.Ordinal);
     }
 
     private static async Task<(int ExitCode, string Output)> RunAsync(string command, string arguments, string directory)
