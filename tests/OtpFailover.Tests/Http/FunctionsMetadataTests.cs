@@ -104,6 +104,41 @@ public sealed class FunctionsMetadataTests
         AssertMatches(schemas, "Problem", ended.Json);
     }
 
+    [Fact]
+    public async Task RealRefusals_MatchTheProblemSchema_AndTheDescribedStatuses()
+    {
+        using var openApi = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "openapi.json")));
+        var schemas = openApi.RootElement.GetProperty("components").GetProperty("schemas");
+        var startResponses = openApi.RootElement.GetProperty("paths").GetProperty("/verifications").GetProperty("post").GetProperty("responses");
+        await using var app = await TestApp.StartAsync(abuse: a => (a.StartsPerNumber, a.BlockedCountries) = (new(1, TimeSpan.FromMinutes(15)), "FR"));
+        Task<WireResponse> Start(string body, string? key = null)
+        {
+            var request = HttpTestRequests.Json("POST", "/", body);
+            if (key is not null)
+            {
+                request.Headers["Idempotency-Key"] = key;
+            }
+
+            return app.Api.StartVerification(request, app.Client, default).ContinueWith(t => HttpTestRequests.ExecuteAsync(t.Result)).Unwrap();
+        }
+
+        var started = await Start("""{"phoneNumber":"+14155550123"}""", "k");
+        var replayed = await Start("""{"phoneNumber":"+14155550123"}""", "k");
+        var limited = await Start("""{"phoneNumber":"+14155550123"}""");
+        var premium = await Start("""{"phoneNumber":"+1 900 555 1234"}""");
+        var blocked = await Start("""{"phoneNumber":"+33612345678"}""");
+
+        Assert.Equal([202, 200, 429, 400, 403], new[] { started, replayed, limited, premium, blocked }.Select(r => r.Status));
+        AssertMatches(schemas, "VerificationStarted", replayed.Json);
+        foreach (var refusal in new[] { limited, premium, blocked })
+        {
+            AssertMatches(schemas, "Problem", refusal.Json);
+            Assert.True(startResponses.TryGetProperty(refusal.Status.ToString(System.Globalization.CultureInfo.InvariantCulture), out _), $"{refusal.Status} is not described");
+        }
+
+        Assert.True(limited.Headers.ContainsKey("Retry-After"));
+    }
+
     /// <summary>Every required property is there, nothing undescribed is, and enum values are among the described ones.</summary>
     private static void AssertMatches(JsonElement schemas, string name, JsonElement body)
     {
