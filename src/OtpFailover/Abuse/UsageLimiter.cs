@@ -28,55 +28,24 @@ public sealed partial class UsageLimiter(AppTable table, IOptions<AbuseOptions> 
     {
         var settings = Settings;
         var numberPartition = UsageEntity.NumberPartition(phoneIndex);
-        var decision = await UpdateUsageAsync(numberPartition, usage =>
-        {
-            var now = time.GetUtcNow();
-            var failed = UsageLog.Parse(usage.FailedChecks);
-            if (failed.WaitBeforeNext(settings.FailedChecksPerNumber, now) is { } lockedOut)
-            {
-                return (false, LimitDecision.Refuse(LimitKind.FailedChecksPerNumber, $"{Section}:{nameof(AbuseOptions.FailedChecksPerNumber)}", lockedOut));
-            }
-
-            var starts = UsageLog.Parse(usage.Starts);
-            starts.Prune(now, Longest(settings.StartsPerNumber, settings.StartsPerNumberDaily));
-            if (starts.WaitBeforeNext(settings.StartsPerNumber, now) is { } shortWait)
-            {
-                return (false, LimitDecision.Refuse(LimitKind.StartsPerNumber, $"{Section}:{nameof(AbuseOptions.StartsPerNumber)}", shortWait));
-            }
-
-            if (starts.WaitBeforeNext(settings.StartsPerNumberDaily, now) is { } longWait)
-            {
-                return (false, LimitDecision.Refuse(LimitKind.StartsPerNumber, $"{Section}:{nameof(AbuseOptions.StartsPerNumberDaily)}", longWait));
-            }
-
-            starts.Add(startId, now);
-            usage.Starts = starts.Serialize();
-            return (true, LimitDecision.Allow);
-        }, cancellationToken);
+        var failedChecks = Limit.Of(nameof(AbuseOptions.FailedChecksPerNumber), settings.FailedChecksPerNumber, LimitKind.FailedChecksPerNumber);
+        var decision = await TryAppendAsync(
+            numberPartition,
+            UsageColumn.Starts,
+            startId,
+            [Limit.Of(nameof(AbuseOptions.StartsPerNumber), settings.StartsPerNumber, LimitKind.StartsPerNumber), Limit.Of(nameof(AbuseOptions.StartsPerNumberDaily), settings.StartsPerNumberDaily, LimitKind.StartsPerNumber)],
+            cancellationToken,
+            gate: (usage, now) => UsageLog.Parse(usage.FailedChecks).WaitBeforeNext(failedChecks.Rule, now) is { } lockedOut ? failedChecks.Refuse(lockedOut) : null);
 
         if (!decision.Allowed || clientIndex is null || !settings.StartsPerClient.IsOn)
         {
             return decision;
         }
 
-        var client = await UpdateUsageAsync(UsageEntity.ClientPartition(clientIndex), usage =>
-        {
-            var now = time.GetUtcNow();
-            var starts = UsageLog.Parse(usage.Starts);
-            starts.Prune(now, settings.StartsPerClient.Window);
-            if (starts.WaitBeforeNext(settings.StartsPerClient, now) is { } wait)
-            {
-                return (false, LimitDecision.Refuse(LimitKind.StartsPerClient, $"{Section}:{nameof(AbuseOptions.StartsPerClient)}", wait));
-            }
-
-            starts.Add(startId, now);
-            usage.Starts = starts.Serialize();
-            return (true, LimitDecision.Allow);
-        }, cancellationToken);
-
+        var client = await TryAppendAsync(UsageEntity.ClientPartition(clientIndex), UsageColumn.Starts, startId, [Limit.Of(nameof(AbuseOptions.StartsPerClient), settings.StartsPerClient, LimitKind.StartsPerClient)], cancellationToken);
         if (!client.Allowed)
         {
-            await ForgetAsync(numberPartition, u => u.Starts, (u, log) => u.Starts = log, startId, cancellationToken);
+            await ForgetAsync(numberPartition, UsageColumn.Starts, startId, cancellationToken);
         }
 
         return client;
@@ -98,33 +67,12 @@ public sealed partial class UsageLimiter(AppTable table, IOptions<AbuseOptions> 
     }
 
     /// <summary>Records a wrong code for the number, if its budget of wrong codes has room.</summary>
-    public Task<LimitDecision> TryRecordFailedCheckAsync(string phoneIndex, string checkId, CancellationToken cancellationToken)
-    {
-        var rule = Settings.FailedChecksPerNumber;
-        return UpdateUsageAsync(UsageEntity.NumberPartition(phoneIndex), usage =>
-        {
-            var now = time.GetUtcNow();
-            var failed = UsageLog.Parse(usage.FailedChecks);
-            failed.Prune(now, rule.Window);
-            if (failed.WaitBeforeNext(rule, now) is { } wait)
-            {
-                return (false, LimitDecision.Refuse(LimitKind.FailedChecksPerNumber, $"{Section}:{nameof(AbuseOptions.FailedChecksPerNumber)}", wait));
-            }
-
-            if (!rule.IsOn)
-            {
-                return (false, LimitDecision.Allow);
-            }
-
-            failed.Add(checkId, now);
-            usage.FailedChecks = failed.Serialize();
-            return (true, LimitDecision.Allow);
-        }, cancellationToken);
-    }
+    public Task<LimitDecision> TryRecordFailedCheckAsync(string phoneIndex, string checkId, CancellationToken cancellationToken) =>
+        TryAppendAsync(UsageEntity.NumberPartition(phoneIndex), UsageColumn.FailedChecks, checkId, [Limit.Of(nameof(AbuseOptions.FailedChecksPerNumber), Settings.FailedChecksPerNumber, LimitKind.FailedChecksPerNumber)], cancellationToken);
 
     /// <summary>Takes back a wrong code recorded for a check that then found its verification ended.</summary>
     public Task ForgetFailedCheckAsync(string phoneIndex, string checkId, CancellationToken cancellationToken) =>
-        ForgetAsync(UsageEntity.NumberPartition(phoneIndex), u => u.FailedChecks, (u, log) => u.FailedChecks = log, checkId, cancellationToken);
+        ForgetAsync(UsageEntity.NumberPartition(phoneIndex), UsageColumn.FailedChecks, checkId, cancellationToken);
 
     /// <summary>Whether an SMS to the number would fit its limit and its region's budget now (nothing is recorded).</summary>
     public async Task<LimitDecision> CheckSmsAsync(string phoneIndex, string regionCode, CancellationToken cancellationToken)
@@ -160,32 +108,8 @@ public sealed partial class UsageLimiter(AppTable table, IOptions<AbuseOptions> 
     /// </summary>
     public async Task<LimitDecision> TryRecordSmsAsync(string phoneIndex, string regionCode, string verificationId, CancellationToken cancellationToken)
     {
-        var rule = Settings.SmsPerNumber;
         var numberPartition = UsageEntity.NumberPartition(phoneIndex);
-        var number = await UpdateUsageAsync(numberPartition, usage =>
-        {
-            var now = time.GetUtcNow();
-            var sent = UsageLog.Parse(usage.Sms);
-            if (sent.Contains(verificationId))
-            {
-                return (false, LimitDecision.Allow);
-            }
-
-            sent.Prune(now, rule.Window);
-            if (sent.WaitBeforeNext(rule, now) is { } wait)
-            {
-                return (false, LimitDecision.Refuse(LimitKind.SmsPerNumber, $"{Section}:{nameof(AbuseOptions.SmsPerNumber)}", wait));
-            }
-
-            if (!rule.IsOn)
-            {
-                return (false, LimitDecision.Allow);
-            }
-
-            sent.Add(verificationId, now);
-            usage.Sms = sent.Serialize();
-            return (true, LimitDecision.Allow);
-        }, cancellationToken);
+        var number = await TryAppendAsync(numberPartition, UsageColumn.Sms, verificationId, [Limit.Of(nameof(AbuseOptions.SmsPerNumber), Settings.SmsPerNumber, LimitKind.SmsPerNumber)], cancellationToken);
 
         if (!number.Allowed)
         {
@@ -195,7 +119,7 @@ public sealed partial class UsageLimiter(AppTable table, IOptions<AbuseOptions> 
         var region = await TryTakeBudgetAsync(regionCode, cancellationToken);
         if (!region.Allowed)
         {
-            await ForgetAsync(numberPartition, u => u.Sms, (u, log) => u.Sms = log, verificationId, cancellationToken);
+            await ForgetAsync(numberPartition, UsageColumn.Sms, verificationId, cancellationToken);
         }
 
         return region;
@@ -245,23 +169,56 @@ public sealed partial class UsageLimiter(AppTable table, IOptions<AbuseOptions> 
         return LimitDecision.Refuse(LimitKind.SmsPerCountry, $"{Section}:{nameof(AbuseOptions.SmsPerCountryPerHourByCountry)}:{regionCode}", hourStart.AddHours(1) - now);
     }
 
-    private static TimeSpan Longest(RateLimitRule first, RateLimitRule second) =>
-        (first.IsOn ? first.Window : TimeSpan.Zero) > (second.IsOn ? second.Window : TimeSpan.Zero) ? first.Window : second.Window;
+    /// <summary>
+    /// Appends <paramref name="id"/> to one log of a usage row if every limit (and the gate) allows one more event.
+    /// An id already in the log counts once: the call is idempotent.
+    /// </summary>
+    private Task<LimitDecision> TryAppendAsync(string partition, UsageColumn column, string id, Limit[] limits, CancellationToken cancellationToken, Func<UsageEntity, DateTimeOffset, LimitDecision?>? gate = null) =>
+        UpdateAsync(partition, UsageEntity.UsageRowKey, () => new UsageEntity { PartitionKey = partition }, usage =>
+        {
+            var now = time.GetUtcNow();
+            if (gate?.Invoke(usage, now) is { } refused)
+            {
+                return (false, refused);
+            }
 
-    private Task<LimitDecision> UpdateUsageAsync(string partition, Func<UsageEntity, (bool Write, LimitDecision Decision)> change, CancellationToken cancellationToken) =>
-        UpdateAsync(partition, UsageEntity.UsageRowKey, () => new UsageEntity { PartitionKey = partition }, change, cancellationToken);
+            var log = UsageLog.Parse(column.Read(usage));
+            if (log.Contains(id))
+            {
+                return (false, LimitDecision.Allow);
+            }
 
-    private async Task ForgetAsync(string partition, Func<UsageEntity, string> read, Action<UsageEntity, string> write, string id, CancellationToken cancellationToken)
+            var on = limits.Where(l => l.Rule.IsOn).ToList();
+            if (on.Count == 0)
+            {
+                return (false, LimitDecision.Allow);
+            }
+
+            log.Prune(now, on.Max(l => l.Rule.Window));
+            foreach (var limit in on)
+            {
+                if (log.WaitBeforeNext(limit.Rule, now) is { } wait)
+                {
+                    return (false, limit.Refuse(wait));
+                }
+            }
+
+            log.Add(id, now);
+            column.Write(usage, log.Serialize());
+            return (true, LimitDecision.Allow);
+        }, cancellationToken);
+
+    private async Task ForgetAsync(string partition, UsageColumn column, string id, CancellationToken cancellationToken)
     {
         await UpdateAsync<UsageEntity, bool>(partition, UsageEntity.UsageRowKey, () => new UsageEntity { PartitionKey = partition }, usage =>
         {
-            var log = UsageLog.Parse(read(usage));
+            var log = UsageLog.Parse(column.Read(usage));
             if (!log.Remove(id))
             {
                 return (false, false);
             }
 
-            write(usage, log.Serialize());
+            column.Write(usage, log.Serialize());
             return (true, true);
         }, CancellationToken.None);
         cancellationToken.ThrowIfCancellationRequested();
@@ -312,4 +269,46 @@ public sealed partial class UsageLimiter(AppTable table, IOptions<AbuseOptions> 
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The hourly SMS budget for {RegionCode} ({Cap}) is spent for hour {Hour} UTC: verifications that need an SMS there now end failed (sms_budget_exceeded). If this is real traffic, raise Abuse:SmsPerCountryPerHourByCountry:{RegionCode}; if not, it may be SMS pumping")]
     private partial void LogBudgetExceeded(string regionCode, int cap, string hour);
+
+    /// <summary>One sliding-window rule, with the refusal it gives.</summary>
+    private sealed record Limit(RateLimitRule Rule, LimitKind Kind, string Setting)
+    {
+        public static Limit Of(string name, RateLimitRule rule, LimitKind kind) => new(rule, kind, $"{Section}:{name}");
+
+        public LimitDecision Refuse(TimeSpan wait) => LimitDecision.Refuse(Kind, Setting, wait);
+    }
+}
+
+/// <summary>The three logs of a <see cref="UsageEntity"/>.</summary>
+internal enum UsageColumn
+{
+    Starts,
+    Sms,
+    FailedChecks,
+}
+
+internal static class UsageColumns
+{
+    public static string Read(this UsageColumn column, UsageEntity usage) => column switch
+    {
+        UsageColumn.Sms => usage.Sms,
+        UsageColumn.FailedChecks => usage.FailedChecks,
+        _ => usage.Starts,
+    };
+
+    public static void Write(this UsageColumn column, UsageEntity usage, string log)
+    {
+        switch (column)
+        {
+            case UsageColumn.Sms:
+                usage.Sms = log;
+                break;
+            case UsageColumn.FailedChecks:
+                usage.FailedChecks = log;
+                break;
+            default:
+                usage.Starts = log;
+                break;
+        }
+    }
 }
