@@ -28,16 +28,16 @@ public static class OtpFailoverServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<VerificationOptions>()
-            .Bind(configuration.GetSection(VerificationOptions.SectionName))
+            .Bind(configuration.GetSection(VerificationOptions.SectionName).WithoutEmptyValues())
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<VerificationOptions>, VerificationOptionsValidator>());
         services.AddOptions<StorageOptions>()
-            .Bind(configuration.GetSection(StorageOptions.SectionName))
+            .Bind(configuration.GetSection(StorageOptions.SectionName).WithoutEmptyValues())
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddOptions<AbuseOptions>()
-            .Bind(configuration.GetSection(AbuseOptions.SectionName))
+            .Bind(configuration.GetSection(AbuseOptions.SectionName).WithoutEmptyValues())
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AbuseOptions>, AbuseOptionsValidator>());
 
@@ -57,7 +57,7 @@ public static class OtpFailoverServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var section = configuration.GetSection(SmsOptions.SectionName);
-        services.AddOptions<SmsOptions>().Bind(section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<SmsOptions>().Bind(section.WithoutEmptyValues()).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SmsOptions>, SmsOptionsValidator>());
         var connectionString = section[nameof(SmsOptions.ConnectionString)];
         var endpoint = section[nameof(SmsOptions.Endpoint)];
@@ -103,7 +103,7 @@ public static class OtpFailoverServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var section = configuration.GetSection(WhatsAppOptions.SectionName);
-        services.AddOptions<WhatsAppOptions>().Bind(section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<WhatsAppOptions>().Bind(section.WithoutEmptyValues()).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WhatsAppOptions>, WhatsAppOptionsValidator>());
         if (string.IsNullOrWhiteSpace(section[nameof(WhatsAppOptions.PhoneNumberId)]))
         {

@@ -39,7 +39,6 @@ public sealed class StartupValidationTests
     [InlineData("Verification:FailoverIfUnverifiedAfter", "00:10:00")]
     [InlineData("Verification:MaxCheckAttempts", "0")]
     [InlineData("Verification:MaxCheckAttempts", "21")]
-    [InlineData("Verification:Brand", "")]
     [InlineData("Verification:Brand", "Contoso 🚀")]
     [InlineData("Verification:Brand", "A brand name far too long for one SMS")]
     [InlineData("Verification:CodeKey", "")]
@@ -167,6 +166,11 @@ public sealed class StartupValidationTests
             ["Abuse:StartsPerNumber:Window"] = "00:10:00",
             ["Abuse:StartsPerClient:Limit"] = "0",
             ["Abuse:SmsPerCountryPerHourByCountry:GB"] = "250",
+            ["Abuse:SmsPerCountryPerHour"] = "",
+            ["Abuse:SmsPerNumber:Limit"] = "",
+            ["Abuse:SmsPerNumber:Window"] = " ",
+            ["Abuse:FailedChecksPerNumber"] = "",
+            ["Verification:Brand"] = "",
         };
         using var host = BuildFunctionsHost(settings);
 
@@ -180,6 +184,9 @@ public sealed class StartupValidationTests
         Assert.Equal(20, options.StartsPerNumberDaily.Limit);
         Assert.Equal(250, options.SmsBudgetFor("GB"));
         Assert.Equal(1000, options.SmsBudgetFor("DE"));
+        Assert.Equal((3, TimeSpan.FromHours(1)), (options.SmsPerNumber.Limit, options.SmsPerNumber.Window));
+        Assert.Equal(15, options.FailedChecksPerNumber.Limit);
+        Assert.Equal("OtpFailover", host.Services.GetRequiredService<IOptions<VerificationOptions>>().Value.Brand);
     }
 
     [Fact]
