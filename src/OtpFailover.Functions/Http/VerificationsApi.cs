@@ -16,6 +16,9 @@ public sealed partial class VerificationsApi(VerificationService verifications, 
     public const int MaxClientReferenceLength = 128;
     public const string IdempotencyKeyHeader = "Idempotency-Key";
 
+    /// <summary>Short keys are guessable; a key is meant to be a random value (a UUID) made once per form.</summary>
+    public const int MinIdempotencyKeyLength = 16;
+
     [Function(nameof(StartVerification))]
     public async Task<IActionResult> StartVerification(
         [HttpTrigger(AuthorizationLevel.Function, "post", Route = "verifications")] HttpRequest request,
@@ -46,25 +49,36 @@ public sealed partial class VerificationsApi(VerificationService verifications, 
             return ApiProblems.InvalidRequest($"clientReference must be at most {MaxClientReferenceLength} characters.");
         }
 
-        string? clientSubject = null;
-        if (body.ClientKey is not null && !ClientKeys.TryNormalizeKey(body.ClientKey, out clientSubject))
+        // Every client the caller names is counted: a visitor who can mint session keys cannot escape its IP's limit.
+        var clientSubjects = new List<string>();
+        if (body.ClientKey is not null)
         {
-            return ApiProblems.InvalidRequest($"clientKey must be 1 to {ClientKeys.MaxKeyLength} printable ASCII characters without spaces.");
+            if (!ClientKeys.TryNormalizeKey(body.ClientKey, out var keySubject))
+            {
+                return ApiProblems.InvalidRequest($"clientKey must be 1 to {ClientKeys.MaxKeyLength} printable ASCII characters without spaces.");
+            }
+
+            clientSubjects.Add(keySubject);
         }
 
-        if (clientSubject is null && body.ClientIp is not null && !ClientKeys.TryNormalizeIp(body.ClientIp, out clientSubject))
+        if (body.ClientIp is not null)
         {
-            return ApiProblems.InvalidRequest("clientIp must be an IPv4 or IPv6 address.");
+            if (!ClientKeys.TryNormalizeIp(body.ClientIp, out var ipSubject))
+            {
+                return ApiProblems.InvalidRequest("clientIp must be an IPv4 or IPv6 address.");
+            }
+
+            clientSubjects.Add(ipSubject);
         }
 
         var idempotencyKey = request.Headers[IdempotencyKeyHeader];
         if (idempotencyKey.Count > 1 || (idempotencyKey.Count == 1 && !IdempotencyKeyPattern().IsMatch(idempotencyKey[0] ?? string.Empty)))
         {
-            return ApiProblems.InvalidRequest($"{IdempotencyKeyHeader} must be one value of 1 to 255 printable ASCII characters.");
+            return ApiProblems.InvalidRequest($"{IdempotencyKeyHeader} must be one value of {MinIdempotencyKeyLength} to 255 printable ASCII characters: a random value made once per form (a UUID).");
         }
 
         var result = await verifications.StartAsync(
-            new StartRequest(phoneNumber, body.ClientReference, clientSubject, idempotencyKey.Count == 1 ? idempotencyKey[0] : null),
+            new StartRequest(phoneNumber, body.ClientReference, clientSubjects, idempotencyKey.Count == 1 ? idempotencyKey[0] : null),
             durable,
             cancellationToken);
         return result.Outcome switch
@@ -188,6 +202,6 @@ public sealed partial class VerificationsApi(VerificationService verifications, 
     [GeneratedRegex(@"^[0-9]{4,10}\z", RegexOptions.CultureInvariant)]
     private static partial Regex CodePattern();
 
-    [GeneratedRegex(@"^[\x21-\x7E]{1,255}\z", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[\x21-\x7E]{16,255}\z", RegexOptions.CultureInvariant)]
     private static partial Regex IdempotencyKeyPattern();
 }

@@ -40,7 +40,10 @@ public sealed class AbuseOptions
         PhoneNumberKind.Voicemail,
     };
 
-    /// <summary>ISO 3166-1 alpha-2 regions that may receive a code, comma-separated; empty allows every region.</summary>
+    /// <summary>
+    /// ISO 3166-1 alpha-2 regions that may receive a code, comma-separated; empty allows every region.
+    /// Non-geographic numbers (<c>001</c>) are allowed only when listed here.
+    /// </summary>
     public string? AllowedCountries { get; set; }
 
     /// <summary>Regions that may never receive a code, comma-separated.</summary>
@@ -66,10 +69,13 @@ public sealed class AbuseOptions
     /// <summary>Starts that carry one <c>clientKey</c> (or <c>clientIp</c>).</summary>
     public RateLimitRule StartsPerClient { get; set; } = new(10, TimeSpan.FromHours(1));
 
-    /// <summary>SMS per calling region per clock hour (UTC); 0 is no cap.</summary>
+    /// <summary>SMS per region per clock hour (UTC), for every region without an override.</summary>
     public int SmsPerCountryPerHour { get; set; } = 1000;
 
-    /// <summary>Per-region overrides of <see cref="SmsPerCountryPerHour"/> (<c>Abuse:SmsPerCountryPerHourByCountry:GB = 200</c>).</summary>
+    /// <summary>
+    /// Per-region overrides of <see cref="SmsPerCountryPerHour"/> (<c>Abuse:SmsPerCountryPerHourByCountry:GB = 200</c>);
+    /// 0 sends no SMS to that region at all (WhatsApp only).
+    /// </summary>
     public Dictionary<string, int> SmsPerCountryPerHourByCountry { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
     public IReadOnlySet<string> AllowedCountrySet => Regions(AllowedCountries);
@@ -86,7 +92,7 @@ public sealed class AbuseOptions
         .Where(kind => !AlwaysRefusedKinds.Contains(kind))
         .ToHashSet();
 
-    /// <summary>The hourly SMS cap for a region; 0 is no cap.</summary>
+    /// <summary>The hourly SMS cap for a region; 0 means no SMS there.</summary>
     public int SmsBudgetFor(string regionCode) =>
         SmsPerCountryPerHourByCountry.TryGetValue(regionCode, out var cap) ? cap : SmsPerCountryPerHour;
 

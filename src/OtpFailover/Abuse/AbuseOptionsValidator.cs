@@ -56,9 +56,9 @@ public sealed class AbuseOptionsValidator : IValidateOptions<AbuseOptions>
             }
         }
 
-        if (options.SmsPerCountryPerHour < 0)
+        if (options.SmsPerCountryPerHour < 1)
         {
-            failures.Add($"{section}:{nameof(AbuseOptions.SmsPerCountryPerHour)} must be 0 (no cap) or more.");
+            failures.Add($"{section}:{nameof(AbuseOptions.SmsPerCountryPerHour)} must be 1 or more (to send no SMS to a country, set its override to 0).");
         }
 
         foreach (var (region, cap) in options.SmsPerCountryPerHourByCountry)
@@ -71,7 +71,7 @@ public sealed class AbuseOptionsValidator : IValidateOptions<AbuseOptions>
 
             if (cap < 0)
             {
-                failures.Add($"{key} must be 0 (no cap) or more.");
+                failures.Add($"{key} must be 0 (no SMS to that country) or more.");
             }
         }
 
@@ -84,13 +84,14 @@ public sealed class AbuseOptionsValidator : IValidateOptions<AbuseOptions>
         {
             if (!IsRegion(region))
             {
-                failures.Add($"{key}: '{region}' is not an ISO 3166-1 alpha-2 region code{Hint(region)}.");
+                failures.Add($"{key}: '{region}' is not an ISO 3166-1 alpha-2 region code (or 001 for non-geographic numbers){Hint(region)}.");
             }
         }
     }
 
+    /// <summary>An ISO 3166-1 alpha-2 region libphonenumber knows, or <c>001</c> for the non-geographic numbers.</summary>
     private static bool IsRegion(string region) =>
-        region.Length == 2 && PhoneNumber.IsKnownRegion(region.ToUpperInvariant());
+        region == PhoneNumber.NonGeographicRegion || (region.Length == 2 && PhoneNumber.IsKnownRegion(region.ToUpperInvariant()));
 
     private static string Hint(string region) => region.Equals("UK", StringComparison.OrdinalIgnoreCase) ? " (the United Kingdom is GB)" : string.Empty;
 }

@@ -65,10 +65,16 @@ public sealed class ClientKeys(ServerSecret secret)
         return Convert.ToHexStringLower(HMACSHA256.HashData(secret.ClientIndexKey, Encoding.UTF8.GetBytes(subject)));
     }
 
-    /// <summary>The keyed index of an <c>Idempotency-Key</c> header value, as rows hold it.</summary>
-    public string IdempotencyKeyIndex(string idempotencyKey)
+    /// <summary>
+    /// The keyed index of an <c>Idempotency-Key</c> header value, as rows hold it, scoped to the clients the start
+    /// names: the same key from another client (another IP address or client key) is another key, so a key that leaks
+    /// or is guessed does not hand one visitor's verification to another.
+    /// </summary>
+    public string IdempotencyKeyIndex(string idempotencyKey, IReadOnlyList<string> clientSubjects)
     {
         ArgumentNullException.ThrowIfNull(idempotencyKey);
-        return Convert.ToHexStringLower(HMACSHA256.HashData(secret.IdempotencyKeyIndexKey, Encoding.UTF8.GetBytes(idempotencyKey)));
+        ArgumentNullException.ThrowIfNull(clientSubjects);
+        var scope = string.Join('\n', clientSubjects.Order(StringComparer.Ordinal));
+        return Convert.ToHexStringLower(HMACSHA256.HashData(secret.IdempotencyKeyIndexKey, Encoding.UTF8.GetBytes($"{idempotencyKey}\n{scope}")));
     }
 }

@@ -42,6 +42,13 @@ public sealed class PhoneNumberPolicy
             return PhoneNumberRefusal.CountryNotAllowed;
         }
 
+        // Non-geographic numbers (satellite, international networks) are a classic toll-fraud destination and belong
+        // to no country an allow-list names by accident: they receive codes only where 001 is allowed explicitly.
+        if (phoneNumber.RegionCode == PhoneNumber.NonGeographicRegion && !_allowed.Contains(PhoneNumber.NonGeographicRegion))
+        {
+            return PhoneNumberRefusal.CountryNotAllowed;
+        }
+
         return PhoneNumberRefusal.None;
     }
 }

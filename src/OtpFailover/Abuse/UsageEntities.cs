@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Azure;
 using Azure.Data.Tables;
+using OtpFailover.Storage;
 
 namespace OtpFailover.Abuse;
 
@@ -38,7 +39,7 @@ public sealed class UsageEntity : ITableEntity
 /// SMS sent to one region in one clock hour (partition <c>budget-sms-{region}</c>, row <c>yyyyMMddHH</c> UTC). A
 /// counter, not a log: a region's hour can hold thousands. <see cref="Alerted"/> makes the operator's error once per hour.
 /// </summary>
-public sealed class SmsBudgetEntity : ITableEntity
+public sealed class SmsBudgetEntity : ITableEntity, IOperationStamped
 {
     public string PartitionKey { get; set; } = string.Empty;
 
@@ -51,6 +52,9 @@ public sealed class SmsBudgetEntity : ITableEntity
     public int Count { get; set; }
 
     public bool Alerted { get; set; }
+
+    /// <summary>The operation that wrote the row last (see <see cref="IOperationStamped"/>).</summary>
+    public string? Operation { get; set; }
 
     internal static string PartitionFor(string regionCode) => $"budget-sms-{regionCode}";
 

@@ -10,8 +10,8 @@ namespace OtpFailover.Abuse;
 /// <summary>
 /// The rate limits, counted in Table Storage so they hold across scaled-out instances. A decision and its record are
 /// one write under the row's ETag, retried on a conflict, so 20 racing requests against a limit of 5 admit exactly 5.
-/// A refusal writes nothing; where a request needs two rows (a number and a client key), the first row's record is
-/// taken back when the second refuses.
+/// A refusal writes nothing. Where a request needs several rows (a number and its client keys) every row is judged
+/// before any is written, and what was recorded before a late refusal (a race) is taken back.
 /// </summary>
 public sealed partial class UsageLimiter(AppTable table, IOptions<AbuseOptions> options, TimeProvider time, ILogger<UsageLimiter> logger)
 {
@@ -21,57 +21,94 @@ public sealed partial class UsageLimiter(AppTable table, IOptions<AbuseOptions> 
     private AbuseOptions Settings => options.Value;
 
     /// <summary>
-    /// Records a start for a number (and a client key, when given) if every limit allows it: the number's wrong-code
-    /// budget, its starts in the short and the long window, and the client key's starts.
+    /// Records a start if every limit allows it: the number's wrong-code budget, its starts in the short and the long
+    /// window, and the starts of every client subject the caller named (its IP address and its key are both counted).
     /// </summary>
-    public async Task<LimitDecision> TryRecordStartAsync(string phoneIndex, string? clientIndex, string startId, CancellationToken cancellationToken)
+    public async Task<LimitDecision> TryRecordStartAsync(string phoneIndex, IReadOnlyList<string> clientIndexes, string startId, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(clientIndexes);
         var settings = Settings;
-        var numberPartition = UsageEntity.NumberPartition(phoneIndex);
         var failedChecks = Limit.Of(nameof(AbuseOptions.FailedChecksPerNumber), settings.FailedChecksPerNumber, LimitKind.FailedChecksPerNumber);
-        var decision = await TryAppendAsync(
-            numberPartition,
-            UsageColumn.Starts,
-            startId,
-            [Limit.Of(nameof(AbuseOptions.StartsPerNumber), settings.StartsPerNumber, LimitKind.StartsPerNumber), Limit.Of(nameof(AbuseOptions.StartsPerNumberDaily), settings.StartsPerNumberDaily, LimitKind.StartsPerNumber)],
-            cancellationToken,
-            gate: (usage, now) => UsageLog.Parse(usage.FailedChecks).WaitBeforeNext(failedChecks.Rule, now) is { } lockedOut ? failedChecks.Refuse(lockedOut) : null);
-
-        if (!decision.Allowed || clientIndex is null || !settings.StartsPerClient.IsOn)
+        var subjects = new List<Subject>
         {
-            return decision;
+            new(
+                UsageEntity.NumberPartition(phoneIndex),
+                [Limit.Of(nameof(AbuseOptions.StartsPerNumber), settings.StartsPerNumber, LimitKind.StartsPerNumber), Limit.Of(nameof(AbuseOptions.StartsPerNumberDaily), settings.StartsPerNumberDaily, LimitKind.StartsPerNumber)],
+                (usage, now) => UsageLog.Parse(usage.FailedChecks).WaitBeforeNext(failedChecks.Rule, now) is { } lockedOut ? failedChecks.Refuse(lockedOut) : null),
+        };
+        if (settings.StartsPerClient.IsOn)
+        {
+            subjects.AddRange(clientIndexes.Distinct(StringComparer.Ordinal).Select(index =>
+                new Subject(UsageEntity.ClientPartition(index), [Limit.Of(nameof(AbuseOptions.StartsPerClient), settings.StartsPerClient, LimitKind.StartsPerClient)])));
         }
 
-        var client = await TryAppendAsync(UsageEntity.ClientPartition(clientIndex), UsageColumn.Starts, startId, [Limit.Of(nameof(AbuseOptions.StartsPerClient), settings.StartsPerClient, LimitKind.StartsPerClient)], cancellationToken);
-        if (!client.Allowed)
+        var client = await table.GetAsync(cancellationToken);
+        for (var attempt = 0; ; attempt++)
         {
-            await ForgetAsync(numberPartition, UsageColumn.Starts, startId, cancellationToken);
-        }
+            // Judge every row first: a refused start writes nothing at all.
+            var rows = await Task.WhenAll(subjects.Select(s => FindAsync<UsageEntity>(s.Partition, UsageEntity.UsageRowKey, cancellationToken)));
+            var now = time.GetUtcNow();
+            var judged = new List<(Subject Subject, UsageEntity Row, bool IsNew)>();
+            for (var i = 0; i < subjects.Count; i++)
+            {
+                var row = rows[i] ?? new UsageEntity { PartitionKey = subjects[i].Partition };
+                var (write, decision) = Judge(row, UsageColumn.Starts, startId, subjects[i], now);
+                if (!decision.Allowed)
+                {
+                    return decision;
+                }
 
-        return client;
+                if (write)
+                {
+                    judged.Add((subjects[i], row, rows[i] is null));
+                }
+            }
+
+            // Then record each under the ETag it was judged by; a row that changed meanwhile means judging again.
+            var recorded = new List<string>();
+            try
+            {
+                foreach (var (subject, row, isNew) in judged)
+                {
+                    await WriteAsync(client, row, isNew, cancellationToken);
+                    recorded.Add(subject.Partition);
+                }
+
+                return LimitDecision.Allow;
+            }
+            catch (RequestFailedException ex) when (ex.Status is (int)HttpStatusCode.Conflict or (int)HttpStatusCode.PreconditionFailed && attempt < MaxConflictRetries)
+            {
+                foreach (var partition in recorded)
+                {
+                    await ForgetAsync(partition, UsageColumn.Starts, startId, cancellationToken);
+                }
+
+                await ConflictBackoff.DelayAsync(attempt, cancellationToken);
+            }
+        }
     }
 
-    /// <summary>Whether the number may be checked at all: its wrong codes across all its verifications are under the limit.</summary>
-    public async Task<LimitDecision> CheckFailedChecksAsync(string phoneIndex, CancellationToken cancellationToken)
+    /// <summary>Takes back a recorded start that did not happen (its verification could not be stored or scheduled).</summary>
+    public async Task ForgetStartAsync(string phoneIndex, IReadOnlyList<string> clientIndexes, string startId, CancellationToken cancellationToken)
     {
-        var rule = Settings.FailedChecksPerNumber;
-        if (!rule.IsOn)
+        ArgumentNullException.ThrowIfNull(clientIndexes);
+        await ForgetAsync(UsageEntity.NumberPartition(phoneIndex), UsageColumn.Starts, startId, cancellationToken);
+        foreach (var index in clientIndexes.Distinct(StringComparer.Ordinal))
         {
-            return LimitDecision.Allow;
+            await ForgetAsync(UsageEntity.ClientPartition(index), UsageColumn.Starts, startId, cancellationToken);
         }
-
-        var usage = await FindAsync<UsageEntity>(UsageEntity.NumberPartition(phoneIndex), UsageEntity.UsageRowKey, cancellationToken);
-        return UsageLog.Parse(usage?.FailedChecks).WaitBeforeNext(rule, time.GetUtcNow()) is { } wait
-            ? LimitDecision.Refuse(LimitKind.FailedChecksPerNumber, $"{Section}:{nameof(AbuseOptions.FailedChecksPerNumber)}", wait)
-            : LimitDecision.Allow;
     }
 
-    /// <summary>Records a wrong code for the number, if its budget of wrong codes has room.</summary>
-    public Task<LimitDecision> TryRecordFailedCheckAsync(string phoneIndex, string checkId, CancellationToken cancellationToken) =>
-        TryAppendAsync(UsageEntity.NumberPartition(phoneIndex), UsageColumn.FailedChecks, checkId, [Limit.Of(nameof(AbuseOptions.FailedChecksPerNumber), Settings.FailedChecksPerNumber, LimitKind.FailedChecksPerNumber)], cancellationToken);
+    /// <summary>
+    /// Reserves a place for one check in the number's wrong-code budget. Every check holds one while its code is
+    /// judged, right or wrong: checks in flight can never outnumber the guesses the budget has left, however many
+    /// race. A wrong code keeps its place; a right one (or one that found its verification ended) gives it back.
+    /// </summary>
+    public Task<LimitDecision> TryReserveCheckAsync(string phoneIndex, string checkId, CancellationToken cancellationToken) =>
+        TryAppendAsync(new Subject(UsageEntity.NumberPartition(phoneIndex), [Limit.Of(nameof(AbuseOptions.FailedChecksPerNumber), Settings.FailedChecksPerNumber, LimitKind.FailedChecksPerNumber)]), UsageColumn.FailedChecks, checkId, cancellationToken);
 
-    /// <summary>Takes back a wrong code recorded for a check that then found its verification ended.</summary>
-    public Task ForgetFailedCheckAsync(string phoneIndex, string checkId, CancellationToken cancellationToken) =>
+    /// <summary>Gives back a check's place: its code was right, or it changed nothing.</summary>
+    public Task ReleaseCheckAsync(string phoneIndex, string checkId, CancellationToken cancellationToken) =>
         ForgetAsync(UsageEntity.NumberPartition(phoneIndex), UsageColumn.FailedChecks, checkId, cancellationToken);
 
     /// <summary>Whether an SMS to the number would fit its limit and its region's budget now (nothing is recorded).</summary>
@@ -89,16 +126,8 @@ public sealed partial class UsageLimiter(AppTable table, IOptions<AbuseOptions> 
         }
 
         var cap = Settings.SmsBudgetFor(regionCode);
-        if (cap > 0)
-        {
-            var budget = await FindAsync<SmsBudgetEntity>(SmsBudgetEntity.PartitionFor(regionCode), SmsBudgetEntity.RowFor(now), cancellationToken);
-            if (budget is not null && budget.Count >= cap)
-            {
-                return RefuseBudget(regionCode, now);
-            }
-        }
-
-        return LimitDecision.Allow;
+        var budget = cap <= 0 ? null : await FindAsync<SmsBudgetEntity>(SmsBudgetEntity.PartitionFor(regionCode), SmsBudgetEntity.RowFor(now), cancellationToken);
+        return cap <= 0 || budget?.Count >= cap ? RefuseBudget(regionCode, now) : LimitDecision.Allow;
     }
 
     /// <summary>
@@ -109,8 +138,7 @@ public sealed partial class UsageLimiter(AppTable table, IOptions<AbuseOptions> 
     public async Task<LimitDecision> TryRecordSmsAsync(string phoneIndex, string regionCode, string verificationId, CancellationToken cancellationToken)
     {
         var numberPartition = UsageEntity.NumberPartition(phoneIndex);
-        var number = await TryAppendAsync(numberPartition, UsageColumn.Sms, verificationId, [Limit.Of(nameof(AbuseOptions.SmsPerNumber), Settings.SmsPerNumber, LimitKind.SmsPerNumber)], cancellationToken);
-
+        var number = await TryAppendAsync(new Subject(numberPartition, [Limit.Of(nameof(AbuseOptions.SmsPerNumber), Settings.SmsPerNumber, LimitKind.SmsPerNumber)]), UsageColumn.Sms, verificationId, cancellationToken);
         if (!number.Allowed)
         {
             return number;
@@ -125,39 +153,57 @@ public sealed partial class UsageLimiter(AppTable table, IOptions<AbuseOptions> 
         return region;
     }
 
+    /// <summary>
+    /// Gives back an SMS the provider refused (nothing was sent, so it costs neither the number nor the region):
+    /// the number's record, and one from the budget of the hour it was counted in.
+    /// </summary>
+    public async Task ReleaseSmsAsync(string phoneIndex, string regionCode, string verificationId, DateTimeOffset countedAt, CancellationToken cancellationToken)
+    {
+        await ForgetAsync(UsageEntity.NumberPartition(phoneIndex), UsageColumn.Sms, verificationId, cancellationToken);
+        if (Settings.SmsBudgetFor(regionCode) <= 0)
+        {
+            return;
+        }
+
+        var partition = SmsBudgetEntity.PartitionFor(regionCode);
+        var row = SmsBudgetEntity.RowFor(countedAt);
+        await UpdateAsync(partition, row, () => new SmsBudgetEntity { PartitionKey = partition, RowKey = row }, budget =>
+        {
+            if (budget.Count <= 0)
+            {
+                return (false, false);
+            }
+
+            budget.Count--;
+            return (true, true);
+        }, CancellationToken.None);
+    }
+
     private async Task<LimitDecision> TryTakeBudgetAsync(string regionCode, CancellationToken cancellationToken)
     {
         var cap = Settings.SmsBudgetFor(regionCode);
-        if (cap <= 0)
-        {
-            return LimitDecision.Allow;
-        }
-
         var hour = time.GetUtcNow();
         var alert = false;
-        var decision = await UpdateAsync(
-            SmsBudgetEntity.PartitionFor(regionCode),
-            SmsBudgetEntity.RowFor(hour),
-            () => new SmsBudgetEntity { PartitionKey = SmsBudgetEntity.PartitionFor(regionCode), RowKey = SmsBudgetEntity.RowFor(hour) },
-            budget =>
+        var partition = SmsBudgetEntity.PartitionFor(regionCode);
+        var row = SmsBudgetEntity.RowFor(hour);
+        var decision = await UpdateAsync(partition, row, () => new SmsBudgetEntity { PartitionKey = partition, RowKey = row }, budget =>
+        {
+            alert = false;
+            if (budget.Count < cap)
             {
-                alert = false;
-                if (budget.Count < cap)
-                {
-                    budget.Count++;
-                    return (true, LimitDecision.Allow);
-                }
+                budget.Count++;
+                return (true, LimitDecision.Allow);
+            }
 
-                // Over budget: the first refusal of the hour also marks the row, so the operator hears of it once.
-                alert = !budget.Alerted;
-                budget.Alerted = true;
-                return (alert, RefuseBudget(regionCode, hour));
-            },
-            cancellationToken);
+            // Over budget: the first refusal of the hour also marks the row, so the operator hears of it once.
+            alert = !budget.Alerted;
+            budget.Alerted = true;
+            return (alert, RefuseBudget(regionCode, hour));
+        }, cancellationToken);
 
         if (alert)
         {
-            LogBudgetExceeded(regionCode, cap, SmsBudgetEntity.RowFor(hour));
+            LogBudgetExceeded(regionCode, cap, row);
         }
 
         return decision;
@@ -170,44 +216,46 @@ public sealed partial class UsageLimiter(AppTable table, IOptions<AbuseOptions> 
     }
 
     /// <summary>
-    /// Appends <paramref name="id"/> to one log of a usage row if every limit (and the gate) allows one more event.
-    /// An id already in the log counts once: the call is idempotent.
+    /// Whether one more event with <paramref name="id"/> fits the subject's log, and the log with it added. An id
+    /// already in the log counts once: recording is idempotent.
     /// </summary>
-    private Task<LimitDecision> TryAppendAsync(string partition, UsageColumn column, string id, Limit[] limits, CancellationToken cancellationToken, Func<UsageEntity, DateTimeOffset, LimitDecision?>? gate = null) =>
-        UpdateAsync(partition, UsageEntity.UsageRowKey, () => new UsageEntity { PartitionKey = partition }, usage =>
+    private static (bool Write, LimitDecision Decision) Judge(UsageEntity usage, UsageColumn column, string id, Subject subject, DateTimeOffset now)
+    {
+        if (subject.Gate?.Invoke(usage, now) is { } refused)
         {
-            var now = time.GetUtcNow();
-            if (gate?.Invoke(usage, now) is { } refused)
+            return (false, refused);
+        }
+
+        var log = UsageLog.Parse(column.Read(usage));
+        if (log.Contains(id))
+        {
+            return (false, LimitDecision.Allow);
+        }
+
+        var on = subject.Limits.Where(l => l.Rule.IsOn).ToList();
+        if (on.Count == 0)
+        {
+            return (false, LimitDecision.Allow);
+        }
+
+        log.Prune(now, on.Max(l => l.Rule.Window));
+        foreach (var limit in on)
+        {
+            if (log.WaitBeforeNext(limit.Rule, now) is { } wait)
             {
-                return (false, refused);
+                return (false, limit.Refuse(wait));
             }
+        }
 
-            var log = UsageLog.Parse(column.Read(usage));
-            if (log.Contains(id))
-            {
-                return (false, LimitDecision.Allow);
-            }
+        log.Add(id, now);
+        column.Write(usage, log.Serialize());
+        return (true, LimitDecision.Allow);
+    }
 
-            var on = limits.Where(l => l.Rule.IsOn).ToList();
-            if (on.Count == 0)
-            {
-                return (false, LimitDecision.Allow);
-            }
+    private Task<LimitDecision> TryAppendAsync(Subject subject, UsageColumn column, string id, CancellationToken cancellationToken) =>
+        UpdateAsync(subject.Partition, UsageEntity.UsageRowKey, () => new UsageEntity { PartitionKey = subject.Partition }, usage => Judge(usage, column, id, subject, time.GetUtcNow()), cancellationToken);
 
-            log.Prune(now, on.Max(l => l.Rule.Window));
-            foreach (var limit in on)
-            {
-                if (log.WaitBeforeNext(limit.Rule, now) is { } wait)
-                {
-                    return (false, limit.Refuse(wait));
-                }
-            }
-
-            log.Add(id, now);
-            column.Write(usage, log.Serialize());
-            return (true, LimitDecision.Allow);
-        }, cancellationToken);
-
+    /// <summary>Removes an event from a log; finishes even when the caller gave up (it takes back a record).</summary>
     private async Task ForgetAsync(string partition, UsageColumn column, string id, CancellationToken cancellationToken)
     {
         await UpdateAsync<UsageEntity, bool>(partition, UsageEntity.UsageRowKey, () => new UsageEntity { PartitionKey = partition }, usage =>
@@ -232,14 +280,38 @@ public sealed partial class UsageLimiter(AppTable table, IOptions<AbuseOptions> 
         return response.HasValue ? response.Value : null;
     }
 
-    /// <summary>Reads (or makes) a row, applies <paramref name="change"/>, and writes it under its ETag; retried on a conflict.</summary>
+    private static async Task WriteAsync(TableClient client, ITableEntity entity, bool isNew, CancellationToken cancellationToken)
+    {
+        if (isNew)
+        {
+            await client.AddEntityAsync(entity, cancellationToken);
+        }
+        else
+        {
+            await client.UpdateEntityAsync(entity, entity.ETag, TableUpdateMode.Replace, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Reads (or makes) a row, applies <paramref name="change"/>, and writes it under its ETag; retried on a conflict.
+    /// A row that carries an operation stamp is recognised when the write reached the table but its answer was lost
+    /// (the client's own retry then meets 412): the change is not applied twice.
+    /// </summary>
     private async Task<TResult> UpdateAsync<TEntity, TResult>(string partition, string row, Func<TEntity> create, Func<TEntity, (bool Write, TResult Result)> change, CancellationToken cancellationToken)
         where TEntity : class, ITableEntity
     {
         var client = await table.GetAsync(cancellationToken);
+        var operation = Guid.NewGuid().ToString("N");
+        var written = default(TResult);
+        var wrote = false;
         for (var attempt = 0; ; attempt++)
         {
             var existing = await FindAsync<TEntity>(partition, row, cancellationToken);
+            if (wrote && existing is IOperationStamped { Operation: var stamp } && stamp == operation)
+            {
+                return written!;
+            }
+
             var entity = existing ?? create();
             var (write, result) = change(entity);
             if (!write)
@@ -247,17 +319,15 @@ public sealed partial class UsageLimiter(AppTable table, IOptions<AbuseOptions> 
                 return result;
             }
 
+            if (entity is IOperationStamped stamped)
+            {
+                stamped.Operation = operation;
+            }
+
             try
             {
-                if (existing is null)
-                {
-                    await client.AddEntityAsync(entity, cancellationToken);
-                }
-                else
-                {
-                    await client.UpdateEntityAsync(entity, entity.ETag, TableUpdateMode.Replace, cancellationToken);
-                }
-
+                (written, wrote) = (result, true);
+                await WriteAsync(client, entity, existing is null, cancellationToken);
                 return result;
             }
             catch (RequestFailedException ex) when (ex.Status is (int)HttpStatusCode.Conflict or (int)HttpStatusCode.PreconditionFailed && attempt < MaxConflictRetries)
@@ -269,6 +339,9 @@ public sealed partial class UsageLimiter(AppTable table, IOptions<AbuseOptions> 
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The hourly SMS budget for {RegionCode} ({Cap}) is spent for hour {Hour} UTC: verifications that need an SMS there now end failed (sms_budget_exceeded). If this is real traffic, raise Abuse:SmsPerCountryPerHourByCountry:{RegionCode}; if not, it may be SMS pumping")]
     private partial void LogBudgetExceeded(string regionCode, int cap, string hour);
+
+    /// <summary>One row's limits: its partition, the rules on its log, and a gate judged before them.</summary>
+    private sealed record Subject(string Partition, Limit[] Limits, Func<UsageEntity, DateTimeOffset, LimitDecision?>? Gate = null);
 
     /// <summary>One sliding-window rule, with the refusal it gives.</summary>
     private sealed record Limit(RateLimitRule Rule, LimitKind Kind, string Setting)

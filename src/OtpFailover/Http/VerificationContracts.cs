@@ -4,7 +4,7 @@ using OtpFailover.Verifications;
 namespace OtpFailover.Http;
 
 /// <param name="ClientIp">The visitor's IP address, so starts can be limited per client (IPv6 counts by its /64).</param>
-/// <param name="ClientKey">Any other key the starts should be limited by (a session, a device); wins over <paramref name="ClientIp"/>.</param>
+/// <param name="ClientKey">Any other key the starts should be limited by (a session, a device); counted as well as <paramref name="ClientIp"/>.</param>
 public sealed record StartVerificationRequest(string? PhoneNumber, string? ClientReference, string? ClientIp = null, string? ClientKey = null);
 
 public sealed record CheckCodeRequest(string? Code);

@@ -57,7 +57,13 @@ public sealed record PhoneNumber
 
     public string E164 { get; }
 
-    /// <summary>ISO 3166-1 alpha-2 region (<c>US</c>, <c>GB</c>), or <c>001</c> for a non-geographic number.</summary>
+    /// <summary>
+    /// The region code libphonenumber gives non-geographic numbers: global services, satellite networks and
+    /// international numbering (+800, +870, +881, +882, +883…).
+    /// </summary>
+    public const string NonGeographicRegion = "001";
+
+    /// <summary>ISO 3166-1 alpha-2 region (<c>US</c>, <c>GB</c>), or <see cref="NonGeographicRegion"/>.</summary>
     public string RegionCode { get; }
 
     public PhoneNumberKind Kind { get; }

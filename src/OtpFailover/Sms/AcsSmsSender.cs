@@ -49,12 +49,15 @@ public sealed partial class AcsSmsSender(HttpClient http, IOptions<SmsOptions> s
         var mayHaveSent = false;
         for (var attempt = 1; ; attempt++)
         {
-            var (result, retry, retryAfter) = await SendOnceAsync(path, body, message, cancellationToken);
+            var (result, retry, retryAfter, definitive) = await SendOnceAsync(path, body, message, cancellationToken);
             mayHaveSent |= result.Outcome == SendOutcome.Unknown;
             if (!retry || attempt >= settings.MaxSendAttempts)
             {
-                // An attempt that may have reached the service makes a final transient failure "unknown", not "refused".
-                return retry && mayHaveSent ? ChannelSendResult.Unknown(result.Detail ?? "sms_outcome_unknown") : result;
+                // After an attempt that may have reached the service, only an answer that refuses these very bytes
+                // (a validation error, a refused recipient) proves nothing went out; anything else is "unknown".
+                return result.Outcome == SendOutcome.Rejected && mayHaveSent && !definitive
+                    ? ChannelSendResult.Unknown(result.Detail ?? "sms_outcome_unknown")
+                    : result;
             }
 
             var delay = retryAfter ?? ProviderBackoff.After(attempt);
@@ -63,7 +66,11 @@ public sealed partial class AcsSmsSender(HttpClient http, IOptions<SmsOptions> s
         }
     }
 
-    private async Task<(ChannelSendResult Result, bool Retry, TimeSpan? RetryAfter)> SendOnceAsync(string path, byte[] body, SmsCodeMessage message, CancellationToken cancellationToken)
+    /// <returns>
+    /// The attempt's result; whether to try again; how long the service asked to wait; and whether a refusal refuses
+    /// the request itself (so it refuses every earlier attempt with the same bytes too).
+    /// </returns>
+    private async Task<(ChannelSendResult Result, bool Retry, TimeSpan? RetryAfter, bool Definitive)> SendOnceAsync(string path, byte[] body, SmsCodeMessage message, CancellationToken cancellationToken)
     {
         var verificationId = message.VerificationId;
         using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new ByteArrayContent(body) };
@@ -76,12 +83,12 @@ public sealed partial class AcsSmsSender(HttpClient http, IOptions<SmsOptions> s
         }
         catch (BrokenCircuitException)
         {
-            return (ChannelSendResult.Rejected("sms_circuit_open"), false, null);
+            return (ChannelSendResult.Rejected("sms_circuit_open"), false, null, false);
         }
         catch (Exception ex) when (ex is TimeoutRejectedException or HttpRequestException || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
         {
             // Perhaps sent. Safe to repeat: the same repeatability pair makes the service answer instead of sending again.
-            return (ChannelSendResult.Unknown("sms_unreachable"), true, null);
+            return (ChannelSendResult.Unknown("sms_unreachable"), true, null, false);
         }
 
         using (response)
@@ -92,21 +99,23 @@ public sealed partial class AcsSmsSender(HttpClient http, IOptions<SmsOptions> s
                 var item = (await ReadAsync<SendResponse>(response, cancellationToken))?.Value?.FirstOrDefault();
                 if (item is null)
                 {
-                    return (ChannelSendResult.Rejected("sms_empty_response"), true, null);
+                    // Accepted, but the answer cannot be read: a repeat with the same pair reads the first result.
+                    return (ChannelSendResult.Unknown("sms_unreadable_response"), true, null, false);
                 }
 
                 if (string.Equals(item.RepeatabilityResult, "rejected", StringComparison.OrdinalIgnoreCase))
                 {
-                    return (ChannelSendResult.Unknown("sms_repeatability_rejected"), false, null);
+                    return (ChannelSendResult.Unknown("sms_repeatability_rejected"), false, null, false);
                 }
 
                 if (item.Successful)
                 {
-                    return (ChannelSendResult.Accepted(item.MessageId), false, null);
+                    return (ChannelSendResult.Accepted(item.MessageId), false, null, false);
                 }
 
                 var recipientStatus = item.HttpStatusCode ?? 0;
-                return (ChannelSendResult.Rejected($"sms_recipient_{recipientStatus}"), recipientStatus is 429 or >= 500, null);
+                var recipientTransient = recipientStatus is 429 or >= 500;
+                return (ChannelSendResult.Rejected($"sms_recipient_{recipientStatus}"), recipientTransient, null, !recipientTransient);
             }
 
             // A repeatability rejection (412, or a first-sent time the service no longer tracks) refuses the repeat,
@@ -115,7 +124,7 @@ public sealed partial class AcsSmsSender(HttpClient http, IOptions<SmsOptions> s
             if (status == 412 || repeatRejected || (status == 400 && time.GetUtcNow() - message.RepeatabilityFirstSent > RepeatabilityWindow))
             {
                 LogRepeatRejected(verificationId, status);
-                return (ChannelSendResult.Unknown("sms_repeatability_rejected"), false, null);
+                return (ChannelSendResult.Unknown("sms_repeatability_rejected"), false, null, false);
             }
 
             if (status == 401 || status == 403)
@@ -123,8 +132,14 @@ public sealed partial class AcsSmsSender(HttpClient http, IOptions<SmsOptions> s
                 LogOperatorError(verificationId, status);
             }
 
+            if (status == 504)
+            {
+                // The gateway gave up waiting: the service behind it may have sent the SMS.
+                return (ChannelSendResult.Unknown("sms_http_504"), true, RetryAfter(response), false);
+            }
+
             var transient = response.StatusCode == HttpStatusCode.TooManyRequests || status >= 500;
-            return (ChannelSendResult.Rejected($"sms_http_{status}"), transient, transient ? RetryAfter(response) : null);
+            return (ChannelSendResult.Rejected($"sms_http_{status}"), transient, transient ? RetryAfter(response) : null, status == 400);
         }
     }
 

@@ -9,7 +9,7 @@ namespace OtpFailover.Storage;
 /// One verification, one row (partition = verification id), so every change is a single ETag-guarded write.
 /// It holds no code and no whole phone number: the code is derived, the number encrypted and indexed.
 /// </summary>
-public sealed class VerificationEntity : ITableEntity
+public sealed class VerificationEntity : ITableEntity, IOperationStamped
 {
     internal const string VerificationRowKey = "verification";
     private const int MaxTimelineEvents = 200;
@@ -75,6 +75,9 @@ public sealed class VerificationEntity : ITableEntity
 
     public string Timeline { get; set; } = "[]";
 
+    /// <summary>The operation that wrote the row last (see <see cref="IOperationStamped"/>).</summary>
+    public string? Operation { get; set; }
+
     internal string Id => PartitionKey;
 
     internal VerificationStatus StatusValue
@@ -96,6 +99,9 @@ public sealed class VerificationEntity : ITableEntity
     }
 
     internal bool IsPending => StatusValue == VerificationStatus.Pending;
+
+    /// <summary>WhatsApp confirmed delivery (delivered or read): the user has the code, whatever becomes of the SMS.</summary>
+    internal bool WhatsAppConfirmed => WhatsAppStatusValue is WhatsAppDeliveryStatus.Delivered or WhatsAppDeliveryStatus.Read;
 
     internal IReadOnlyList<TimelineEvent> ReadTimeline() =>
         JsonSerializer.Deserialize<List<TimelineEvent>>(Timeline, StorageJson.Options) ?? [];

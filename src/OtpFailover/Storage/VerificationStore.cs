@@ -16,8 +16,11 @@ public sealed record IdempotencyClaim(bool Claimed, string VerificationId);
 /// </summary>
 public sealed partial class VerificationStore(AppTable table, TimeProvider time, ILogger<VerificationStore> logger)
 {
-    /// <summary>A claimed idempotency key whose verification never appeared is free again after this long.</summary>
-    public static readonly TimeSpan AbandonedClaimAfter = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// A claimed idempotency key whose start never finished (a process killed mid-start) may be taken over after this
+    /// long: far longer than any start takes, so a slow start is never doubled.
+    /// </summary>
+    public static readonly TimeSpan AbandonedClaimAfter = TimeSpan.FromMinutes(2);
 
     private const int MaxConflictRetries = 100;
 
@@ -63,6 +66,8 @@ public sealed partial class VerificationStore(AppTable table, TimeProvider time,
     {
         ArgumentNullException.ThrowIfNull(change);
         var client = await table.GetAsync(cancellationToken);
+        var operation = Guid.NewGuid().ToString("N");
+        var wasPendingBeforeUs = (bool?)null;
         for (var attempt = 0; ; attempt++)
         {
             var entity = attempt == 0 && current is not null ? current : await FindAsync(id, cancellationToken);
@@ -71,14 +76,22 @@ public sealed partial class VerificationStore(AppTable table, TimeProvider time,
                 return null;
             }
 
+            if (wasPendingBeforeUs is { } before && entity.Operation == operation)
+            {
+                // Our write reached the table and only its answer was lost: the change is there, do not apply it again.
+                return await AfterWriteAsync(client, entity, before, releasePhoneOnEnd, cancellationToken);
+            }
+
             var wasPending = entity.IsPending;
             if (!change(entity))
             {
                 return (entity, false);
             }
 
+            entity.Operation = operation;
             try
             {
+                wasPendingBeforeUs = wasPending;
                 var response = await client.UpdateEntityAsync(entity, entity.ETag, TableUpdateMode.Replace, cancellationToken);
                 entity.ETag = response.Headers.ETag ?? entity.ETag;
             }
@@ -89,13 +102,18 @@ public sealed partial class VerificationStore(AppTable table, TimeProvider time,
                 continue;
             }
 
-            if (releasePhoneOnEnd && wasPending && !entity.IsPending)
-            {
-                await ReleasePhoneBestEffortAsync(client, entity, cancellationToken);
-            }
-
-            return (entity, true);
+            return await AfterWriteAsync(client, entity, wasPending, releasePhoneOnEnd, cancellationToken);
         }
+    }
+
+    private async Task<(VerificationEntity Entity, bool Changed)?> AfterWriteAsync(TableClient client, VerificationEntity entity, bool wasPending, bool releasePhoneOnEnd, CancellationToken cancellationToken)
+    {
+        if (releasePhoneOnEnd && wasPending && !entity.IsPending)
+        {
+            await ReleasePhoneBestEffortAsync(client, entity, cancellationToken);
+        }
+
+        return (entity, true);
     }
 
     /// <summary>Remembers which verification a provider's message id belongs to (idempotent).</summary>
@@ -117,8 +135,13 @@ public sealed partial class VerificationStore(AppTable table, TimeProvider time,
     /// <paramref name="expiresAt"/>, unless it is already bound: then the earlier verification's id comes back.
     /// A key whose binding expired, or whose verification never appeared, is taken over.
     /// </summary>
-    public async Task<IdempotencyClaim> ClaimIdempotencyKeyAsync(string phoneIndex, string keyHash, string verificationId, DateTimeOffset expiresAt, CancellationToken cancellationToken = default)
+    /// <param name="isAbandoned">
+    /// Asked about a binding older than <see cref="AbandonedClaimAfter"/>: whether its start never finished (its
+    /// verification is missing, or was never scheduled), so the key may be taken over.
+    /// </param>
+    public async Task<IdempotencyClaim> ClaimIdempotencyKeyAsync(string phoneIndex, string keyHash, string verificationId, DateTimeOffset expiresAt, Func<string, Task<bool>> isAbandoned, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(isAbandoned);
         var client = await table.GetAsync(cancellationToken);
         var partition = IdempotencyEntity.PartitionFor(phoneIndex);
         for (var attempt = 0; ; attempt++)
@@ -141,7 +164,12 @@ public sealed partial class VerificationStore(AppTable table, TimeProvider time,
             }
 
             var held = existing.Value!;
-            var abandoned = now - held.ClaimedAt > AbandonedClaimAfter && await FindAsync(held.VerificationId, cancellationToken) is null;
+            if (held.VerificationId == verificationId)
+            {
+                return new IdempotencyClaim(true, verificationId); // our own insert, whose answer was lost
+            }
+
+            var abandoned = now - held.ClaimedAt > AbandonedClaimAfter && await isAbandoned(held.VerificationId);
             if (now < held.ExpiresAt && !abandoned)
             {
                 return new IdempotencyClaim(false, held.VerificationId);
@@ -159,22 +187,25 @@ public sealed partial class VerificationStore(AppTable table, TimeProvider time,
     }
 
     /// <summary>Unbinds an idempotency key this call claimed, when its start was refused (so a retry can start).</summary>
+    /// <remarks>Best effort: a binding left behind points at no verification and is taken over once abandoned.</remarks>
     public async Task ReleaseIdempotencyKeyAsync(string phoneIndex, string keyHash, string verificationId, CancellationToken cancellationToken = default)
     {
-        var client = await table.GetAsync(cancellationToken);
-        var partition = IdempotencyEntity.PartitionFor(phoneIndex);
-        var existing = await client.GetEntityIfExistsAsync<IdempotencyEntity>(partition, keyHash, cancellationToken: cancellationToken);
-        if (!existing.HasValue || existing.Value!.VerificationId != verificationId)
-        {
-            return;
-        }
-
         try
         {
-            await client.DeleteEntityAsync(partition, keyHash, existing.Value.ETag, cancellationToken);
+            var client = await table.GetAsync(cancellationToken);
+            var partition = IdempotencyEntity.PartitionFor(phoneIndex);
+            var existing = await client.GetEntityIfExistsAsync<IdempotencyEntity>(partition, keyHash, cancellationToken: cancellationToken);
+            if (existing.HasValue && existing.Value!.VerificationId == verificationId)
+            {
+                await client.DeleteEntityAsync(partition, keyHash, existing.Value.ETag, cancellationToken);
+            }
         }
         catch (RequestFailedException ex) when (ex.Status is (int)HttpStatusCode.PreconditionFailed or (int)HttpStatusCode.NotFound)
         {
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogIdempotencyReleaseFailed(ex, verificationId);
         }
     }
 
@@ -276,6 +307,9 @@ public sealed partial class VerificationStore(AppTable table, TimeProvider time,
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Verification {VerificationId} changed under us; retrying (attempt {Attempt})")]
     private partial void LogConflict(string verificationId, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The idempotency key of verification {VerificationId}, whose start did not finish, could not be released now; it is taken over once abandoned")]
+    private partial void LogIdempotencyReleaseFailed(Exception exception, string verificationId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId} ended, but its number's lock could not be released now; the next start takes it over")]
     private partial void LogReleaseFailed(Exception exception, string verificationId);

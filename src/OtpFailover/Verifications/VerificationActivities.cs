@@ -93,11 +93,6 @@ public sealed partial class VerificationActivities(
         }
 
         var sentAt = time.GetUtcNow();
-        if (!string.IsNullOrEmpty(result.ProviderMessageId))
-        {
-            await store.IndexProviderMessageAsync(Channel.WhatsApp, result.ProviderMessageId, verificationId, cancellationToken);
-        }
-
         await store.UpdateAsync(verificationId, e =>
         {
             e.WhatsAppMessageId = result.ProviderMessageId ?? string.Empty;
@@ -113,13 +108,16 @@ public sealed partial class VerificationActivities(
 
             return true;
         }, cancellationToken);
+        await IndexBestEffortAsync(Channel.WhatsApp, result.ProviderMessageId, verificationId);
         LogSent(verificationId, "whatsapp", to.Masked);
         return new(true, VerificationStatus.Pending);
     }
 
     /// <summary>
-    /// Fails over to SMS: records the failover and a repeatability pair first, then sends with that pair, so a
-    /// repeated run asks the provider to send the same message again and the provider answers without a second SMS.
+    /// Fails over to SMS. It records the failover, then takes the SMS from the number's limit and its region's budget,
+    /// and stores a repeatability pair with that allowance before the first attempt: every later attempt (a retry, or
+    /// this activity run again after a crash) sends the same pair and the same bytes, and the provider answers it
+    /// without a second SMS. A refusal from the provider gives the allowance back (nothing was sent).
     /// </summary>
     public async Task<SendActivityResult> SendSmsAsync(SmsFailoverRequest request, CancellationToken cancellationToken)
     {
@@ -127,16 +125,13 @@ public sealed partial class VerificationActivities(
         var id = request.VerificationId;
         var prepared = await store.UpdateAsync(id, entity =>
         {
-            if (!entity.IsPending || entity.SmsRepeatabilityRequestId is not null)
+            if (!entity.IsPending || entity.FailoverReason is not null)
             {
                 return false;
             }
 
             var now = time.GetUtcNow();
-            entity.ChannelValue = Channel.Sms;
             entity.FailoverReason = request.Reason.ToString();
-            entity.SmsRepeatabilityRequestId = Guid.NewGuid().ToString();
-            entity.SmsRepeatabilityFirstSent = now;
             entity.Append(new TimelineEvent(TimelineEventTypes.Failover, now, WireNames.Of(request.Reason), request.Detail));
             return true;
         }, cancellationToken);
@@ -172,7 +167,7 @@ public sealed partial class VerificationActivities(
             }
 
             var allowedAt = time.GetUtcNow();
-            await store.UpdateAsync(id, e =>
+            var allowed = await store.UpdateAsync(id, e =>
             {
                 if (e.SmsAllowedAt is not null)
                 {
@@ -180,8 +175,12 @@ public sealed partial class VerificationActivities(
                 }
 
                 e.SmsAllowedAt = allowedAt;
+                e.ChannelValue = Channel.Sms;
+                e.SmsRepeatabilityRequestId ??= Guid.NewGuid().ToString();
+                e.SmsRepeatabilityFirstSent ??= allowedAt;
                 return true;
             }, cancellationToken);
+            entity = allowed?.Entity ?? entity;
         }
 
         var to = phoneNumbers.Decrypt(entity.PhoneCiphertext, id);
@@ -197,6 +196,7 @@ public sealed partial class VerificationActivities(
         if (result.Outcome == SendOutcome.Rejected)
         {
             LogRejected(id, "sms", to.Masked, result.Detail);
+            await GiveBackSmsAsync(entity);
             return new(false, VerificationStatus.Pending, result.Detail ?? "sms_rejected");
         }
 
@@ -207,10 +207,6 @@ public sealed partial class VerificationActivities(
         if (unknown)
         {
             LogSmsOutcomeUnknown(id, result.Detail);
-        }
-        if (!string.IsNullOrEmpty(result.ProviderMessageId))
-        {
-            await store.IndexProviderMessageAsync(Channel.Sms, result.ProviderMessageId, id, cancellationToken);
         }
 
         await store.UpdateAsync(id, e =>
@@ -225,8 +221,61 @@ public sealed partial class VerificationActivities(
             e.Append(new TimelineEvent(TimelineEventTypes.SmsSent, sentAt, Detail: unknown ? SmsOutcomeUnknown : null));
             return true;
         }, cancellationToken);
+        await IndexBestEffortAsync(Channel.Sms, result.ProviderMessageId, id);
         LogSent(id, "sms", to.Masked);
         return new(true, VerificationStatus.Pending);
+    }
+
+    /// <summary>
+    /// Gives a refused SMS's allowance back. The row forgets the allowance first, so a run repeated after a crash
+    /// here takes it again (counting once more at worst, never less than was sent).
+    /// </summary>
+    private async Task GiveBackSmsAsync(VerificationEntity entity)
+    {
+        if (entity.SmsAllowedAt is not { } countedAt)
+        {
+            return;
+        }
+
+        try
+        {
+            await store.UpdateAsync(entity.Id, e =>
+            {
+                if (e.SmsAllowedAt is null || e.SmsMessageId is not null)
+                {
+                    return false;
+                }
+
+                e.SmsAllowedAt = null;
+                return true;
+            }, CancellationToken.None);
+            await limits.ReleaseSmsAsync(entity.PhoneIndex, entity.RegionCode, entity.Id, countedAt, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogGiveBackFailed(ex, entity.Id);
+        }
+    }
+
+    /// <summary>
+    /// Remembers which verification a provider's message id belongs to, after the row has it. Best effort: status
+    /// webhooks carry the verification id themselves, and the index is only their fallback.
+    /// </summary>
+    private async Task IndexBestEffortAsync(Channel channel, string? providerMessageId, string verificationId)
+    {
+        if (string.IsNullOrEmpty(providerMessageId))
+        {
+            return;
+        }
+
+        try
+        {
+            await store.IndexProviderMessageAsync(channel, providerMessageId, verificationId, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogIndexFailed(ex, verificationId, channel);
+        }
     }
 
     /// <summary>Ends a verification whose code's lifetime ran out; one that already ended keeps its status.</summary>
@@ -249,7 +298,7 @@ public sealed partial class VerificationActivities(
             }
 
             var now = time.GetUtcNow();
-            if (entity.WhatsAppStatusValue is WhatsAppDeliveryStatus.Delivered or WhatsAppDeliveryStatus.Read && now < entity.ExpiresAt)
+            if (entity.WhatsAppConfirmed && now < entity.ExpiresAt)
             {
                 if (entity.HasEvent(TimelineEventTypes.SmsFailed))
                 {
@@ -266,7 +315,7 @@ public sealed partial class VerificationActivities(
                 return true;
             }
 
-            entity.End(VerificationStatus.Failed, TimelineEventTypes.Failed, now, detail: request.Detail);
+            entity.End(VerificationStatus.Failed, TimelineEventTypes.Failed, now, detail: request.Detail ?? VerificationService.NoChannelDelivered);
             return true;
         }, cancellationToken);
 
@@ -313,6 +362,12 @@ public sealed partial class VerificationActivities(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: the SMS send's outcome is unknown ({Detail}); counting it as sent, since the provider de-duplicates repeats")]
     private partial void LogSmsOutcomeUnknown(string verificationId, string? detail);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: the allowance of a refused SMS could not be given back; the limits count it until their window passes")]
+    private partial void LogGiveBackFailed(Exception exception, string verificationId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: its {Channel} message id could not be indexed; status reports still find it by the verification id they carry")]
+    private partial void LogIndexFailed(Exception exception, string verificationId, Channel channel);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Verification {VerificationId} ended: {Status}")]
     private partial void LogEnded(string verificationId, VerificationStatus status);

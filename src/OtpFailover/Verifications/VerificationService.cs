@@ -53,9 +53,12 @@ public enum StatusUpdateOutcome
 }
 
 /// <summary>A start, as the API received it: the number already normalised and allowed by the policy.</summary>
-/// <param name="ClientSubject">The client the start counts against (see <see cref="ClientKeys"/>), if the caller named one.</param>
-/// <param name="IdempotencyKey">The caller's <c>Idempotency-Key</c>: a repeat returns the verification it started.</param>
-public sealed record StartRequest(PhoneNumber PhoneNumber, string? ClientReference = null, string? ClientSubject = null, string? IdempotencyKey = null);
+/// <param name="ClientSubjects">The clients the start counts against (see <see cref="ClientKeys"/>): its IP address, its key, or both.</param>
+/// <param name="IdempotencyKey">The caller's <c>Idempotency-Key</c>: a repeat (same number, same clients) returns the verification it started.</param>
+public sealed record StartRequest(PhoneNumber PhoneNumber, string? ClientReference = null, IReadOnlyList<string>? ClientSubjects = null, string? IdempotencyKey = null)
+{
+    public IReadOnlyList<string> ClientSubjects { get; init; } = ClientSubjects ?? [];
+}
 
 public enum StartOutcome
 {
@@ -102,10 +105,10 @@ public sealed partial class VerificationService(
         var now = time.GetUtcNow();
         var phoneIndex = phoneNumbers.Index(phoneNumber);
 
-        var keyIndex = request.IdempotencyKey is { } key ? clientKeys.IdempotencyKeyIndex(key) : null;
+        var keyIndex = request.IdempotencyKey is { } key ? clientKeys.IdempotencyKeyIndex(key, request.ClientSubjects) : null;
         if (keyIndex is not null)
         {
-            var claim = await store.ClaimIdempotencyKeyAsync(phoneIndex, keyIndex, id, now + settings.CodeLifetime, cancellationToken);
+            var claim = await store.ClaimIdempotencyKeyAsync(phoneIndex, keyIndex, id, now + settings.CodeLifetime, heldId => IsAbandonedAsync(heldId, durable), cancellationToken);
             if (!claim.Claimed)
             {
                 var earlier = await store.FindAsync(claim.VerificationId, cancellationToken);
@@ -116,8 +119,8 @@ public sealed partial class VerificationService(
             }
         }
 
-        var clientIndex = request.ClientSubject is { } subject ? clientKeys.Index(subject) : null;
-        var limit = await limits.TryRecordStartAsync(phoneIndex, clientIndex, id, cancellationToken);
+        var clientIndexes = request.ClientSubjects.Select(clientKeys.Index).ToList();
+        var limit = await limits.TryRecordStartAsync(phoneIndex, clientIndexes, id, cancellationToken);
         if (!limit.Allowed)
         {
             if (keyIndex is not null)
@@ -144,31 +147,88 @@ public sealed partial class VerificationService(
         };
         entity.Append(new TimelineEvent(TimelineEventTypes.Created, now));
 
-        var superseded = await store.CreateAsync(entity, cancellationToken);
-        foreach (var (oldId, oldStatus) in superseded)
-        {
-            LogSuperseded(oldId, id, oldStatus);
-            await SignalAsync(durable, oldId, VerificationSignal.EndedWith(oldStatus), cancellationToken);
-        }
-
-        var input = new VerificationWorkflowInput(id, entity.ExpiresAt, settings.WhatsAppDeliveryTimeout, settings.FailoverWhen, settings.FailoverIfUnverifiedAfter);
+        // The start has taken its place in the limits: from here it finishes even when the caller gives up (a start
+        // half made would supersede the verification in flight and send nothing), or it is undone.
         try
         {
-            await durable.ScheduleNewOrchestrationInstanceAsync(VerificationWorkflow.OrchestratorName, input, new StartOrchestrationOptions(id), cancellationToken);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            // Without an orchestration nothing would ever be sent: end the verification so the number is free again.
-            await store.UpdateAsync(id, e =>
+            var superseded = await store.CreateAsync(entity, CancellationToken.None);
+            foreach (var (oldId, oldStatus) in superseded)
             {
-                e.End(VerificationStatus.Failed, TimelineEventTypes.Failed, time.GetUtcNow(), detail: "orchestration_not_started");
-                return true;
-            }, CancellationToken.None);
+                LogSuperseded(oldId, id, oldStatus);
+                await SignalAsync(durable, oldId, VerificationSignal.EndedWith(oldStatus), CancellationToken.None);
+            }
+
+            var input = new VerificationWorkflowInput(id, entity.ExpiresAt, settings.WhatsAppDeliveryTimeout, settings.FailoverWhen, settings.FailoverIfUnverifiedAfter);
+            await durable.ScheduleNewOrchestrationInstanceAsync(VerificationWorkflow.OrchestratorName, input, new StartOrchestrationOptions(id), CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            // Without an orchestration nothing would ever be sent: end the verification (the number is free again),
+            // give the idempotency key back (a retry with it starts afresh) and take the start out of the limits.
+            LogStartFailed(ex, id);
+            await UndoStartAsync(id, phoneIndex, clientIndexes, keyIndex);
             throw;
         }
 
         LogStarted(id, phoneNumber.Masked, entity.ExpiresAt);
         return new StartResult(StartOutcome.Started, entity.ToVerification());
+    }
+
+    private async Task UndoStartAsync(string id, string phoneIndex, IReadOnlyList<string> clientIndexes, string? keyIndex)
+    {
+        try
+        {
+            await store.UpdateAsync(id, e =>
+            {
+                if (!e.IsPending)
+                {
+                    return false;
+                }
+
+                e.End(VerificationStatus.Failed, TimelineEventTypes.Failed, time.GetUtcNow(), detail: "orchestration_not_started");
+                return true;
+            }, CancellationToken.None);
+            await limits.ForgetStartAsync(phoneIndex, clientIndexes, id, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogUndoFailed(ex, id);
+        }
+
+        if (keyIndex is not null)
+        {
+            await store.ReleaseIdempotencyKeyAsync(phoneIndex, keyIndex, id, CancellationToken.None);
+        }
+    }
+
+    /// <summary>
+    /// Whether the start an idempotency key is bound to never finished: its verification is missing, or still pending
+    /// with no orchestration behind it (the process was killed between storing it and scheduling it).
+    /// </summary>
+    private async Task<bool> IsAbandonedAsync(string verificationId, DurableTaskClient durable)
+    {
+        var held = await store.FindAsync(verificationId);
+        if (held is null)
+        {
+            return true;
+        }
+
+        if (!held.IsPending || await durable.GetInstanceAsync(verificationId) is not null)
+        {
+            return false;
+        }
+
+        await store.UpdateAsync(held, e =>
+        {
+            if (!e.IsPending)
+            {
+                return false;
+            }
+
+            e.End(VerificationStatus.Failed, TimelineEventTypes.Failed, time.GetUtcNow(), detail: "orchestration_not_started");
+            return true;
+        });
+        return true;
     }
 
     public async Task<Verification?> GetAsync(string id, CancellationToken cancellationToken)
@@ -179,9 +239,11 @@ public sealed partial class VerificationService(
 
     /// <summary>
     /// Checks a code. Every wrong code counts one attempt, exactly, however many checks run in parallel; the last
-    /// allowed wrong code ends the verification, and nothing approves it after that. A number whose wrong codes across
-    /// all its verifications reached <see cref="AbuseOptions.FailedChecksPerNumber"/> is not checked at all, right
-    /// code or wrong (answering differently would tell a guesser which guess was right).
+    /// allowed wrong code ends the verification, and nothing approves it after that. Every check of a pending
+    /// verification, right or wrong, first takes a place in the number's budget of wrong codes across all its
+    /// verifications (<see cref="AbuseOptions.FailedChecksPerNumber"/>), so checks in flight can never outnumber the
+    /// guesses left; when none is left the check is refused whatever the code (a different answer would tell a
+    /// guesser which guess was right). A right code, and a check that changed nothing, give their place back.
     /// </summary>
     public async Task<CheckResult> CheckAsync(string id, string code, DurableTaskClient durable, CancellationToken cancellationToken)
     {
@@ -192,83 +254,91 @@ public sealed partial class VerificationService(
             return new CheckResult(CheckOutcome.NotFound, null);
         }
 
+        var checkId = Guid.NewGuid().ToString("N");
+        var reserved = false;
         if (current.IsPending && time.GetUtcNow() < current.ExpiresAt)
         {
-            var gate = await limits.CheckFailedChecksAsync(current.PhoneIndex, cancellationToken);
-            if (!gate.Allowed)
+            var place = await limits.TryReserveCheckAsync(current.PhoneIndex, checkId, cancellationToken);
+            if (!place.Allowed)
             {
-                LogCheckRefused(id, gate.Setting);
-                return new CheckResult(CheckOutcome.RateLimited, current.ToVerification(), gate);
+                LogCheckRefused(id, place.Setting);
+                return new CheckResult(CheckOutcome.RateLimited, current.ToVerification(), place);
             }
+
+            reserved = true;
         }
 
         var matches = codes.Matches(id, current.CodeLength, code);
-        var checkId = Guid.NewGuid().ToString("N");
-        if (!matches && current.IsPending && time.GetUtcNow() < current.ExpiresAt)
+        var outcome = CheckOutcome.NotFound;
+        (VerificationEntity Entity, bool Changed)? result;
+        try
         {
-            var slot = await limits.TryRecordFailedCheckAsync(current.PhoneIndex, checkId, cancellationToken);
-            if (!slot.Allowed)
-            {
-                LogCheckRefused(id, slot.Setting);
-                return new CheckResult(CheckOutcome.RateLimited, current.ToVerification(), slot);
-            }
+            result = await UpdateForCheckAsync(current, matches, o => outcome = o, cancellationToken);
+        }
+        catch when (reserved)
+        {
+            await limits.ReleaseCheckAsync(current.PhoneIndex, checkId, CancellationToken.None);
+            throw;
         }
 
-        var outcome = CheckOutcome.NotFound;
-        var result = await store.UpdateAsync(current, entity =>
+        if (reserved && outcome is not (CheckOutcome.Incorrect or CheckOutcome.MaxAttemptsReached))
         {
-            var now = time.GetUtcNow();
-            if (!entity.IsPending)
-            {
-                outcome = CheckOutcome.AlreadyEnded;
-                return false;
-            }
-
-            if (now >= entity.ExpiresAt)
-            {
-                outcome = CheckOutcome.AlreadyEnded;
-                entity.End(VerificationStatus.Expired, TimelineEventTypes.Expired, now);
-                return true;
-            }
-
-            if (matches)
-            {
-                outcome = CheckOutcome.Approved;
-                entity.End(VerificationStatus.Approved, TimelineEventTypes.Approved, now, detail: WireNames.Of(entity.ChannelValue));
-                return true;
-            }
-
-            entity.AttemptsUsed++;
-            entity.Append(new TimelineEvent(TimelineEventTypes.CheckFailed, now));
-            outcome = CheckOutcome.Incorrect;
-            if (entity.AttemptsUsed >= entity.MaxAttempts)
-            {
-                outcome = CheckOutcome.MaxAttemptsReached;
-                entity.End(VerificationStatus.MaxAttemptsReached, TimelineEventTypes.MaxAttemptsReached, now);
-            }
-
-            return true;
-        }, cancellationToken);
+            // A right code, or a verification that ended before this code was counted on it: it costs no guess.
+            await limits.ReleaseCheckAsync(current.PhoneIndex, checkId, CancellationToken.None);
+        }
 
         if (result is not { } updated)
         {
             return new CheckResult(CheckOutcome.NotFound, null);
         }
 
-        if (!matches && outcome is not (CheckOutcome.Incorrect or CheckOutcome.MaxAttemptsReached))
-        {
-            // The verification ended before this wrong code was counted on it: it costs the number nothing either.
-            await limits.ForgetFailedCheckAsync(current.PhoneIndex, checkId, cancellationToken);
-        }
-
         LogChecked(id, outcome, updated.Entity.AttemptsUsed);
         if (updated.Changed && !updated.Entity.IsPending)
         {
-            await SignalAsync(durable, id, VerificationSignal.EndedWith(updated.Entity.StatusValue), cancellationToken);
+            await SignalAsync(durable, id, VerificationSignal.EndedWith(updated.Entity.StatusValue), CancellationToken.None);
         }
 
         return new CheckResult(outcome, updated.Entity.ToVerification());
     }
+
+    private Task<(VerificationEntity Entity, bool Changed)?> UpdateForCheckAsync(VerificationEntity current, bool matches, Action<CheckOutcome> report, CancellationToken cancellationToken) =>
+        store.UpdateAsync(current, entity =>
+        {
+            var now = time.GetUtcNow();
+            if (!entity.IsPending)
+            {
+                report(CheckOutcome.AlreadyEnded);
+                return false;
+            }
+
+            if (now >= entity.ExpiresAt)
+            {
+                report(CheckOutcome.AlreadyEnded);
+                entity.End(VerificationStatus.Expired, TimelineEventTypes.Expired, now);
+                return true;
+            }
+
+            if (matches)
+            {
+                report(CheckOutcome.Approved);
+                entity.End(VerificationStatus.Approved, TimelineEventTypes.Approved, now, detail: WireNames.Of(entity.ChannelValue));
+                return true;
+            }
+
+            entity.AttemptsUsed++;
+            entity.Append(new TimelineEvent(TimelineEventTypes.CheckFailed, now));
+            if (entity.AttemptsUsed >= entity.MaxAttempts)
+            {
+                report(CheckOutcome.MaxAttemptsReached);
+                entity.End(VerificationStatus.MaxAttemptsReached, TimelineEventTypes.MaxAttemptsReached, now);
+            }
+            else
+            {
+                report(CheckOutcome.Incorrect);
+            }
+
+            return true;
+        }, cancellationToken);
 
     /// <summary>
     /// Sends the code on the next channel now (the user asked for an SMS instead). Refused when there is no SMS
@@ -289,7 +359,7 @@ public sealed partial class VerificationService(
             return new ChangeResult(ChangeOutcome.AlreadyEnded, current.ToVerification());
         }
 
-        if (!sms.IsConfigured || current.ChannelValue == Channel.Sms || current.ResendRequestedAt is not null)
+        if (!sms.IsConfigured || SmsTriedOrAsked(current))
         {
             return new ChangeResult(ChangeOutcome.NoChannelLeft, current.ToVerification());
         }
@@ -311,7 +381,7 @@ public sealed partial class VerificationService(
                 return false;
             }
 
-            if (entity.ChannelValue == Channel.Sms || entity.ResendRequestedAt is not null)
+            if (SmsTriedOrAsked(entity))
             {
                 outcome = ChangeOutcome.NoChannelLeft;
                 return false;
@@ -327,13 +397,13 @@ public sealed partial class VerificationService(
             return new ChangeResult(ChangeOutcome.NotFound, null);
         }
 
-        if (updated.Changed && !await SignalAsync(durable, id, VerificationSignal.Resend, cancellationToken))
+        if (updated.Changed && !await SignalAsync(durable, id, VerificationSignal.Resend, CancellationToken.None))
         {
             // Nobody will act on the request: take it back (unless the SMS went out meanwhile), so that the caller
             // can ask again and the row does not claim an SMS that never goes out.
             await store.UpdateAsync(id, entity =>
             {
-                if (entity.ResendRequestedAt != requestedAt || entity.ChannelValue == Channel.Sms)
+                if (entity.ResendRequestedAt != requestedAt || entity.FailoverReason is not null)
                 {
                     return false;
                 }
@@ -346,6 +416,10 @@ public sealed partial class VerificationService(
 
         return new ChangeResult(outcome, updated.Entity.ToVerification());
     }
+
+    /// <summary>The SMS was tried (a failover happened, whatever came of it) or asked for: no channel is left.</summary>
+    private static bool SmsTriedOrAsked(VerificationEntity entity) =>
+        entity.FailoverReason is not null || entity.ChannelValue == Channel.Sms || entity.ResendRequestedAt is not null;
 
     /// <summary>Cancels a pending verification; canceling a canceled one again is done already.</summary>
     public async Task<ChangeResult> CancelAsync(string id, DurableTaskClient durable, CancellationToken cancellationToken)
@@ -371,7 +445,7 @@ public sealed partial class VerificationService(
 
         if (updated.Changed)
         {
-            await SignalAsync(durable, id, VerificationSignal.EndedWith(VerificationStatus.Canceled), cancellationToken);
+            await SignalAsync(durable, id, VerificationSignal.EndedWith(VerificationStatus.Canceled), CancellationToken.None);
         }
 
         return new ChangeResult(outcome, updated.Entity.ToVerification());
@@ -410,11 +484,14 @@ public sealed partial class VerificationService(
         var outcome = OutcomeOf(result);
         if (outcome == StatusUpdateOutcome.Applied && result!.Value.Entity.IsPending)
         {
-            await SignalAsync(durable, id, VerificationSignal.ForWhatsAppStatus(status), cancellationToken);
+            await SignalAsync(durable, id, VerificationSignal.ForWhatsAppStatus(status), CancellationToken.None);
         }
 
         return outcome;
     }
+
+    /// <summary>The detail of a verification that ended because neither channel could deliver the code.</summary>
+    public const string NoChannelDelivered = "no_channel_delivered";
 
     /// <summary>
     /// Records an SMS delivery report (the first one counts; later ones change nothing). A failed SMS ends a pending
@@ -431,9 +508,9 @@ public sealed partial class VerificationService(
 
             entity.SmsDeliveryStatus = delivered ? "Delivered" : "Failed";
             entity.Append(new TimelineEvent(delivered ? TimelineEventTypes.SmsDelivered : TimelineEventTypes.SmsFailed, at, Detail: detail));
-            if (!delivered && entity.IsPending && entity.WhatsAppStatusValue is not (WhatsAppDeliveryStatus.Delivered or WhatsAppDeliveryStatus.Read))
+            if (!delivered && entity.IsPending && !entity.WhatsAppConfirmed)
             {
-                entity.End(VerificationStatus.Failed, TimelineEventTypes.Failed, time.GetUtcNow(), detail: "no_channel_delivered");
+                entity.End(VerificationStatus.Failed, TimelineEventTypes.Failed, time.GetUtcNow(), detail: NoChannelDelivered);
             }
 
             return true;
@@ -442,7 +519,7 @@ public sealed partial class VerificationService(
         var outcome = OutcomeOf(result);
         if (outcome == StatusUpdateOutcome.Applied && result!.Value.Entity.StatusValue == VerificationStatus.Failed)
         {
-            await SignalAsync(durable, id, VerificationSignal.EndedWith(VerificationStatus.Failed), cancellationToken);
+            await SignalAsync(durable, id, VerificationSignal.EndedWith(VerificationStatus.Failed), CancellationToken.None);
         }
 
         return outcome;
@@ -486,6 +563,12 @@ public sealed partial class VerificationService(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Verification {VerificationId} returned again for a repeated Idempotency-Key (found: {Found})")]
     private partial void LogReplayed(string verificationId, bool found);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Verification {VerificationId} could not be started; it is undone")]
+    private partial void LogStartFailed(Exception exception, string verificationId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Verification {VerificationId}: a start that failed could not be fully undone")]
+    private partial void LogUndoFailed(Exception exception, string verificationId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Start for {PhoneNumber} refused by {Setting}")]
     private partial void LogStartRefused(string phoneNumber, string? setting);

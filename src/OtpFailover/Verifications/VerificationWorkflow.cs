@@ -36,8 +36,11 @@ public sealed record VerificationSignal(SignalKind Kind, WhatsAppDeliveryStatus?
     public static VerificationSignal EndedWith(VerificationStatus status) => new(SignalKind.Ended, Status: status);
 }
 
-/// <summary>What an activity that sends did. <see cref="Status"/> is the verification's status after it.</summary>
-public sealed record SendActivityResult(bool Sent, VerificationStatus Status, string? Detail = null);
+/// <summary>
+/// What an activity that sends did. <see cref="Status"/> is the verification's status after it. <see cref="Unknown"/>
+/// is set by the workflow when the activity itself failed (after its retries): it may have sent or not.
+/// </summary>
+public sealed record SendActivityResult(bool Sent, VerificationStatus Status, string? Detail = null, bool Unknown = false);
 
 /// <summary>The orchestration's custom status: where the verification's sending stands. Never a code or number.</summary>
 public static class WorkflowPhases
@@ -50,6 +53,9 @@ public static class WorkflowPhases
 
     /// <summary>The SMS could not go out, but WhatsApp had delivered the code: waiting for the user.</summary>
     public const string SmsFailed = "sms.failed";
+
+    /// <summary>The SMS activity failed after its retries, so the SMS may or may not be out: waiting for the user.</summary>
+    public const string SmsOutcomeUnknown = "sms.outcome_unknown";
 }
 
 public sealed record SmsFailoverRequest(string VerificationId, FailoverReason Reason, string? Detail = null);
@@ -115,6 +121,12 @@ public static class VerificationWorkflow
             if (sms.Sent)
             {
                 context.SetCustomStatus(WorkflowPhases.SmsSent);
+            }
+            else if (sms.Unknown)
+            {
+                // The activity failed after its retries (storage or the worker, not the provider): the SMS may be
+                // out. A repeat is the provider's to de-duplicate, but the row cannot say: wait for the user.
+                context.SetCustomStatus(WorkflowPhases.SmsOutcomeUnknown);
             }
             else
             {
@@ -231,7 +243,7 @@ public static class VerificationWorkflow
             catch (TaskFailedException ex)
             {
                 logger.LogError("Verification {VerificationId}: {Activity} failed after retries: {ErrorType}", _id, activity, ex.FailureDetails.ErrorType);
-                return new SendActivityResult(false, VerificationStatus.Pending, $"{activity.ToLowerInvariant()}_error");
+                return new SendActivityResult(false, VerificationStatus.Pending, $"{activity.ToLowerInvariant()}_error", Unknown: true);
             }
         }
 

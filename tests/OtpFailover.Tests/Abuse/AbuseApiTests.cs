@@ -132,7 +132,7 @@ public sealed class AbuseApiTests
     }
 
     [Fact]
-    public async Task StartsPerClient_CountAcrossNumbers_ByKeyOrByIp_WithIPv6CountedByItsSlash64()
+    public async Task StartsPerClient_CountAcrossNumbers_ByKeyAndByIp_WithIPv6CountedByItsSlash64()
     {
         await using var app = await TestApp.StartAsync(abuse: a => a.StartsPerClient = new(2, TimeSpan.FromHours(1)));
 
@@ -146,7 +146,10 @@ public sealed class AbuseApiTests
         Assert.Equal("urn:otpfailover:problem:too-many-client-starts", third.ProblemType);
         Assert.True(int.Parse(third.Headers["Retry-After"], System.Globalization.CultureInfo.InvariantCulture) > 3500);
         Assert.Equal(202, otherPrefix.Status);
-        Assert.Equal(202, byKey.Status);
+
+        // A fresh key does not escape the IP's limit: every client the caller names is counted.
+        Assert.Equal(429, byKey.Status);
+        Assert.Equal(202, (await StartAsync(app, """{"phoneNumber":"+4915112345676","clientKey":"session-2"}""")).Status);
 
         // The refused start took nothing from its number either: that number can still start.
         Assert.Equal(202, (await StartAsync(app, """{"phoneNumber":"+4915112345673"}""")).Status);
@@ -157,10 +160,10 @@ public sealed class AbuseApiTests
     public async Task ARepeatedIdempotencyKey_ReturnsTheFirstVerification_With200_SendingAndCountingNothing()
     {
         await using var app = await TestApp.StartAsync(abuse: a => a.StartsPerNumber = new(1, TimeSpan.FromMinutes(15)));
-        var first = await StartAsync(app, """{"phoneNumber":"+4915112345678"}""", idempotencyKey: "form-7f3a");
+        var first = await StartAsync(app, """{"phoneNumber":"+4915112345678"}""", idempotencyKey: "form-7f3a-0c41-4e7b");
         await app.WhatsApp.WaitForMessageAsync();
 
-        var again = await StartAsync(app, """{"phoneNumber":"+49 151 1234 5678"}""", idempotencyKey: "form-7f3a");
+        var again = await StartAsync(app, """{"phoneNumber":"+49 151 1234 5678"}""", idempotencyKey: "form-7f3a-0c41-4e7b");
 
         Assert.Equal(202, first.Status);
         Assert.Equal(200, again.Status);
@@ -172,9 +175,9 @@ public sealed class AbuseApiTests
         Assert.Equal(VerificationStatus.Pending, (await app.GetAsync(first.Json.GetProperty("id").GetString()!)).Status);
 
         // A different key (or none) is a new start: here the limit of one start refuses it, so the replay counted nothing.
-        var other = await StartAsync(app, """{"phoneNumber":"+4915112345678"}""", idempotencyKey: "form-other");
+        var other = await StartAsync(app, """{"phoneNumber":"+4915112345678"}""", idempotencyKey: "form-other-59de-41a0");
         Assert.Equal(429, other.Status);
-        var sameKeyAgain = await StartAsync(app, """{"phoneNumber":"+4915112345678"}""", idempotencyKey: "form-7f3a");
+        var sameKeyAgain = await StartAsync(app, """{"phoneNumber":"+4915112345678"}""", idempotencyKey: "form-7f3a-0c41-4e7b");
         Assert.Equal(200, sameKeyAgain.Status);
     }
 
@@ -182,9 +185,9 @@ public sealed class AbuseApiTests
     public async Task AnIdempotencyKey_IsScopedToItsNumber_AndAStartWithAnotherKeySupersedes()
     {
         await using var app = await TestApp.StartAsync();
-        var first = await StartAsync(app, """{"phoneNumber":"+4915112345678"}""", idempotencyKey: "k1");
-        var otherNumber = await StartAsync(app, """{"phoneNumber":"+4915112345679"}""", idempotencyKey: "k1");
-        var otherKey = await StartAsync(app, """{"phoneNumber":"+4915112345678"}""", idempotencyKey: "k2");
+        var first = await StartAsync(app, """{"phoneNumber":"+4915112345678"}""", idempotencyKey: "key-one-6f1c-4a52");
+        var otherNumber = await StartAsync(app, """{"phoneNumber":"+4915112345679"}""", idempotencyKey: "key-one-6f1c-4a52");
+        var otherKey = await StartAsync(app, """{"phoneNumber":"+4915112345678"}""", idempotencyKey: "key-two-0b7e-44d3");
 
         Assert.Equal(202, otherNumber.Status);
         Assert.Equal(202, otherKey.Status);
@@ -192,7 +195,7 @@ public sealed class AbuseApiTests
         Assert.Equal(VerificationStatus.Canceled, (await app.GetAsync(first.Json.GetProperty("id").GetString()!)).Status);
 
         // The first key now returns its (superseded) verification as it is.
-        var replay = await StartAsync(app, """{"phoneNumber":"+4915112345678"}""", idempotencyKey: "k1");
+        var replay = await StartAsync(app, """{"phoneNumber":"+4915112345678"}""", idempotencyKey: "key-one-6f1c-4a52");
         Assert.Equal(200, replay.Status);
         Assert.Equal("canceled", replay.Json.GetProperty("status").GetString());
     }
@@ -202,7 +205,7 @@ public sealed class AbuseApiTests
     {
         await using var app = await TestApp.StartAsync();
 
-        var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => StartAsync(app, """{"phoneNumber":"+4915112345678"}""", idempotencyKey: "double-click"))));
+        var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => StartAsync(app, """{"phoneNumber":"+4915112345678"}""", idempotencyKey: "double-click-1d2e-4f60"))));
 
         Assert.Single(responses, r => r.Status == 202);
         Assert.All(responses, r => Assert.True(r.Status is 202 or 200 or 409, r.Body));
@@ -220,8 +223,9 @@ public sealed class AbuseApiTests
 
     [Theory]
     [InlineData("")]
-    [InlineData("has space")]
-    [InlineData("ключ")]
+    [InlineData("short-key")]
+    [InlineData("has space in the middle")]
+    [InlineData("ключ-ключ-ключ-ключ")]
     public async Task AMalformedIdempotencyKey_Answers400(string key)
     {
         await using var app = await TestApp.StartAsync();

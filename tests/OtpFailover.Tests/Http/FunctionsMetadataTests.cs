@@ -122,8 +122,8 @@ public sealed class FunctionsMetadataTests
             return app.Api.StartVerification(request, app.Client, default).ContinueWith(t => HttpTestRequests.ExecuteAsync(t.Result)).Unwrap();
         }
 
-        var started = await Start("""{"phoneNumber":"+14155550123"}""", "k");
-        var replayed = await Start("""{"phoneNumber":"+14155550123"}""", "k");
+        var started = await Start("""{"phoneNumber":"+14155550123"}""", "form-3c1d-4b8e-9f20");
+        var replayed = await Start("""{"phoneNumber":"+14155550123"}""", "form-3c1d-4b8e-9f20");
         var limited = await Start("""{"phoneNumber":"+14155550123"}""");
         var premium = await Start("""{"phoneNumber":"+1 900 555 1234"}""");
         var blocked = await Start("""{"phoneNumber":"+33612345678"}""");

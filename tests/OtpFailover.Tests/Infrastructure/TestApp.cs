@@ -179,10 +179,10 @@ public sealed class TestApp : IAsyncDisposable
         return result.Verification!;
     }
 
-    public async Task<StartResult> TryStartAsync(string phoneNumber, string? clientReference = null, string? clientSubject = null, string? idempotencyKey = null)
+    public async Task<StartResult> TryStartAsync(string phoneNumber, string? clientReference = null, IReadOnlyList<string>? clientSubjects = null, string? idempotencyKey = null)
     {
         Assert.True(OtpFailover.PhoneNumbers.PhoneNumber.TryParse(phoneNumber, out var number), $"{phoneNumber} does not parse");
-        return await Verifications.StartAsync(new StartRequest(number, clientReference, clientSubject, idempotencyKey), Client, CancellationToken.None);
+        return await Verifications.StartAsync(new StartRequest(number, clientReference, clientSubjects, idempotencyKey), Client, CancellationToken.None);
     }
 
     /// <summary>Every row of the app's table, for tests that prove a request wrote nothing.</summary>

@@ -189,6 +189,65 @@ public sealed class AcsSmsSenderTests : IAsyncLifetime
         Assert.Empty(_acs.Sent);
     }
 
+    public static TheoryData<string, string> MaybeSentSequences => new()
+    {
+        // A first attempt that may have reached the service, then the circuit breaker refusing the rest.
+        { "timeout, circuit-open", "sms_circuit_open" },
+        // Accepted, but the answer cannot be read, every time.
+        { "202-unreadable, 202-unreadable, 202-unreadable, 202-unreadable", "sms_unreadable_response" },
+        // The gateway gave up waiting for the service behind it.
+        { "504, 504, 504, 504", "sms_http_504" },
+        // Lost, then the service unavailable for the rest.
+        { "timeout, 503, 503, 503", "sms_http_503" },
+    };
+
+    [Theory]
+    [MemberData(nameof(MaybeSentSequences))]
+    public async Task AnswersThatDoNotProveNothingWentOut_AreUnknown_NeverRefused(string sequence, string detail)
+    {
+        var answers = new Queue<string>(sequence.Split(", "));
+        using var http = new HttpClient(new ScriptedHandler(answers)) { BaseAddress = new Uri("https://contoso.communication.azure.com/") };
+        var sender = new AcsSmsSender(http, Microsoft.Extensions.Options.Options.Create(new SmsOptions { From = "+18005550100", MaxSendAttempts = 4 }), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<AcsSmsSender>.Instance);
+
+        var result = await sender.SendAsync(Message(), CancellationToken.None);
+
+        Assert.Equal(SendOutcome.Unknown, result.Outcome);
+        Assert.Equal(detail, result.Detail);
+        Assert.Empty(answers);
+    }
+
+    [Theory]
+    [InlineData("503, 503, 503, 503", "sms_http_503")]
+    [InlineData("timeout, 400", "sms_http_400")]
+    [InlineData("429, recipient-400", "sms_recipient_400")]
+    public async Task AnswersThatRefuseTheRequest_AreRefusals(string sequence, string detail)
+    {
+        var answers = new Queue<string>(sequence.Split(", "));
+        using var http = new HttpClient(new ScriptedHandler(answers)) { BaseAddress = new Uri("https://contoso.communication.azure.com/") };
+        var sender = new AcsSmsSender(http, Microsoft.Extensions.Options.Options.Create(new SmsOptions { From = "+18005550100", MaxSendAttempts = 4 }), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<AcsSmsSender>.Instance);
+
+        var result = await sender.SendAsync(Message(), CancellationToken.None);
+
+        Assert.Equal(SendOutcome.Rejected, result.Outcome);
+        Assert.Equal(detail, result.Detail);
+    }
+
+    /// <summary>
+    /// Answers each attempt as scripted: what a circuit breaker, a gateway or a lost response look like to the sender
+    /// (the stand-in cannot open a breaker or lose a 202's body on demand).
+    /// </summary>
+    private sealed class ScriptedHandler(Queue<string> answers) : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) => answers.Dequeue() switch
+        {
+            "timeout" => throw new Polly.Timeout.TimeoutRejectedException(),
+            "circuit-open" => throw new Polly.CircuitBreaker.BrokenCircuitException(),
+            "202-unreadable" => Task.FromResult(new HttpResponseMessage(System.Net.HttpStatusCode.Accepted) { Content = new StringContent("<html>", System.Text.Encoding.UTF8, "text/html") }),
+            "recipient-400" => Task.FromResult(new HttpResponseMessage(System.Net.HttpStatusCode.Accepted) { Content = new StringContent("""{"value":[{"to":"+14255550123","httpStatusCode":400,"successful":false,"errorMessage":"Invalid To phone number format."}]}""", System.Text.Encoding.UTF8, "application/json") }),
+            var status => Task.FromResult(new HttpResponseMessage((System.Net.HttpStatusCode)int.Parse(status, System.Globalization.CultureInfo.InvariantCulture))),
+        };
+    }
+
     private sealed class StaticCredential(string token) : TokenCredential
     {
         public List<string> Scopes { get; } = [];

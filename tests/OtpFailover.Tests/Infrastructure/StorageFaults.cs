@@ -1,0 +1,78 @@
+using Azure;
+using Azure.Core;
+using Azure.Core.Pipeline;
+using Azure.Data.Tables;
+
+namespace OtpFailover.Tests.Infrastructure;
+
+/// <summary>
+/// Injects Table Storage faults into the real client's pipeline: requests that fail, writes to a partition that fail,
+/// and a write that reaches the table but whose answer is lost (the client then retries it, as Azure.Core does).
+/// </summary>
+public sealed class StorageFaults : HttpPipelinePolicy
+{
+    private string? _loseAnswerOf;
+    private int _failNext;
+
+    /// <summary>Writes whose URI or body holds this text fail with 503.</summary>
+    public string? FailWritesTo { get; set; }
+
+    /// <summary>The next this many requests fail with 503 before they reach the table.</summary>
+    public int FailNext
+    {
+        get => Volatile.Read(ref _failNext);
+        set => Volatile.Write(ref _failNext, value);
+    }
+
+    /// <summary>The next write whose URI or body holds <paramref name="fragment"/> reaches the table, and its answer is lost.</summary>
+    public void LoseAnswerOfNextWrite(string fragment) => _loseAnswerOf = fragment;
+
+    /// <summary>A table service client whose every request passes through <paramref name="faults"/>.</summary>
+    public static TableServiceClient Client(StorageFaults faults, int? maxRetries = null)
+    {
+        var options = new TableClientOptions();
+        options.Retry.Delay = TimeSpan.FromMilliseconds(50);
+        if (maxRetries is { } retries)
+        {
+            options.Retry.MaxRetries = retries;
+        }
+
+        options.AddPolicy(faults, HttpPipelinePosition.PerRetry);
+        return new TableServiceClient(Azurite.ConnectionString, options);
+    }
+
+    public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) =>
+        ProcessAsync(message, pipeline).AsTask().GetAwaiter().GetResult();
+
+    public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var request = Uri.UnescapeDataString(message.Request.Uri.ToString());
+        if (message.Request.Content is { } content)
+        {
+            using var buffer = new MemoryStream();
+            await content.WriteToAsync(buffer, default);
+            request += System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+        }
+
+        var write = message.Request.Method != RequestMethod.Get;
+        for (var left = FailNext; left > 0; left = FailNext)
+        {
+            if (Interlocked.CompareExchange(ref _failNext, left - 1, left) == left)
+            {
+                throw new RequestFailedException(503, "Injected: storage unavailable.");
+            }
+        }
+        if (write && FailWritesTo is { } fragment && request.Contains(fragment, StringComparison.Ordinal))
+        {
+            throw new RequestFailedException(503, "Injected: partition unavailable.");
+        }
+
+        await ProcessNextAsync(message, pipeline);
+        if (write && _loseAnswerOf is { } lose && request.Contains(lose, StringComparison.Ordinal))
+        {
+            _loseAnswerOf = null;
+            throw new IOException("Injected: the connection dropped after the write reached the table.");
+        }
+    }
+}

@@ -1,0 +1,157 @@
+using Microsoft.DurableTask.Client.Grpc;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using OtpFailover.PhoneNumbers;
+using OtpFailover.Tests.Infrastructure;
+using OtpFailover.Verifications;
+
+namespace OtpFailover.Tests.Verifications;
+
+/// <summary>
+/// What an operator meets after a crash or an outage: writes whose answer was lost, a table that fails for a while,
+/// a provider that refuses everything, a workflow that could not be scheduled. Each of these broke something once.
+/// </summary>
+public sealed class StorageFaultTests
+{
+    private static GrpcDurableTaskClient Unreachable() => new(
+        "unreachable",
+        new GrpcDurableTaskClientOptions { Address = $"http://127.0.0.1:{AzureStorageDurableHost.FreeLoopbackPort()}" },
+        NullLogger.Instance);
+
+    private static Task<TestApp> StartWithFaultsAsync(StorageFaults faults, Action<VerificationOptions>? configure = null, int? maxRetries = null) =>
+        TestApp.StartAsync(configure ?? (o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25)), services: s => s.AddSingleton(StorageFaults.Client(faults, maxRetries)));
+
+    [Fact]
+    public async Task SmsTheProviderRefused_DuringAnOutage_DoNotUseUpTheNumbersSmsLimit()
+    {
+        await using var app = await TestApp.StartAsync(abuse: a => a.SmsPerNumber = new(3, TimeSpan.FromHours(1)));
+        app.WhatsApp.Respond = (_, _) => ChannelSendResult.Rejected("whatsapp_131026_undeliverable");
+        app.Sms.Respond = (_, _) => ChannelSendResult.Rejected("sms_http_503");
+        for (var i = 0; i < 3; i++)
+        {
+            await app.WaitForCompletionAsync((await app.StartAsync("+14155550123")).Id);
+        }
+
+        app.Sms.Respond = (_, _) => ChannelSendResult.Accepted("sms-after-the-outage");
+        var afterOutage = await app.StartAsync("+14155550123");
+        await app.WaitForPhaseAsync(afterOutage.Id, WorkflowPhases.SmsSent);
+
+        Assert.Equal(4, app.Sms.Calls);
+        Assert.True((await app.GetAsync(afterOutage.Id)).SmsSent);
+    }
+
+    [Fact]
+    public async Task AResendWhoseWriteReachedTheTable_ButWhoseAnswerWasLost_StillReachesTheWorkflow()
+    {
+        var faults = new StorageFaults();
+        await using var app = await StartWithFaultsAsync(faults);
+        var (verification, _) = await app.StartAndAwaitWhatsAppAsync();
+        await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, WhatsAppDeliveryStatus.Delivered, DateTimeOffset.UtcNow, null, app.Client, default);
+        await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.WhatsAppConfirmed);
+
+        faults.LoseAnswerOfNextWrite(verification.Id);
+        var result = await app.Verifications.ResendAsync(verification.Id, app.Client, default);
+
+        Assert.Equal(ChangeOutcome.Done, result.Outcome);
+        await app.Sms.WaitForMessageAsync();
+    }
+
+    [Fact]
+    public async Task ARightCodeWhoseWriteReachedTheTable_ButWhoseAnswerWasLost_IsApproved_AndTheWorkflowTold()
+    {
+        var faults = new StorageFaults();
+        await using var app = await StartWithFaultsAsync(faults);
+        var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
+        await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.AwaitingWhatsAppDelivery);
+
+        faults.LoseAnswerOfNextWrite(verification.Id);
+        var result = await app.Verifications.CheckAsync(verification.Id, code, app.Client, default);
+
+        Assert.Equal(CheckOutcome.Approved, result.Outcome);
+        Assert.Equal(VerificationStatus.Approved, (await app.WaitForCompletionAsync(verification.Id)).ReadOutputAs<VerificationStatus>());
+    }
+
+    [Fact]
+    public async Task AWrongCodeWhoseWriteReachedTheTable_ButWhoseAnswerWasLost_CostsOneAttempt()
+    {
+        var faults = new StorageFaults();
+        await using var app = await StartWithFaultsAsync(faults);
+        var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
+        await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.AwaitingWhatsAppDelivery);
+
+        faults.LoseAnswerOfNextWrite(verification.Id);
+        var result = await app.Verifications.CheckAsync(verification.Id, code == "000000" ? "111111" : "000000", app.Client, default);
+
+        Assert.Equal(CheckOutcome.Incorrect, result.Outcome);
+        Assert.Equal(1, (await app.GetAsync(verification.Id)).AttemptsUsed);
+    }
+
+    [Fact]
+    public async Task AnIdempotencyClaimWhoseAnswerWasLost_StillStarts()
+    {
+        var faults = new StorageFaults();
+        await using var app = await StartWithFaultsAsync(faults);
+        faults.LoseAnswerOfNextWrite("idem-");
+
+        var result = await app.TryStartAsync("+14155550123", idempotencyKey: "form-5b1e-41c2-8a7d");
+
+        Assert.Equal(StartOutcome.Started, result.Outcome);
+    }
+
+    [Fact]
+    public async Task ARetryWithTheSameKey_AfterTheWorkflowCouldNotBeScheduled_StartsAfresh()
+    {
+        await using var app = await TestApp.StartAsync();
+        await using var unreachable = Unreachable();
+        Assert.True(PhoneNumber.TryParse("+14155550123", out var number));
+        await Assert.ThrowsAnyAsync<Exception>(() => app.Verifications.StartAsync(new StartRequest(number, IdempotencyKey: "form-5b1e-41c2-8a7d"), unreachable, default));
+
+        var retry = await app.TryStartAsync("+14155550123", idempotencyKey: "form-5b1e-41c2-8a7d");
+
+        Assert.Equal(StartOutcome.Started, retry.Outcome);
+        await app.WhatsApp.WaitForMessageAsync();
+    }
+
+    [Fact]
+    public async Task AStartWhoseLockWriteFailed_IsUndone_AndARetryWithTheSameKeySends()
+    {
+        var faults = new StorageFaults();
+        await using var app = await StartWithFaultsAsync(faults, maxRetries: 0);
+        faults.FailWritesTo = "phone-";
+        await Assert.ThrowsAnyAsync<Exception>(() => app.TryStartAsync("+14155550123", idempotencyKey: "form-5b1e-41c2-8a7d"));
+        faults.FailWritesTo = null;
+
+        var retry = await app.TryStartAsync("+14155550123", idempotencyKey: "form-5b1e-41c2-8a7d");
+
+        Assert.Equal(StartOutcome.Started, retry.Outcome);
+        await app.WhatsApp.WaitForMessageAsync();
+        var undone = (await app.RowsAsync()).Where(r => r.RowKey == "verification" && r.PartitionKey != retry.Verification!.Id).Select(r => r.PartitionKey).ToList();
+        Assert.Equal(VerificationStatus.Failed, (await app.GetAsync(Assert.Single(undone))).Status);
+    }
+
+    [Fact]
+    public async Task AnSmsAcceptedJustBeforeAShortStorageOutage_DoesNotEndFailed()
+    {
+        var faults = new StorageFaults();
+        await using var app = await StartWithFaultsAsync(faults, o => o.CodeLifetime = TimeSpan.FromMinutes(5), maxRetries: 0);
+        app.WhatsApp.Respond = (_, _) => ChannelSendResult.Rejected("whatsapp_131026_undeliverable");
+        app.Sms.Respond = (_, _) =>
+        {
+            faults.FailNext = 4;
+            return ChannelSendResult.Accepted("sms-1");
+        };
+        var verification = await app.StartAsync("+14155550123");
+
+        await app.Sms.WaitForMessageAsync();
+        string? phase = null;
+        for (var waited = 0; waited < 300 && phase is not ("\"sms.sent\"" or "\"sms.outcome_unknown\""); waited++)
+        {
+            await Task.Delay(100);
+            phase = (await app.Client.GetInstanceAsync(verification.Id, getInputsAndOutputs: true))?.SerializedCustomStatus;
+        }
+
+        Assert.True(phase is "\"sms.sent\"" or "\"sms.outcome_unknown\"", $"the workflow is at {phase}: {string.Join(", ", (await app.GetAsync(verification.Id)).Timeline.Select(e => $"{e.Type} {e.Detail}"))}");
+        Assert.Equal(VerificationStatus.Pending, (await app.GetAsync(verification.Id)).Status);
+        Assert.Equal(CheckOutcome.Approved, (await app.Verifications.CheckAsync(verification.Id, app.Sms.Messages[0].Code, app.Client, default)).Outcome);
+    }
+}
