@@ -53,8 +53,8 @@ public sealed class SmsBudgetEntity : ITableEntity, IOperationStamped
 
     public bool Alerted { get; set; }
 
-    /// <summary>The operation that wrote the row last (see <see cref="IOperationStamped"/>).</summary>
-    public string? Operation { get; set; }
+    /// <summary>The operations that wrote the row last (see <see cref="IOperationStamped"/>).</summary>
+    public string? Operations { get; set; }
 
     internal static string PartitionFor(string regionCode) => $"budget-sms-{regionCode}";
 

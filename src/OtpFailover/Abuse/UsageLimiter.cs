@@ -65,37 +65,48 @@ public sealed partial class UsageLimiter(AppTable table, IOptions<AbuseOptions> 
             }
 
             // Then record each under the ETag it was judged by; a row that changed meanwhile means judging again.
+            // Whatever stops the recording half way (a conflict, a storage error, the caller giving up) takes back
+            // what was recorded, so a start that did not happen holds no place anywhere.
             var recorded = new List<string>();
+            var complete = false;
             try
             {
                 foreach (var (subject, row, isNew) in judged)
                 {
-                    await WriteAsync(client, row, isNew, cancellationToken);
                     recorded.Add(subject.Partition);
+                    await WriteAsync(client, row, isNew, cancellationToken);
                 }
 
+                complete = true;
                 return LimitDecision.Allow;
             }
             catch (RequestFailedException ex) when (ex.Status is (int)HttpStatusCode.Conflict or (int)HttpStatusCode.PreconditionFailed && attempt < MaxConflictRetries)
             {
-                foreach (var partition in recorded)
-                {
-                    await ForgetAsync(partition, UsageColumn.Starts, startId, cancellationToken);
-                }
-
-                await ConflictBackoff.DelayAsync(attempt, cancellationToken);
+                // A row changed between judging and recording: judge again, below.
             }
+            finally
+            {
+                if (!complete)
+                {
+                    foreach (var partition in recorded)
+                    {
+                        await ForgetBestEffortAsync(partition, UsageColumn.Starts, startId);
+                    }
+                }
+            }
+
+            await ConflictBackoff.DelayAsync(attempt, cancellationToken);
         }
     }
 
     /// <summary>Takes back a recorded start that did not happen (its verification could not be stored or scheduled).</summary>
-    public async Task ForgetStartAsync(string phoneIndex, IReadOnlyList<string> clientIndexes, string startId, CancellationToken cancellationToken)
+    public async Task ForgetStartAsync(string phoneIndex, IReadOnlyList<string> clientIndexes, string startId)
     {
         ArgumentNullException.ThrowIfNull(clientIndexes);
-        await ForgetAsync(UsageEntity.NumberPartition(phoneIndex), UsageColumn.Starts, startId, cancellationToken);
+        await ForgetBestEffortAsync(UsageEntity.NumberPartition(phoneIndex), UsageColumn.Starts, startId);
         foreach (var index in clientIndexes.Distinct(StringComparer.Ordinal))
         {
-            await ForgetAsync(UsageEntity.ClientPartition(index), UsageColumn.Starts, startId, cancellationToken);
+            await ForgetBestEffortAsync(UsageEntity.ClientPartition(index), UsageColumn.Starts, startId);
         }
     }
 
@@ -107,9 +118,12 @@ public sealed partial class UsageLimiter(AppTable table, IOptions<AbuseOptions> 
     public Task<LimitDecision> TryReserveCheckAsync(string phoneIndex, string checkId, CancellationToken cancellationToken) =>
         TryAppendAsync(new Subject(UsageEntity.NumberPartition(phoneIndex), [Limit.Of(nameof(AbuseOptions.FailedChecksPerNumber), Settings.FailedChecksPerNumber, LimitKind.FailedChecksPerNumber)]), UsageColumn.FailedChecks, checkId, cancellationToken);
 
-    /// <summary>Gives back a check's place: its code was right, or it changed nothing.</summary>
-    public Task ReleaseCheckAsync(string phoneIndex, string checkId, CancellationToken cancellationToken) =>
-        ForgetAsync(UsageEntity.NumberPartition(phoneIndex), UsageColumn.FailedChecks, checkId, cancellationToken);
+    /// <summary>
+    /// Gives back a check's place: its code was right, or it changed nothing. Best effort, and it never throws: a
+    /// place it cannot give back counts as one wrong code until its window passes.
+    /// </summary>
+    public Task ReleaseCheckAsync(string phoneIndex, string checkId) =>
+        ForgetBestEffortAsync(UsageEntity.NumberPartition(phoneIndex), UsageColumn.FailedChecks, checkId);
 
     /// <summary>Whether an SMS to the number would fit its limit and its region's budget now (nothing is recorded).</summary>
     public async Task<LimitDecision> CheckSmsAsync(string phoneIndex, string regionCode, CancellationToken cancellationToken)
@@ -135,7 +149,8 @@ public sealed partial class UsageLimiter(AppTable table, IOptions<AbuseOptions> 
     /// number's record is keyed by the verification, so a repeated call counts once; the region's counter is not
     /// (it can hold thousands), so a call repeated after a crash between the two may count the region twice.
     /// </summary>
-    public async Task<LimitDecision> TryRecordSmsAsync(string phoneIndex, string regionCode, string verificationId, CancellationToken cancellationToken)
+    /// <param name="at">When the SMS is counted: the hour of the region's budget it is charged to (and given back to).</param>
+    public async Task<LimitDecision> TryRecordSmsAsync(string phoneIndex, string regionCode, string verificationId, DateTimeOffset at, CancellationToken cancellationToken)
     {
         var numberPartition = UsageEntity.NumberPartition(phoneIndex);
         var number = await TryAppendAsync(new Subject(numberPartition, [Limit.Of(nameof(AbuseOptions.SmsPerNumber), Settings.SmsPerNumber, LimitKind.SmsPerNumber)]), UsageColumn.Sms, verificationId, cancellationToken);
@@ -144,10 +159,10 @@ public sealed partial class UsageLimiter(AppTable table, IOptions<AbuseOptions> 
             return number;
         }
 
-        var region = await TryTakeBudgetAsync(regionCode, cancellationToken);
+        var region = await TryTakeBudgetAsync(regionCode, at, cancellationToken);
         if (!region.Allowed)
         {
-            await ForgetAsync(numberPartition, UsageColumn.Sms, verificationId, cancellationToken);
+            await ForgetBestEffortAsync(numberPartition, UsageColumn.Sms, verificationId);
         }
 
         return region;
@@ -159,7 +174,7 @@ public sealed partial class UsageLimiter(AppTable table, IOptions<AbuseOptions> 
     /// </summary>
     public async Task ReleaseSmsAsync(string phoneIndex, string regionCode, string verificationId, DateTimeOffset countedAt, CancellationToken cancellationToken)
     {
-        await ForgetAsync(UsageEntity.NumberPartition(phoneIndex), UsageColumn.Sms, verificationId, cancellationToken);
+        await ForgetBestEffortAsync(UsageEntity.NumberPartition(phoneIndex), UsageColumn.Sms, verificationId);
         if (Settings.SmsBudgetFor(regionCode) <= 0)
         {
             return;
@@ -179,10 +194,14 @@ public sealed partial class UsageLimiter(AppTable table, IOptions<AbuseOptions> 
         }, CancellationToken.None);
     }
 
-    private async Task<LimitDecision> TryTakeBudgetAsync(string regionCode, CancellationToken cancellationToken)
+    private async Task<LimitDecision> TryTakeBudgetAsync(string regionCode, DateTimeOffset hour, CancellationToken cancellationToken)
     {
         var cap = Settings.SmsBudgetFor(regionCode);
-        var hour = time.GetUtcNow();
+        if (cap <= 0)
+        {
+            return RefuseBudget(regionCode, hour); // no SMS there, by the operator's choice: nothing to alert about
+        }
+
         var alert = false;
         var partition = SmsBudgetEntity.PartitionFor(regionCode);
         var row = SmsBudgetEntity.RowFor(hour);
@@ -255,6 +274,19 @@ public sealed partial class UsageLimiter(AppTable table, IOptions<AbuseOptions> 
     private Task<LimitDecision> TryAppendAsync(Subject subject, UsageColumn column, string id, CancellationToken cancellationToken) =>
         UpdateAsync(subject.Partition, UsageEntity.UsageRowKey, () => new UsageEntity { PartitionKey = subject.Partition }, usage => Judge(usage, column, id, subject, time.GetUtcNow()), cancellationToken);
 
+    /// <summary>Takes a record back if it can; a record it cannot take back only ages out of its window.</summary>
+    private async Task ForgetBestEffortAsync(string partition, UsageColumn column, string id)
+    {
+        try
+        {
+            await ForgetAsync(partition, column, id, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogForgetFailed(ex, partition, column);
+        }
+    }
+
     /// <summary>Removes an event from a log; finishes even when the caller gave up (it takes back a record).</summary>
     private async Task ForgetAsync(string partition, UsageColumn column, string id, CancellationToken cancellationToken)
     {
@@ -301,13 +333,13 @@ public sealed partial class UsageLimiter(AppTable table, IOptions<AbuseOptions> 
         where TEntity : class, ITableEntity
     {
         var client = await table.GetAsync(cancellationToken);
-        var operation = Guid.NewGuid().ToString("N");
+        var operation = OperationStamps.NewOperation();
         var written = default(TResult);
         var wrote = false;
         for (var attempt = 0; ; attempt++)
         {
             var existing = await FindAsync<TEntity>(partition, row, cancellationToken);
-            if (wrote && existing is IOperationStamped { Operation: var stamp } && stamp == operation)
+            if (wrote && existing is IOperationStamped stampedBefore && stampedBefore.WasWrittenBy(operation))
             {
                 return written!;
             }
@@ -319,10 +351,7 @@ public sealed partial class UsageLimiter(AppTable table, IOptions<AbuseOptions> 
                 return result;
             }
 
-            if (entity is IOperationStamped stamped)
-            {
-                stamped.Operation = operation;
-            }
+            (entity as IOperationStamped)?.Stamp(operation);
 
             try
             {
@@ -336,6 +365,9 @@ public sealed partial class UsageLimiter(AppTable table, IOptions<AbuseOptions> 
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A usage record in {Partition} ({Column}) could not be taken back; it counts until its window passes")]
+    private partial void LogForgetFailed(Exception exception, string partition, UsageColumn column);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The hourly SMS budget for {RegionCode} ({Cap}) is spent for hour {Hour} UTC: verifications that need an SMS there now end failed (sms_budget_exceeded). If this is real traffic, raise Abuse:SmsPerCountryPerHourByCountry:{RegionCode}; if not, it may be SMS pumping")]
     private partial void LogBudgetExceeded(string regionCode, int cap, string hour);

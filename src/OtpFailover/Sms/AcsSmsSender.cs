@@ -115,7 +115,7 @@ public sealed partial class AcsSmsSender(HttpClient http, IOptions<SmsOptions> s
 
                 var recipientStatus = item.HttpStatusCode ?? 0;
                 var recipientTransient = recipientStatus is 429 or >= 500;
-                return (ChannelSendResult.Rejected($"sms_recipient_{recipientStatus}"), recipientTransient, null, !recipientTransient);
+                return (ChannelSendResult.Rejected($"sms_recipient_{recipientStatus}", refusesRequest: !recipientTransient), recipientTransient, null, !recipientTransient);
             }
 
             // A repeatability rejection (412, or a first-sent time the service no longer tracks) refuses the repeat,
@@ -139,7 +139,7 @@ public sealed partial class AcsSmsSender(HttpClient http, IOptions<SmsOptions> s
             }
 
             var transient = response.StatusCode == HttpStatusCode.TooManyRequests || status >= 500;
-            return (ChannelSendResult.Rejected($"sms_http_{status}"), transient, transient ? RetryAfter(response) : null, status == 400);
+            return (ChannelSendResult.Rejected($"sms_http_{status}", refusesRequest: status == 400), transient, transient ? RetryAfter(response) : null, status == 400);
         }
     }
 

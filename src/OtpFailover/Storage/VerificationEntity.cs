@@ -75,8 +75,8 @@ public sealed class VerificationEntity : ITableEntity, IOperationStamped
 
     public string Timeline { get; set; } = "[]";
 
-    /// <summary>The operation that wrote the row last (see <see cref="IOperationStamped"/>).</summary>
-    public string? Operation { get; set; }
+    /// <summary>The operations that wrote the row last (see <see cref="IOperationStamped"/>).</summary>
+    public string? Operations { get; set; }
 
     internal string Id => PartitionKey;
 

@@ -66,7 +66,7 @@ public sealed partial class VerificationStore(AppTable table, TimeProvider time,
     {
         ArgumentNullException.ThrowIfNull(change);
         var client = await table.GetAsync(cancellationToken);
-        var operation = Guid.NewGuid().ToString("N");
+        var operation = OperationStamps.NewOperation();
         var wasPendingBeforeUs = (bool?)null;
         for (var attempt = 0; ; attempt++)
         {
@@ -76,7 +76,7 @@ public sealed partial class VerificationStore(AppTable table, TimeProvider time,
                 return null;
             }
 
-            if (wasPendingBeforeUs is { } before && entity.Operation == operation)
+            if (wasPendingBeforeUs is { } before && entity.WasWrittenBy(operation))
             {
                 // Our write reached the table and only its answer was lost: the change is there, do not apply it again.
                 return await AfterWriteAsync(client, entity, before, releasePhoneOnEnd, cancellationToken);
@@ -88,7 +88,7 @@ public sealed partial class VerificationStore(AppTable table, TimeProvider time,
                 return (entity, false);
             }
 
-            entity.Operation = operation;
+            entity.Stamp(operation);
             try
             {
                 wasPendingBeforeUs = wasPending;

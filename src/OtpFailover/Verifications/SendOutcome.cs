@@ -17,11 +17,15 @@ public enum SendOutcome
 }
 
 /// <summary>A provider's answer to a send. <see cref="Detail"/> is safe to log and show: no code, no number.</summary>
-public sealed record ChannelSendResult(SendOutcome Outcome, string? ProviderMessageId = null, string? Detail = null)
+/// <param name="RefusesRequest">
+/// A refusal of the request itself (a validation error, a refused recipient): the same bytes sent earlier were
+/// refused too. Other refusals (throttling, an outage, an open circuit) say only that this attempt sent nothing.
+/// </param>
+public sealed record ChannelSendResult(SendOutcome Outcome, string? ProviderMessageId = null, string? Detail = null, bool RefusesRequest = false)
 {
     public static ChannelSendResult Accepted(string? providerMessageId) => new(SendOutcome.Accepted, providerMessageId);
 
-    public static ChannelSendResult Rejected(string detail) => new(SendOutcome.Rejected, Detail: detail);
+    public static ChannelSendResult Rejected(string detail, bool refusesRequest = false) => new(SendOutcome.Rejected, Detail: detail, RefusesRequest: refusesRequest);
 
     public static ChannelSendResult Unknown(string detail) => new(SendOutcome.Unknown, Detail: detail);
 }

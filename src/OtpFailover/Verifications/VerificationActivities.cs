@@ -156,9 +156,12 @@ public sealed partial class VerificationActivities(
             return new(false, await ExpireAsync(new EndVerificationRequest(id), cancellationToken));
         }
 
-        if (entity.SmsAllowedAt is null)
+        // An allowance from an earlier run of this activity means that run may have sent the SMS before it failed.
+        var allowedThisRun = entity.SmsAllowedAt is null;
+        if (allowedThisRun)
         {
-            var limit = await limits.TryRecordSmsAsync(entity.PhoneIndex, entity.RegionCode, id, cancellationToken);
+            var allowedAt = time.GetUtcNow();
+            var limit = await limits.TryRecordSmsAsync(entity.PhoneIndex, entity.RegionCode, id, allowedAt, cancellationToken);
             if (!limit.Allowed)
             {
                 var refusal = limit.Limit == LimitKind.SmsPerCountry ? SmsBudgetExceeded : SmsRateLimited;
@@ -166,7 +169,6 @@ public sealed partial class VerificationActivities(
                 return new(false, VerificationStatus.Pending, refusal);
             }
 
-            var allowedAt = time.GetUtcNow();
             var allowed = await store.UpdateAsync(id, e =>
             {
                 if (e.SmsAllowedAt is not null)
@@ -193,6 +195,13 @@ public sealed partial class VerificationActivities(
             Guid.Parse(entity.SmsRepeatabilityRequestId!),
             entity.SmsRepeatabilityFirstSent!.Value);
         var result = await sms.SendAsync(message, cancellationToken);
+        if (result.Outcome == SendOutcome.Rejected && !allowedThisRun && !result.RefusesRequest)
+        {
+            // This attempt sent nothing, but an earlier run may have sent the SMS (its answer was lost with it): as
+            // good as sent, and its allowance stays spent.
+            result = ChannelSendResult.Unknown(result.Detail ?? "sms_outcome_unknown");
+        }
+
         if (result.Outcome == SendOutcome.Rejected)
         {
             LogRejected(id, "sms", to.Masked, result.Detail);
@@ -298,6 +307,18 @@ public sealed partial class VerificationActivities(
             }
 
             var now = time.GetUtcNow();
+            if (request.SettleFromRow && (entity.SmsAllowedAt is not null || entity.SmsMessageId is not null) && now < entity.ExpiresAt)
+            {
+                // The SMS step failed after it may have sent: as good as sent. Wait for the user.
+                if (entity.HasEvent(TimelineEventTypes.SmsSent))
+                {
+                    return false;
+                }
+
+                entity.Append(new TimelineEvent(TimelineEventTypes.SmsSent, now, Detail: SmsOutcomeUnknown));
+                return true;
+            }
+
             if (entity.WhatsAppConfirmed && now < entity.ExpiresAt)
             {
                 if (entity.HasEvent(TimelineEventTypes.SmsFailed))

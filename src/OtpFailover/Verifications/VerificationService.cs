@@ -120,7 +120,17 @@ public sealed partial class VerificationService(
         }
 
         var clientIndexes = request.ClientSubjects.Select(clientKeys.Index).ToList();
-        var limit = await limits.TryRecordStartAsync(phoneIndex, clientIndexes, id, cancellationToken);
+        LimitDecision limit;
+        try
+        {
+            limit = await limits.TryRecordStartAsync(phoneIndex, clientIndexes, id, cancellationToken);
+        }
+        catch when (keyIndex is not null)
+        {
+            await store.ReleaseIdempotencyKeyAsync(phoneIndex, keyIndex, id, CancellationToken.None);
+            throw;
+        }
+
         if (!limit.Allowed)
         {
             if (keyIndex is not null)
@@ -188,7 +198,7 @@ public sealed partial class VerificationService(
                 e.End(VerificationStatus.Failed, TimelineEventTypes.Failed, time.GetUtcNow(), detail: "orchestration_not_started");
                 return true;
             }, CancellationToken.None);
-            await limits.ForgetStartAsync(phoneIndex, clientIndexes, id, CancellationToken.None);
+            await limits.ForgetStartAsync(phoneIndex, clientIndexes, id);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -213,9 +223,17 @@ public sealed partial class VerificationService(
             return true;
         }
 
-        if (!held.IsPending || await durable.GetInstanceAsync(verificationId) is not null)
+        try
         {
-            return false;
+            if (!held.IsPending || await durable.GetInstanceAsync(verificationId) is not null)
+            {
+                return false;
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogAbandonCheckFailed(ex, verificationId);
+            return false; // cannot tell now: the key stays bound, and the caller is told to try again
         }
 
         await store.UpdateAsync(held, e =>
@@ -255,50 +273,46 @@ public sealed partial class VerificationService(
         }
 
         var checkId = Guid.NewGuid().ToString("N");
-        var reserved = false;
-        if (current.IsPending && time.GetUtcNow() < current.ExpiresAt)
-        {
-            var place = await limits.TryReserveCheckAsync(current.PhoneIndex, checkId, cancellationToken);
-            if (!place.Allowed)
-            {
-                LogCheckRefused(id, place.Setting);
-                return new CheckResult(CheckOutcome.RateLimited, current.ToVerification(), place);
-            }
-
-            reserved = true;
-        }
-
-        var matches = codes.Matches(id, current.CodeLength, code);
+        var holdsPlace = current.IsPending && time.GetUtcNow() < current.ExpiresAt;
         var outcome = CheckOutcome.NotFound;
-        (VerificationEntity Entity, bool Changed)? result;
         try
         {
-            result = await UpdateForCheckAsync(current, matches, o => outcome = o, cancellationToken);
-        }
-        catch when (reserved)
-        {
-            await limits.ReleaseCheckAsync(current.PhoneIndex, checkId, CancellationToken.None);
-            throw;
-        }
+            if (holdsPlace)
+            {
+                var place = await limits.TryReserveCheckAsync(current.PhoneIndex, checkId, cancellationToken);
+                if (!place.Allowed)
+                {
+                    holdsPlace = false;
+                    LogCheckRefused(id, place.Setting);
+                    return new CheckResult(CheckOutcome.RateLimited, current.ToVerification(), place);
+                }
+            }
 
-        if (reserved && outcome is not (CheckOutcome.Incorrect or CheckOutcome.MaxAttemptsReached))
-        {
-            // A right code, or a verification that ended before this code was counted on it: it costs no guess.
-            await limits.ReleaseCheckAsync(current.PhoneIndex, checkId, CancellationToken.None);
-        }
+            var matches = codes.Matches(id, current.CodeLength, code);
+            var result = await UpdateForCheckAsync(current, matches, o => outcome = o, cancellationToken);
+            if (result is not { } updated)
+            {
+                return new CheckResult(CheckOutcome.NotFound, null);
+            }
 
-        if (result is not { } updated)
-        {
-            return new CheckResult(CheckOutcome.NotFound, null);
-        }
+            LogChecked(id, outcome, updated.Entity.AttemptsUsed);
+            if (updated.Changed && !updated.Entity.IsPending)
+            {
+                await SignalAsync(durable, id, VerificationSignal.EndedWith(updated.Entity.StatusValue), CancellationToken.None);
+            }
 
-        LogChecked(id, outcome, updated.Entity.AttemptsUsed);
-        if (updated.Changed && !updated.Entity.IsPending)
-        {
-            await SignalAsync(durable, id, VerificationSignal.EndedWith(updated.Entity.StatusValue), CancellationToken.None);
+            return new CheckResult(outcome, updated.Entity.ToVerification());
         }
-
-        return new CheckResult(outcome, updated.Entity.ToVerification());
+        finally
+        {
+            // Only a wrong code keeps its place. A right code, a verification that ended before this code counted on
+            // it, and a check that failed or was given up half way (its place may or may not have been taken) give it
+            // back; giving back is idempotent and never throws.
+            if (holdsPlace && outcome is not (CheckOutcome.Incorrect or CheckOutcome.MaxAttemptsReached))
+            {
+                await limits.ReleaseCheckAsync(current.PhoneIndex, checkId);
+            }
+        }
     }
 
     private Task<(VerificationEntity Entity, bool Changed)?> UpdateForCheckAsync(VerificationEntity current, bool matches, Action<CheckOutcome> report, CancellationToken cancellationToken) =>
@@ -419,7 +433,7 @@ public sealed partial class VerificationService(
 
     /// <summary>The SMS was tried (a failover happened, whatever came of it) or asked for: no channel is left.</summary>
     private static bool SmsTriedOrAsked(VerificationEntity entity) =>
-        entity.FailoverReason is not null || entity.ChannelValue == Channel.Sms || entity.ResendRequestedAt is not null;
+        entity.FailoverReason is not null || entity.ChannelValue == Channel.Sms || entity.ResendRequestedAt is not null || entity.HasEvent(TimelineEventTypes.SmsFailed);
 
     /// <summary>Cancels a pending verification; canceling a canceled one again is done already.</summary>
     public async Task<ChangeResult> CancelAsync(string id, DurableTaskClient durable, CancellationToken cancellationToken)
@@ -563,6 +577,9 @@ public sealed partial class VerificationService(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Verification {VerificationId} returned again for a repeated Idempotency-Key (found: {Found})")]
     private partial void LogReplayed(string verificationId, bool found);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: could not tell whether its start was abandoned")]
+    private partial void LogAbandonCheckFailed(Exception exception, string verificationId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Verification {VerificationId} could not be started; it is undone")]
     private partial void LogStartFailed(Exception exception, string verificationId);

@@ -60,7 +60,11 @@ public static class WorkflowPhases
 
 public sealed record SmsFailoverRequest(string VerificationId, FailoverReason Reason, string? Detail = null);
 
-public sealed record EndVerificationRequest(string VerificationId, string? Detail = null);
+/// <param name="SettleFromRow">
+/// The SMS step itself failed (after its retries): the row says whether it may have sent (then the verification waits
+/// for the user) or cannot have (then it fails, unless WhatsApp delivered the code).
+/// </param>
+public sealed record EndVerificationRequest(string VerificationId, string? Detail = null, bool SettleFromRow = false);
 
 /// <summary>
 /// The verification's life: WhatsApp first, a durable timer for its delivery status, SMS when WhatsApp does not
@@ -122,12 +126,6 @@ public static class VerificationWorkflow
             {
                 context.SetCustomStatus(WorkflowPhases.SmsSent);
             }
-            else if (sms.Unknown)
-            {
-                // The activity failed after its retries (storage or the worker, not the provider): the SMS may be
-                // out. A repeat is the provider's to de-duplicate, but the row cannot say: wait for the user.
-                context.SetCustomStatus(WorkflowPhases.SmsOutcomeUnknown);
-            }
             else
             {
                 if (sms.Status.IsEnded())
@@ -136,13 +134,14 @@ public static class VerificationWorkflow
                 }
 
                 // No channel left: the verification fails, unless WhatsApp had delivered the code (it still works).
-                var afterSms = await EndAsync(ActivityNames.Fail, new EndVerificationRequest(_id, sms.Detail));
+                // When the SMS step itself failed (storage, not the provider), the row says whether it may have sent.
+                var afterSms = await EndAsync(ActivityNames.Fail, new EndVerificationRequest(_id, sms.Detail, SettleFromRow: sms.Unknown));
                 if (afterSms.IsEnded())
                 {
                     return afterSms;
                 }
 
-                context.SetCustomStatus(WorkflowPhases.SmsFailed);
+                context.SetCustomStatus(sms.Unknown ? WorkflowPhases.SmsOutcomeUnknown : WorkflowPhases.SmsFailed);
             }
 
             // No channel is left: wait for the user, a cancel, or the code's expiry. A resend changes nothing now.

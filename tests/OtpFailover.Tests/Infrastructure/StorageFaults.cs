@@ -17,6 +17,18 @@ public sealed class StorageFaults : HttpPipelinePolicy
     /// <summary>Writes whose URI or body holds this text fail with 503.</summary>
     public string? FailWritesTo { get; set; }
 
+    /// <summary>Writes whose URI and body match fail with 503 before they reach the table.</summary>
+    public Func<string, bool>? FailWritesWhen { get; set; }
+
+    /// <summary>
+    /// For a write whose URI and body match: once it reached the table, runs the hook (another writer coming in) and
+    /// then loses the answer.
+    /// </summary>
+    public Func<string, Func<Task>?>? AfterCommitThenLoseAnswer { get; set; }
+
+    /// <summary>For a write whose URI and body match: once it reached the table, throws this instead of answering.</summary>
+    public Func<string, Exception?>? ThrowAfterCommit { get; set; }
+
     /// <summary>The next this many requests fail with 503 before they reach the table.</summary>
     public int FailNext
     {
@@ -63,12 +75,23 @@ public sealed class StorageFaults : HttpPipelinePolicy
                 throw new RequestFailedException(503, "Injected: storage unavailable.");
             }
         }
-        if (write && FailWritesTo is { } fragment && request.Contains(fragment, StringComparison.Ordinal))
+        if (write && ((FailWritesTo is { } fragment && request.Contains(fragment, StringComparison.Ordinal)) || FailWritesWhen?.Invoke(request) == true))
         {
             throw new RequestFailedException(503, "Injected: partition unavailable.");
         }
 
         await ProcessNextAsync(message, pipeline);
+        if (write && AfterCommitThenLoseAnswer?.Invoke(request) is { } hook)
+        {
+            await hook();
+            throw new IOException("Injected: the connection dropped after the write reached the table.");
+        }
+
+        if (write && ThrowAfterCommit?.Invoke(request) is { } thrown)
+        {
+            throw thrown;
+        }
+
         if (write && _loseAnswerOf is { } lose && request.Contains(lose, StringComparison.Ordinal))
         {
             _loseAnswerOf = null;
