@@ -13,6 +13,10 @@ public sealed class VerificationActivityFunctions(VerificationActivities activit
     public Task<SendActivityResult> SendSmsAsync([ActivityTrigger] SmsFailoverRequest request, CancellationToken cancellationToken) =>
         activities.SendSmsAsync(request, cancellationToken);
 
+    [Function(ActivityNames.ReadVerification)]
+    public Task<VerificationSnapshot> ReadVerificationAsync([ActivityTrigger] string verificationId, CancellationToken cancellationToken) =>
+        activities.ReadVerificationAsync(verificationId, cancellationToken);
+
     [Function(ActivityNames.Expire)]
     public Task<VerificationStatus> ExpireAsync([ActivityTrigger] EndVerificationRequest request, CancellationToken cancellationToken) =>
         activities.ExpireAsync(request, cancellationToken);

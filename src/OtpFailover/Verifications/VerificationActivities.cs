@@ -287,6 +287,15 @@ public sealed partial class VerificationActivities(
         }
     }
 
+    /// <summary>What the row says now: one point read, for the workflow to decide by instead of a late signal.</summary>
+    public async Task<VerificationSnapshot> ReadVerificationAsync(string verificationId, CancellationToken cancellationToken)
+    {
+        var entity = await store.FindAsync(verificationId, cancellationToken);
+        return entity is null
+            ? new VerificationSnapshot(VerificationStatus.Failed, WhatsAppDeliveryStatus.None, false)
+            : new VerificationSnapshot(entity.StatusValue, entity.WhatsAppStatusValue, entity.ResendRequestedAt is not null);
+    }
+
     /// <summary>Ends a verification whose code's lifetime ran out; one that already ended keeps its status.</summary>
     public Task<VerificationStatus> ExpireAsync(EndVerificationRequest request, CancellationToken cancellationToken) =>
         EndIfPendingAsync(request, VerificationStatus.Expired, TimelineEventTypes.Expired, cancellationToken);

@@ -36,6 +36,13 @@ public sealed class VerificationOptions
     [Range(typeof(TimeSpan), "00:00:15", "01:00:00", ErrorMessage = "Verification:FailoverIfUnverifiedAfter must be empty (off) or between {1} and {2}.")]
     public TimeSpan? FailoverIfUnverifiedAfter { get; set; }
 
+    /// <summary>
+    /// While WhatsApp's delivery is confirmed and the code not yet checked, how often the workflow reads the row in
+    /// case a signal (a resend, an end) is late after a crash.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:10", "00:10:00", ErrorMessage = "Verification:ReconcileInterval must be between {1} and {2}.")]
+    public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     [Range(1, 20, ErrorMessage = "Verification:MaxCheckAttempts must be between {1} and {2}.")]
     public int MaxCheckAttempts { get; set; } = 5;
 

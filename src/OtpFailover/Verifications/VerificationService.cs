@@ -168,7 +168,7 @@ public sealed partial class VerificationService(
                 await SignalAsync(durable, oldId, VerificationSignal.EndedWith(oldStatus), CancellationToken.None);
             }
 
-            var input = new VerificationWorkflowInput(id, entity.ExpiresAt, settings.WhatsAppDeliveryTimeout, settings.FailoverWhen, settings.FailoverIfUnverifiedAfter);
+            var input = new VerificationWorkflowInput(id, entity.ExpiresAt, settings.WhatsAppDeliveryTimeout, settings.FailoverWhen, settings.FailoverIfUnverifiedAfter, settings.ReconcileInterval);
             await durable.ScheduleNewOrchestrationInstanceAsync(VerificationWorkflow.OrchestratorName, input, new StartOrchestrationOptions(id), CancellationToken.None);
         }
         catch (Exception ex)

@@ -7,12 +7,20 @@ namespace OtpFailover.Verifications;
 /// The orchestration's input. It names the verification and carries the timings (so a test can use seconds);
 /// it never carries the code or the phone number, which the activities read from the store.
 /// </summary>
+/// <param name="ReconcileInterval">
+/// While WhatsApp's delivery is confirmed and the workflow waits for the user, how often it reads the row anyway:
+/// a signal can be late after a crash (a resend the user asked for must not wait minutes for it). Null: never.
+/// </param>
 public sealed record VerificationWorkflowInput(
     string VerificationId,
     DateTimeOffset ExpiresAt,
     TimeSpan WhatsAppDeliveryTimeout,
     FailoverWhen FailoverWhen,
-    TimeSpan? FailoverIfUnverifiedAfter);
+    TimeSpan? FailoverIfUnverifiedAfter,
+    TimeSpan? ReconcileInterval = null);
+
+/// <summary>What the row says now, for the workflow to act on instead of a signal that may be late or lost.</summary>
+public sealed record VerificationSnapshot(VerificationStatus Status, WhatsAppDeliveryStatus WhatsAppStatus, bool ResendRequested);
 
 public enum SignalKind
 {
@@ -164,22 +172,78 @@ public static class VerificationWorkflow
                 });
             }
 
-            switch (delivery.Kind)
+            if (delivery.Kind == StepKind.DeadlinePassed)
             {
-                case StepKind.DeadlinePassed:
-                    return Step.FailOver(FailoverReason.Timeout);
-                case StepKind.Confirmed:
-                    break;
-                default:
-                    return delivery;
+                // The row, not the signals, decides: a delivered status, a resend or an end may be recorded while
+                // their signal is late (a message taken by a worker that died stays invisible for minutes).
+                var row = await ReadAsync();
+                delivery = row switch
+                {
+                    { Status: var status } when status.IsEnded() => Step.EndedWith(status),
+                    { WhatsAppStatus: var status } when Confirms(status) => Step.Confirmed,
+                    { WhatsAppStatus: WhatsAppDeliveryStatus.Failed } => Step.FailOver(FailoverReason.Failed),
+                    { ResendRequested: true } => Step.FailOver(FailoverReason.Requested),
+                    _ => Step.FailOver(FailoverReason.Timeout),
+                };
+            }
+
+            if (delivery.Kind != StepKind.Confirmed)
+            {
+                return delivery;
             }
 
             logger.LogInformation("Verification {VerificationId}: WhatsApp confirmed delivery", _id);
             context.SetCustomStatus(WorkflowPhases.WhatsAppConfirmed);
-            using var unverifiedDeadline = input.FailoverIfUnverifiedAfter is { } after ? new Deadline(context, context.CurrentUtcDateTime + after) : null;
-            var afterDelivery = await WaitAsync(unverifiedDeadline, resendFailsOver: true, decide: _ => null);
-            return afterDelivery.Kind == StepKind.DeadlinePassed ? Step.FailOver(FailoverReason.Unverified) : afterDelivery;
+            return await WaitForUserAfterDeliveryAsync();
         }
+
+        /// <summary>
+        /// WhatsApp delivered: waits for the user, a resend, or <see cref="VerificationWorkflowInput.FailoverIfUnverifiedAfter"/>.
+        /// Every <see cref="VerificationWorkflowInput.ReconcileInterval"/> it reads the row, so a late resend signal
+        /// sends the SMS anyway, and a late end signal ends the workflow.
+        /// </summary>
+        private async Task<Step> WaitForUserAfterDeliveryAsync()
+        {
+            DateTime? unverifiedAt = input.FailoverIfUnverifiedAfter is { } after ? context.CurrentUtcDateTime + after : null;
+            while (true)
+            {
+                var next = input.ReconcileInterval is { } interval ? context.CurrentUtcDateTime + interval : (DateTime?)null;
+                if (unverifiedAt is { } at && (next is null || at <= next))
+                {
+                    next = at;
+                }
+
+                Step step;
+                using (var deadline = next is { } wakeAt ? new Deadline(context, wakeAt) : null)
+                {
+                    step = await WaitAsync(deadline, resendFailsOver: true, decide: _ => null);
+                }
+
+                if (step.Kind != StepKind.DeadlinePassed)
+                {
+                    return step;
+                }
+
+                var row = await ReadAsync();
+                if (row.Status.IsEnded())
+                {
+                    return Step.EndedWith(row.Status);
+                }
+
+                if (row.ResendRequested)
+                {
+                    return Step.FailOver(FailoverReason.Requested);
+                }
+
+                if (unverifiedAt is { } due && context.CurrentUtcDateTime >= due)
+                {
+                    return Step.FailOver(FailoverReason.Unverified);
+                }
+            }
+        }
+
+        private async Task<VerificationSnapshot> ReadAsync() =>
+            await context.CallActivityAsync<VerificationSnapshot>(ActivityNames.ReadVerification, _id, ActivityRetry);
 
         private bool Confirms(WhatsAppDeliveryStatus status) => input.FailoverWhen switch
         {
@@ -316,5 +380,6 @@ public static class ActivityNames
     public const string SendSms = nameof(SendSms);
     public const string Expire = nameof(Expire);
     public const string Fail = nameof(Fail);
+    public const string ReadVerification = nameof(ReadVerification);
 }
 #pragma warning restore CA1849

@@ -30,6 +30,7 @@ public sealed class FunctionsMetadataTests
         new(ActivityNames.SendSms, "activityTrigger"),
         new(ActivityNames.Expire, "activityTrigger"),
         new(ActivityNames.Fail, "activityTrigger"),
+        new(ActivityNames.ReadVerification, "activityTrigger"),
     ];
 
     private static string RepositoryRoot()

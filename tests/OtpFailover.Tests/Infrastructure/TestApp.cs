@@ -159,6 +159,7 @@ public sealed class TestApp : IAsyncDisposable
         registry.AddActivityFunc<SmsFailoverRequest, SendActivityResult>(ActivityNames.SendSms, (_, request) => activities.SendSmsAsync(request!, CancellationToken.None));
         registry.AddActivityFunc<EndVerificationRequest, VerificationStatus>(ActivityNames.Expire, (_, request) => activities.ExpireAsync(request!, CancellationToken.None));
         registry.AddActivityFunc<EndVerificationRequest, VerificationStatus>(ActivityNames.Fail, (_, request) => activities.FailAsync(request!, CancellationToken.None));
+        registry.AddActivityFunc<string, VerificationSnapshot>(ActivityNames.ReadVerification, (_, id) => activities.ReadVerificationAsync(id!, CancellationToken.None));
     }
 
     /// <summary>Starts a verification for a fresh number and returns it with the code WhatsApp was asked to send.</summary>

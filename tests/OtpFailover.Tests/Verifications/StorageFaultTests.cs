@@ -154,4 +154,40 @@ public sealed class StorageFaultTests
         Assert.Equal(VerificationStatus.Pending, (await app.GetAsync(verification.Id)).Status);
         Assert.Equal(CheckOutcome.Approved, (await app.Verifications.CheckAsync(verification.Id, app.Sms.Messages[0].Code, app.Client, default)).Outcome);
     }
+
+    [Fact]
+    public async Task ADeliveredStatusWhoseSignalWasLost_StopsTheSmsWhenTheTimerFires_BecauseTheRowSaysDelivered()
+    {
+        await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(3));
+        var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
+        await using var unreachable = Unreachable();
+
+        var applied = await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, WhatsAppDeliveryStatus.Delivered, DateTimeOffset.UtcNow, null, unreachable, default);
+        await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.WhatsAppConfirmed);
+
+        Assert.Equal(StatusUpdateOutcome.Applied, applied);
+        Assert.Equal(0, app.Sms.Calls);
+        Assert.DoesNotContain((await app.GetAsync(verification.Id)).Timeline, e => e.Type == TimelineEventTypes.Failover);
+        Assert.Equal(CheckOutcome.Approved, (await app.Verifications.CheckAsync(verification.Id, code, app.Client, default)).Outcome);
+    }
+
+    [Fact]
+    public async Task AResendWhoseSignalIsLate_StillSendsTheSms_WhenTheWorkflowNextReadsTheRow()
+    {
+        await using var app = await TestApp.StartAsync(o => (o.WhatsAppDeliveryTimeout, o.ReconcileInterval) = (TimeSpan.FromSeconds(25), TimeSpan.FromSeconds(2)));
+        var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
+        await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, WhatsAppDeliveryStatus.Delivered, DateTimeOffset.UtcNow, null, app.Client, default);
+        await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.WhatsAppConfirmed);
+
+        // The row records the request; its signal is held up (as a message taken by a worker that died would be).
+        await app.Store.UpdateAsync(verification.Id, e =>
+        {
+            e.ResendRequestedAt = DateTimeOffset.UtcNow;
+            return true;
+        });
+
+        var sms = await app.Sms.WaitForMessageAsync(timeout: TimeSpan.FromSeconds(15));
+        Assert.Equal(code, sms.Code);
+        Assert.Equal("requested", Assert.Single((await app.GetAsync(verification.Id)).Timeline, e => e.Type == TimelineEventTypes.Failover).Reason);
+    }
 }
