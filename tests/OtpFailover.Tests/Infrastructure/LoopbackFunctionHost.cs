@@ -39,17 +39,8 @@ public static class LoopbackFunctionHost
                 await context.Response.WriteAsync(ex.ToString());
             }
         });
-        host.MapPost("/api/verifications", (HttpContext c) => Run(c, app().Api.StartVerification(c.Request, app().Client, c.RequestAborted)));
-        host.MapGet("/api/verifications/{id}", (HttpContext c, string id) => Run(c, app().Api.GetVerification(c.Request, id, c.RequestAborted)));
-        host.MapPost("/api/verifications/{id}/check", (HttpContext c, string id) => Run(c, app().Api.CheckCode(c.Request, id, app().Client, c.RequestAborted)));
-        host.MapPost("/api/verifications/{id}/resend", (HttpContext c, string id) => Run(c, app().Api.ResendCode(c.Request, id, app().Client, c.RequestAborted)));
-        host.MapDelete("/api/verifications/{id}", (HttpContext c, string id) => Run(c, app().Api.CancelVerification(c.Request, id, app().Client, c.RequestAborted)));
-        host.MapPost("/api/webhooks/whatsapp", (HttpContext c) => Run(c, new WhatsAppStatusWebhook(app().WhatsAppWebhook).WhatsAppStatusNotification(c.Request, app().Client, c.RequestAborted)));
-        host.MapPost("/api/webhooks/acs", (HttpContext c) => Run(c, new AcsDeliveryReportWebhook(app().SmsDeliveryReports).AcsDeliveryReports(c.Request, app().Client, c.RequestAborted)));
+        OtpFailover.TestHost.FunctionRoutes.Map(host, () => app().Services, () => app().Client);
         await host.StartAsync();
         return (host, OtpFailover.Simulator.LoopbackStandIn.ListeningUrl(host));
     }
-
-    private static async Task Run(HttpContext context, Task<IActionResult> action) =>
-        await (await action).ExecuteResultAsync(new ActionContext(context, context.GetRouteData(), new ActionDescriptor()));
 }

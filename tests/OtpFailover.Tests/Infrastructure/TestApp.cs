@@ -152,15 +152,8 @@ public sealed class TestApp : IAsyncDisposable
 
 
     /// <summary>The same names and bodies the Functions app registers, on the official durable engine.</summary>
-    public static void RegisterWorkflow(DurableTaskRegistry registry, VerificationActivities activities)
-    {
-        registry.AddOrchestratorFunc<VerificationWorkflowInput, VerificationStatus>(VerificationWorkflow.OrchestratorName, (context, input) => VerificationWorkflow.RunAsync(context, input!));
-        registry.AddActivityFunc<string, SendActivityResult>(ActivityNames.SendWhatsApp, (_, id) => activities.SendWhatsAppAsync(id!, CancellationToken.None));
-        registry.AddActivityFunc<SmsFailoverRequest, SendActivityResult>(ActivityNames.SendSms, (_, request) => activities.SendSmsAsync(request!, CancellationToken.None));
-        registry.AddActivityFunc<EndVerificationRequest, VerificationStatus>(ActivityNames.Expire, (_, request) => activities.ExpireAsync(request!, CancellationToken.None));
-        registry.AddActivityFunc<EndVerificationRequest, VerificationStatus>(ActivityNames.Fail, (_, request) => activities.FailAsync(request!, CancellationToken.None));
-        registry.AddActivityFunc<string, VerificationSnapshot>(ActivityNames.ReadVerification, (_, id) => activities.ReadVerificationAsync(id!, CancellationToken.None));
-    }
+    public static void RegisterWorkflow(DurableTaskRegistry registry, VerificationActivities activities) =>
+        VerificationWorkflow.Register(registry, activities);
 
     /// <summary>Starts a verification for a fresh number and returns it with the code WhatsApp was asked to send.</summary>
     public async Task<(Verification Verification, string Code)> StartAndAwaitWhatsAppAsync(string phoneNumber = "+14155550123", string? clientReference = null)
