@@ -24,7 +24,7 @@ namespace OtpFailover.Tests.Infrastructure;
 public sealed class AzureStorageDurableHost
 {
     public static async Task<(DurableTaskTestHost Host, string TaskHubName, Func<Task> DeleteTaskHub)> StartAsync(
-        Action<DurableTaskRegistry> register, ILoggerFactory loggerFactory)
+        Action<DurableTaskRegistry> register, ILoggerFactory loggerFactory, int partitionCount = 1)
     {
         var taskHubName = $"hub{Guid.NewGuid():N}"[..19];
         var service = new AzureStorageOrchestrationService(new AzureStorageOrchestrationServiceSettings
@@ -32,7 +32,7 @@ public sealed class AzureStorageDurableHost
             TaskHubName = taskHubName,
             StorageAccountClientProvider = new StorageAccountClientProvider(Azurite.ConnectionString),
             MaxQueuePollingInterval = TimeSpan.FromMilliseconds(500),
-            PartitionCount = 1,
+            PartitionCount = partitionCount,
             LoggerFactory = loggerFactory,
         });
         await service.CreateIfNotExistsAsync();

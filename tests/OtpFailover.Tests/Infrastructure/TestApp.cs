@@ -92,7 +92,8 @@ public sealed class TestApp : IAsyncDisposable
         TimeProvider? time = null,
         DurableBackend backend = DurableBackend.InMemory,
         Action<IServiceCollection>? services = null,
-        Action<AbuseOptions>? abuse = null)
+        Action<AbuseOptions>? abuse = null,
+        int partitionCount = 1)
     {
         await Azurite.EnsureRunningAsync();
         var options = DefaultOptions();
@@ -124,7 +125,7 @@ public sealed class TestApp : IAsyncDisposable
         var loggerFactory = provider.GetRequiredService<ILoggerFactory>();
         if (backend == DurableBackend.AzureStorage)
         {
-            var (host, taskHubName, deleteTaskHub) = await AzureStorageDurableHost.StartAsync(registry => RegisterWorkflow(registry, activities), loggerFactory);
+            var (host, taskHubName, deleteTaskHub) = await AzureStorageDurableHost.StartAsync(registry => RegisterWorkflow(registry, activities), loggerFactory, partitionCount);
             return new TestApp(provider, host, tableName, taskHubName, deleteTaskHub);
         }
 
