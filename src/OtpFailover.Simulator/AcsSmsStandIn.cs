@@ -14,12 +14,18 @@ namespace OtpFailover.Simulator;
 public sealed record SentSms(string From, string To, string Message, string? Tag, bool DeliveryReport, string? RepeatabilityRequestId, string? RepeatabilityFirstSent, string MessageId);
 
 /// <summary>How the stand-in answers one request.</summary>
-public sealed record AcsAnswer(int HttpStatus, int? RecipientStatus = null, string? RecipientError = null, bool ProcessThenHang = false)
+public sealed record AcsAnswer(int HttpStatus, int? RecipientStatus = null, string? RecipientError = null, bool ProcessThenHang = false, TimeSpan? RetryAfter = null, bool ProcessThenDrop = false)
 {
     public static AcsAnswer Accept { get; } = new(202);
 
     /// <summary>The SMS is sent, but the response never comes back (the client times out).</summary>
     public static AcsAnswer SendThenHang { get; } = new(202, ProcessThenHang: true);
+
+    /// <summary>The SMS is sent, then the connection drops before the response.</summary>
+    public static AcsAnswer SendThenDrop { get; } = new(202, ProcessThenDrop: true);
+
+    /// <summary>429 with <c>Retry-After</c>, as the service throttles.</summary>
+    public static AcsAnswer Throttled(TimeSpan retryAfter) => new(429, RetryAfter: retryAfter);
 
     public static AcsAnswer RecipientFailure(int status, string error) => new(202, status, error);
 
@@ -124,6 +130,11 @@ public sealed partial class AcsSmsStandIn(byte[] accessKey, string? bearerToken 
         var answer = Answer(call);
         if (answer.HttpStatus != 202)
         {
+            if (answer.RetryAfter is { } retryAfter)
+            {
+                context.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            }
+
             return answer.HttpStatus == 429
                 ? Results.Json(new { error = new { code = "TooManyRequests", message = "Too many requests." } }, statusCode: 429)
                 : Results.StatusCode(answer.HttpStatus);
@@ -162,6 +173,12 @@ public sealed partial class AcsSmsStandIn(byte[] accessKey, string? bearerToken 
             item["repeatabilityResult"] = "accepted";
             _firstResults.TryAdd(requestId, item);
             _firstMessages.TryAdd(requestId, request["message"]!.GetValue<string>());
+        }
+
+        if (answer.ProcessThenDrop)
+        {
+            context.Abort();
+            return Results.Empty;
         }
 
         if (answer.ProcessThenHang)

@@ -10,11 +10,11 @@ public sealed class TestHostSettings
 
     public int PartitionCount { get; set; } = 1;
 
-    /// <summary>How long a control-queue message a dead worker took stays invisible (the backend's default: 5 minutes).</summary>
-    public TimeSpan ControlQueueVisibilityTimeout { get; set; } = TimeSpan.FromMinutes(5);
+    /// <summary>How long a control-queue message a dead worker took stays invisible (as host.json sets it).</summary>
+    public TimeSpan ControlQueueVisibilityTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How long an activity message a dead worker took stays invisible (the backend's default: 5 minutes).</summary>
-    public TimeSpan WorkItemQueueVisibilityTimeout { get; set; } = TimeSpan.FromMinutes(5);
+    /// <summary>How long an activity message a dead worker took stays invisible (as host.json sets it).</summary>
+    public TimeSpan WorkItemQueueVisibilityTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The partition lease: a restarted host takes the dead one's partitions once it expires.</summary>
     public TimeSpan LeaseInterval { get; set; } = TimeSpan.FromSeconds(10);

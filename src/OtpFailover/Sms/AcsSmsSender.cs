@@ -30,6 +30,11 @@ public sealed partial class AcsSmsSender(HttpClient http, IOptions<SmsOptions> s
     /// </summary>
     public static readonly TimeSpan RepeatabilityWindow = TimeSpan.FromMinutes(5);
 
+    /// <summary>When a throttled or unavailable service gave no <c>Retry-After</c>, the verification tries again after this.</summary>
+    public static readonly TimeSpan TryAgainByDefault = TimeSpan.FromSeconds(15);
+
+    private const string CircuitOpen = "sms_circuit_open";
+
     public async Task<ChannelSendResult> SendAsync(SmsCodeMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
@@ -55,8 +60,14 @@ public sealed partial class AcsSmsSender(HttpClient http, IOptions<SmsOptions> s
             {
                 // After an attempt that may have reached the service, only an answer that refuses these very bytes
                 // (a validation error, a refused recipient) proves nothing went out; anything else is "unknown".
-                return result.Outcome == SendOutcome.Rejected && mayHaveSent && !definitive
-                    ? ChannelSendResult.Unknown(result.Detail ?? "sms_outcome_unknown")
+                if (result.Outcome == SendOutcome.Rejected && mayHaveSent && !definitive)
+                {
+                    return ChannelSendResult.Unknown(result.Detail ?? "sms_outcome_unknown");
+                }
+
+                // Throttled, unavailable, or a circuit open: nothing went out, and later it may.
+                return result.Outcome == SendOutcome.Rejected && (retry || result.Detail == CircuitOpen)
+                    ? result with { TryAgainAfter = retryAfter ?? TryAgainByDefault }
                     : result;
             }
 
@@ -83,7 +94,7 @@ public sealed partial class AcsSmsSender(HttpClient http, IOptions<SmsOptions> s
         }
         catch (BrokenCircuitException)
         {
-            return (ChannelSendResult.Rejected("sms_circuit_open"), false, null, false);
+            return (ChannelSendResult.Rejected(CircuitOpen), false, null, false);
         }
         catch (Exception ex) when (ex is TimeoutRejectedException or HttpRequestException || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
         {

@@ -21,7 +21,11 @@ public enum SendOutcome
 /// A refusal of the request itself (a validation error, a refused recipient): the same bytes sent earlier were
 /// refused too. Other refusals (throttling, an outage, an open circuit) say only that this attempt sent nothing.
 /// </param>
-public sealed record ChannelSendResult(SendOutcome Outcome, string? ProviderMessageId = null, string? Detail = null, bool RefusesRequest = false)
+/// <param name="TryAgainAfter">
+/// A refusal for now (throttled, unavailable, a circuit open): nothing was sent, and the same send may go through
+/// after this long. Null for a refusal that waiting does not change.
+/// </param>
+public sealed record ChannelSendResult(SendOutcome Outcome, string? ProviderMessageId = null, string? Detail = null, bool RefusesRequest = false, TimeSpan? TryAgainAfter = null)
 {
     public static ChannelSendResult Accepted(string? providerMessageId) => new(SendOutcome.Accepted, providerMessageId);
 

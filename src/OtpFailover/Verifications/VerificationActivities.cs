@@ -206,7 +206,16 @@ public sealed partial class VerificationActivities(
         {
             LogRejected(id, "sms", to.Masked, result.Detail);
             await GiveBackSmsAsync(entity);
-            return new(false, VerificationStatus.Pending, result.Detail ?? "sms_rejected");
+            if (result.TryAgainAfter is { } wait)
+            {
+                await store.UpdateAsync(id, e =>
+                {
+                    e.Append(new TimelineEvent(TimelineEventTypes.SmsDeferred, time.GetUtcNow(), Detail: result.Detail));
+                    return true;
+                }, cancellationToken);
+            }
+
+            return new(false, VerificationStatus.Pending, result.Detail ?? "sms_rejected", TryAgainAfter: result.TryAgainAfter);
         }
 
         // Accepted, or perhaps sent (the provider de-duplicates repeats, so "unknown" is as good as sent: the user
@@ -255,7 +264,11 @@ public sealed partial class VerificationActivities(
                     return false;
                 }
 
+                // Nothing was sent with this pair: the next allowance starts a fresh one (a first-sent time that ages
+                // past the provider's tracking window would make the next attempt a "maybe sent").
                 e.SmsAllowedAt = null;
+                e.SmsRepeatabilityRequestId = null;
+                e.SmsRepeatabilityFirstSent = null;
                 return true;
             }, CancellationToken.None);
             await limits.ReleaseSmsAsync(entity.PhoneIndex, entity.RegionCode, entity.Id, countedAt, CancellationToken.None);

@@ -95,6 +95,9 @@ public static class TimelineEventTypes
     public const string WhatsAppFailed = "whatsapp.failed";
     public const string Failover = "failover";
     public const string SmsSent = "sms.sent";
+
+    /// <summary>The SMS provider refused for now (throttled, unavailable): the SMS is tried again.</summary>
+    public const string SmsDeferred = "sms.deferred";
     public const string SmsDelivered = "sms.delivered";
     public const string SmsFailed = "sms.failed";
     public const string CheckFailed = "check.failed";

@@ -48,7 +48,8 @@ public sealed record VerificationSignal(SignalKind Kind, WhatsAppDeliveryStatus?
 /// What an activity that sends did. <see cref="Status"/> is the verification's status after it. <see cref="Unknown"/>
 /// is set by the workflow when the activity itself failed (after its retries): it may have sent or not.
 /// </summary>
-public sealed record SendActivityResult(bool Sent, VerificationStatus Status, string? Detail = null, bool Unknown = false);
+/// <param name="TryAgainAfter">The provider refused for now (throttled, unavailable): the same send may go through after this long.</param>
+public sealed record SendActivityResult(bool Sent, VerificationStatus Status, string? Detail = null, bool Unknown = false, TimeSpan? TryAgainAfter = null);
 
 /// <summary>The orchestration's custom status: where the verification's sending stands. Never a code or number.</summary>
 public static class WorkflowPhases
@@ -61,6 +62,9 @@ public static class WorkflowPhases
 
     /// <summary>The SMS could not go out, but WhatsApp had delivered the code: waiting for the user.</summary>
     public const string SmsFailed = "sms.failed";
+
+    /// <summary>The SMS provider refused for now (throttled, unavailable): waiting to try again.</summary>
+    public const string SmsDeferred = "sms.deferred";
 
     /// <summary>The SMS activity failed after its retries, so the SMS may or may not be out: waiting for the user.</summary>
     public const string SmsOutcomeUnknown = "sms.outcome_unknown";
@@ -91,6 +95,11 @@ public static class VerificationWorkflow
 {
     public const string OrchestratorName = "VerificationOrchestrator";
     public const string SignalEventName = nameof(VerificationSignal);
+
+    /// <summary>The bounds of the wait before an SMS the provider refused for now is tried again.</summary>
+    private static readonly TimeSpan MinimumDeferral = TimeSpan.FromSeconds(2);
+
+    private static readonly TimeSpan MaximumDeferral = TimeSpan.FromMinutes(1);
 
     private static readonly TaskOptions ActivityRetry = TaskOptions.FromRetryPolicy(
         new RetryPolicy(maxNumberOfAttempts: 4, firstRetryInterval: TimeSpan.FromSeconds(1), backoffCoefficient: 2));
@@ -149,7 +158,30 @@ public static class VerificationWorkflow
 
             logger.LogInformation("Verification {VerificationId}: failing over to SMS ({Reason})", _id, step.Reason);
             context.SetCustomStatus(WorkflowPhases.SendingSms);
-            var sms = await SendAsync(ActivityNames.SendSms, new SmsFailoverRequest(_id, step.Reason!.Value, step.Detail));
+            var request = new SmsFailoverRequest(_id, step.Reason!.Value, step.Detail);
+            var sms = await SendAsync(ActivityNames.SendSms, request);
+
+            // A provider that throttles or is down refuses for now: try again (same code, same repeatability pair)
+            // after the wait it asks for, for as long as the code is good.
+            while (sms is { Sent: false, TryAgainAfter: { } wait } && sms.Status == VerificationStatus.Pending)
+            {
+                context.SetCustomStatus(WorkflowPhases.SmsDeferred);
+                var pause = wait < MinimumDeferral ? MinimumDeferral : wait > MaximumDeferral ? MaximumDeferral : wait;
+                Step deferred;
+                using (var retryAt = new Deadline(context, context.CurrentUtcDateTime + pause))
+                {
+                    deferred = await WaitAsync(retryAt, resendFailsOver: false, decide: _ => null);
+                }
+
+                if (deferred.Kind == StepKind.Ended)
+                {
+                    return deferred.Ended!.Value;
+                }
+
+                context.SetCustomStatus(WorkflowPhases.SendingSms);
+                sms = await SendAsync(ActivityNames.SendSms, request);
+            }
+
             if (sms.Sent)
             {
                 context.SetCustomStatus(WorkflowPhases.SmsSent);

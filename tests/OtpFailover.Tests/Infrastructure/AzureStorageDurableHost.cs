@@ -24,15 +24,19 @@ namespace OtpFailover.Tests.Infrastructure;
 public sealed class AzureStorageDurableHost
 {
     public static async Task<(DurableTaskTestHost Host, string TaskHubName, Func<Task> DeleteTaskHub)> StartAsync(
-        Action<DurableTaskRegistry> register, ILoggerFactory loggerFactory, int partitionCount = 1)
+        Action<DurableTaskRegistry> register, ILoggerFactory loggerFactory, int partitionCount = 1, string? storage = null)
     {
         var taskHubName = $"hub{Guid.NewGuid():N}"[..19];
         var service = new AzureStorageOrchestrationService(new AzureStorageOrchestrationServiceSettings
         {
             TaskHubName = taskHubName,
-            StorageAccountClientProvider = new StorageAccountClientProvider(Azurite.ConnectionString),
+            StorageAccountClientProvider = new StorageAccountClientProvider(storage ?? Azurite.ConnectionString),
             MaxQueuePollingInterval = TimeSpan.FromMilliseconds(500),
             PartitionCount = partitionCount,
+
+            // As host.json sets them: a message a dead or cut-off worker took is back in half a minute, not five.
+            ControlQueueVisibilityTimeout = TimeSpan.FromSeconds(30),
+            WorkItemQueueVisibilityTimeout = TimeSpan.FromSeconds(30),
             LoggerFactory = loggerFactory,
         });
         await service.CreateIfNotExistsAsync();

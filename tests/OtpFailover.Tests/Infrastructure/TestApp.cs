@@ -93,7 +93,8 @@ public sealed class TestApp : IAsyncDisposable
         DurableBackend backend = DurableBackend.InMemory,
         Action<IServiceCollection>? services = null,
         Action<AbuseOptions>? abuse = null,
-        int partitionCount = 1)
+        int partitionCount = 1,
+        string? storage = null)
     {
         await Azurite.EnsureRunningAsync();
         var options = DefaultOptions();
@@ -111,7 +112,7 @@ public sealed class TestApp : IAsyncDisposable
         registrations.AddSingleton(Microsoft.Extensions.Options.Options.Create(abuseOptions));
         registrations.AddSingleton(Microsoft.Extensions.Options.Options.Create(TestSecrets.WhatsAppOptions()));
         registrations.AddSingleton(Microsoft.Extensions.Options.Options.Create(new OtpFailover.Sms.SmsOptions { WebhookKey = TestSecrets.SmsWebhookKey }));
-        registrations.AddSingleton(new TableServiceClient(Azurite.ConnectionString));
+        registrations.AddSingleton(new TableServiceClient(storage ?? Azurite.ConnectionString));
         registrations.AddSingleton(time ?? TimeProvider.System);
         registrations.AddSingleton<RecordingWhatsAppSender>();
         registrations.AddSingleton<RecordingSmsSender>();
@@ -125,7 +126,7 @@ public sealed class TestApp : IAsyncDisposable
         var loggerFactory = provider.GetRequiredService<ILoggerFactory>();
         if (backend == DurableBackend.AzureStorage)
         {
-            var (host, taskHubName, deleteTaskHub) = await AzureStorageDurableHost.StartAsync(registry => RegisterWorkflow(registry, activities), loggerFactory, partitionCount);
+            var (host, taskHubName, deleteTaskHub) = await AzureStorageDurableHost.StartAsync(registry => RegisterWorkflow(registry, activities), loggerFactory, partitionCount, storage);
             return new TestApp(provider, host, tableName, taskHubName, deleteTaskHub);
         }
 
