@@ -62,7 +62,7 @@ public static class TestHostProgram
         appTables.AddPolicy(new HoldWhileMarked("app-write", settings.HoldAppWritesWhile, request => settings.HoldAppWritesContaining is { } fragment && request.Contains(fragment, StringComparison.Ordinal)), HttpPipelinePosition.PerRetry);
         builder.Services.AddSingleton(new TableServiceClient(storage, appTables));
 
-        var grpcPort = FreeLoopbackPort();
+        var grpcPort = AzureStorageDurableHost.FreeLoopbackPort();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Listen(IPAddress.Loopback, settings.HttpPort);
@@ -110,12 +110,5 @@ public static class TestHostProgram
         await app.WaitForShutdownAsync();
         await worker.StopAsync();
         return 0;
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

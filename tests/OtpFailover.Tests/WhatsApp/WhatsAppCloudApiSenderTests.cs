@@ -186,7 +186,7 @@ public sealed class WhatsAppCloudApiSenderTests : IAsyncLifetime
     [Fact]
     public async Task NobodyListening_IsRetried_ThenRefusedAsUnreachable()
     {
-        var port = Infrastructure.AzureStorageDurableHost.FreeLoopbackPort();
+        var port = AzureStorageDurableHost.FreeLoopbackPort();
         await using var services = Build(new Uri($"http://127.0.0.1:{port}/"));
 
         var result = await SendAsync(services);

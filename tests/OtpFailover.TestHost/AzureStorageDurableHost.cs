@@ -14,7 +14,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace OtpFailover.Tests.Infrastructure;
+namespace OtpFailover.TestHost;
 
 /// <summary>
 /// The durable engine the way Azure Functions runs it by default: the Azure Storage backend (here on Azurite), so
@@ -24,13 +24,27 @@ namespace OtpFailover.Tests.Infrastructure;
 public sealed class AzureStorageDurableHost
 {
     public static async Task<(DurableTaskTestHost Host, string TaskHubName, Func<Task> DeleteTaskHub)> StartAsync(
-        Action<DurableTaskRegistry> register, ILoggerFactory loggerFactory, int partitionCount = 1, string? storage = null)
+        Action<DurableTaskRegistry> register, ILoggerFactory loggerFactory, int partitionCount = 1, string? storage = null, Azure.Core.Pipeline.HttpPipelinePolicy? storagePolicy = null)
     {
         var taskHubName = $"hub{Guid.NewGuid():N}"[..19];
+        var connection = storage ?? Azurite.ConnectionString;
+        var blobs = new Azure.Storage.Blobs.BlobClientOptions();
+        var queues = new Azure.Storage.Queues.QueueClientOptions();
+        var tables = new Azure.Data.Tables.TableClientOptions();
+        if (storagePolicy is not null)
+        {
+            blobs.AddPolicy(storagePolicy, Azure.Core.HttpPipelinePosition.PerRetry);
+            queues.AddPolicy(storagePolicy, Azure.Core.HttpPipelinePosition.PerRetry);
+            tables.AddPolicy(storagePolicy, Azure.Core.HttpPipelinePosition.PerRetry);
+        }
+
         var service = new AzureStorageOrchestrationService(new AzureStorageOrchestrationServiceSettings
         {
             TaskHubName = taskHubName,
-            StorageAccountClientProvider = new StorageAccountClientProvider(storage ?? Azurite.ConnectionString),
+            StorageAccountClientProvider = new StorageAccountClientProvider(
+                StorageServiceClientProvider.ForBlob(connection, blobs),
+                StorageServiceClientProvider.ForQueue(connection, queues),
+                StorageServiceClientProvider.ForTable(connection, tables)),
             MaxQueuePollingInterval = TimeSpan.FromMilliseconds(500),
             PartitionCount = partitionCount,
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 
-namespace OtpFailover.Tests.Infrastructure;
+namespace OtpFailover.TestHost;
 
 /// <summary>
 /// The tests' storage: Azurite on 127.0.0.1 with its well-known development account. CI starts a pinned Azurite
