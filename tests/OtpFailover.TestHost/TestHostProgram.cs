@@ -39,12 +39,14 @@ public static class TestHostProgram
         // The backend, with its checkpoints (History table writes) held while a test says so.
         var backendTables = new TableClientOptions();
         backendTables.AddPolicy(new HoldWhileMarked("checkpoints", settings.HoldCheckpointsWhile, request => request.Contains($"{settings.TaskHub}History", StringComparison.Ordinal)), HttpPipelinePosition.PerRetry);
+        var backendQueues = new Azure.Storage.Queues.QueueClientOptions();
+        backendQueues.AddPolicy(new HoldWhileMarked("queue-message", settings.HoldQueueMessagesWhile, request => request.Contains("/messages", StringComparison.Ordinal)), HttpPipelinePosition.PerRetry);
         var service = new AzureStorageOrchestrationService(new AzureStorageOrchestrationServiceSettings
         {
             TaskHubName = settings.TaskHub,
             StorageAccountClientProvider = new StorageAccountClientProvider(
                 StorageServiceClientProvider.ForBlob(storage),
-                StorageServiceClientProvider.ForQueue(storage),
+                StorageServiceClientProvider.ForQueue(storage, backendQueues),
                 StorageServiceClientProvider.ForTable(storage, backendTables)),
             PartitionCount = settings.PartitionCount,
             MaxQueuePollingInterval = TimeSpan.FromMilliseconds(500),

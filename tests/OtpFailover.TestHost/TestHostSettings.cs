@@ -22,6 +22,9 @@ public sealed class TestHostSettings
     /// <summary>While this file exists, the backend's writes to its History table (the checkpoints) are held.</summary>
     public string? HoldCheckpointsWhile { get; set; }
 
+    /// <summary>While this file exists, messages the backend puts on its queues (signals, timers, activities) are held.</summary>
+    public string? HoldQueueMessagesWhile { get; set; }
+
     /// <summary>While this file exists, the app's table writes containing <see cref="HoldAppWritesContaining"/> are held.</summary>
     public string? HoldAppWritesWhile { get; set; }
 

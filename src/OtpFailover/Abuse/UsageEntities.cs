@@ -9,8 +9,9 @@ namespace OtpFailover.Abuse;
 
 /// <summary>
 /// What one number (partition <c>usage-number-{keyed hash}</c>) or one client key (<c>usage-client-{keyed hash}</c>)
-/// did lately: the starts, SMS and wrong codes, each a log of (id, time) kept for its longest window. One row per
-/// subject, so a decision and its record are one ETag-guarded write, exact however many requests race.
+/// did lately: the starts, SMS and wrong codes, each a log of (id, time) kept for its longest window, and, for a
+/// number, its verification in flight. One row per subject, so a decision and its record are one ETag-guarded write,
+/// exact however many requests race.
 /// </summary>
 public sealed class UsageEntity : ITableEntity
 {
@@ -29,6 +30,12 @@ public sealed class UsageEntity : ITableEntity
     public string Sms { get; set; } = "[]";
 
     public string FailedChecks { get; set; } = "[]";
+
+    /// <summary>
+    /// On a number's row: its latest verification, the one in flight while it is pending. A start writes itself here
+    /// with its usage, in one ETag-guarded write, so at most one verification per number is ever pending.
+    /// </summary>
+    public string? Holder { get; set; }
 
     internal static string NumberPartition(string phoneIndex) => $"usage-number-{phoneIndex}";
 

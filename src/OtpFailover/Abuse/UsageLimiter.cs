@@ -21,81 +21,95 @@ public sealed partial class UsageLimiter(AppTable table, IOptions<AbuseOptions> 
     private AbuseOptions Settings => options.Value;
 
     /// <summary>
-    /// Records a start if every limit allows it: the number's wrong-code budget, its starts in the short and the long
-    /// window, and the starts of every client subject the caller named (its IP address and its key are both counted).
+    /// Judges a start against every limit (the number's wrong-code budget, its starts in the short and the long window,
+    /// and the starts of every client the caller named: its IP address and its key are both counted) and prepares its
+    /// record, without writing anything. The record also makes the start the number's verification in flight.
     /// </summary>
-    public async Task<LimitDecision> TryRecordStartAsync(string phoneIndex, IReadOnlyList<string> clientIndexes, string startId, CancellationToken cancellationToken)
+    public async Task<StartPlan> PlanStartAsync(string phoneIndex, IReadOnlyList<string> clientIndexes, string startId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(clientIndexes);
         var settings = Settings;
         var failedChecks = Limit.Of(nameof(AbuseOptions.FailedChecksPerNumber), settings.FailedChecksPerNumber, LimitKind.FailedChecksPerNumber);
-        var subjects = new List<Subject>
+        var number = new Subject(
+            UsageEntity.NumberPartition(phoneIndex),
+            [Limit.Of(nameof(AbuseOptions.StartsPerNumber), settings.StartsPerNumber, LimitKind.StartsPerNumber), Limit.Of(nameof(AbuseOptions.StartsPerNumberDaily), settings.StartsPerNumberDaily, LimitKind.StartsPerNumber)],
+            (usage, now) => UsageLog.Parse(usage.FailedChecks).WaitBeforeNext(failedChecks.Rule, now) is { } lockedOut ? failedChecks.Refuse(lockedOut) : null);
+        var clients = settings.StartsPerClient.IsOn
+            ? clientIndexes.Distinct(StringComparer.Ordinal).Select(index => new Subject(UsageEntity.ClientPartition(index), [Limit.Of(nameof(AbuseOptions.StartsPerClient), settings.StartsPerClient, LimitKind.StartsPerClient)])).ToList()
+            : [];
+
+        var rows = await Task.WhenAll(clients.Append(number).Select(s => FindAsync<UsageEntity>(s.Partition, UsageEntity.UsageRowKey, cancellationToken)));
+        var now = time.GetUtcNow();
+        var writes = new List<PlannedWrite>();
+        for (var i = 0; i < clients.Count; i++)
         {
-            new(
-                UsageEntity.NumberPartition(phoneIndex),
-                [Limit.Of(nameof(AbuseOptions.StartsPerNumber), settings.StartsPerNumber, LimitKind.StartsPerNumber), Limit.Of(nameof(AbuseOptions.StartsPerNumberDaily), settings.StartsPerNumberDaily, LimitKind.StartsPerNumber)],
-                (usage, now) => UsageLog.Parse(usage.FailedChecks).WaitBeforeNext(failedChecks.Rule, now) is { } lockedOut ? failedChecks.Refuse(lockedOut) : null),
-        };
-        if (settings.StartsPerClient.IsOn)
-        {
-            subjects.AddRange(clientIndexes.Distinct(StringComparer.Ordinal).Select(index =>
-                new Subject(UsageEntity.ClientPartition(index), [Limit.Of(nameof(AbuseOptions.StartsPerClient), settings.StartsPerClient, LimitKind.StartsPerClient)])));
+            var row = rows[i] ?? new UsageEntity { PartitionKey = clients[i].Partition };
+            var (write, decision) = Judge(row, UsageColumn.Starts, startId, clients[i], now);
+            if (!decision.Allowed)
+            {
+                return StartPlan.Refused(decision);
+            }
+
+            if (write)
+            {
+                writes.Add(new PlannedWrite(row, rows[i] is null));
+            }
         }
 
-        var client = await table.GetAsync(cancellationToken);
-        for (var attempt = 0; ; attempt++)
+        var numberRow = rows[^1] ?? new UsageEntity { PartitionKey = number.Partition };
+        var holder = numberRow.Holder;
+        var (_, numberDecision) = Judge(numberRow, UsageColumn.Starts, startId, number, now);
+        if (!numberDecision.Allowed)
         {
-            // Judge every row first: a refused start writes nothing at all.
-            var rows = await Task.WhenAll(subjects.Select(s => FindAsync<UsageEntity>(s.Partition, UsageEntity.UsageRowKey, cancellationToken)));
-            var now = time.GetUtcNow();
-            var judged = new List<(Subject Subject, UsageEntity Row, bool IsNew)>();
-            for (var i = 0; i < subjects.Count; i++)
-            {
-                var row = rows[i] ?? new UsageEntity { PartitionKey = subjects[i].Partition };
-                var (write, decision) = Judge(row, UsageColumn.Starts, startId, subjects[i], now);
-                if (!decision.Allowed)
-                {
-                    return decision;
-                }
+            return StartPlan.Refused(numberDecision);
+        }
 
-                if (write)
-                {
-                    judged.Add((subjects[i], row, rows[i] is null));
-                }
+        var failed = UsageLog.Parse(numberRow.FailedChecks);
+        if (failedChecks.Rule.IsOn)
+        {
+            failed.Prune(now, failedChecks.Rule.Window);
+        }
+
+        // The number's row is written last: it is the start's commit point.
+        numberRow.Holder = startId;
+        writes.Add(new PlannedWrite(numberRow, rows[^1] is null));
+        return new StartPlan(LimitDecision.Allow, holder == startId ? null : holder, failedChecks.Rule.IsOn ? failed.Count : 0, startId, writes);
+    }
+
+    /// <summary>
+    /// Writes a start's record, each row under the ETag it was judged by. False when a row changed in between (plan
+    /// again); whatever stopped the writing half way takes back what was written.
+    /// </summary>
+    public async Task<bool> CommitStartAsync(StartPlan plan, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        var client = await table.GetAsync(cancellationToken);
+        var written = new List<string>();
+        var complete = false;
+        try
+        {
+            foreach (var (row, isNew) in plan.Writes)
+            {
+                written.Add(row.PartitionKey);
+                await WriteAsync(client, row, isNew, cancellationToken);
             }
 
-            // Then record each under the ETag it was judged by; a row that changed meanwhile means judging again.
-            // Whatever stops the recording half way (a conflict, a storage error, the caller giving up) takes back
-            // what was recorded, so a start that did not happen holds no place anywhere.
-            var recorded = new List<string>();
-            var complete = false;
-            try
+            complete = true;
+            return true;
+        }
+        catch (RequestFailedException ex) when (ex.Status is (int)HttpStatusCode.Conflict or (int)HttpStatusCode.PreconditionFailed)
+        {
+            return false;
+        }
+        finally
+        {
+            if (!complete)
             {
-                foreach (var (subject, row, isNew) in judged)
+                foreach (var partition in written)
                 {
-                    recorded.Add(subject.Partition);
-                    await WriteAsync(client, row, isNew, cancellationToken);
-                }
-
-                complete = true;
-                return LimitDecision.Allow;
-            }
-            catch (RequestFailedException ex) when (ex.Status is (int)HttpStatusCode.Conflict or (int)HttpStatusCode.PreconditionFailed && attempt < MaxConflictRetries)
-            {
-                // A row changed between judging and recording: judge again, below.
-            }
-            finally
-            {
-                if (!complete)
-                {
-                    foreach (var partition in recorded)
-                    {
-                        await ForgetBestEffortAsync(partition, UsageColumn.Starts, startId);
-                    }
+                    await ForgetBestEffortAsync(partition, UsageColumn.Starts, plan.StartId);
                 }
             }
-
-            await ConflictBackoff.DelayAsync(attempt, cancellationToken);
         }
     }
 
@@ -111,19 +125,27 @@ public sealed partial class UsageLimiter(AppTable table, IOptions<AbuseOptions> 
     }
 
     /// <summary>
-    /// Reserves a place for one check in the number's wrong-code budget. Every check holds one while its code is
-    /// judged, right or wrong: checks in flight can never outnumber the guesses the budget has left, however many
-    /// race. A wrong code keeps its place; a right one (or one that found its verification ended) gives it back.
+    /// Records a wrong code in the number's budget, before it counts on its verification, so that a start that reads
+    /// the number now already sees it. Refused when the budget is spent (a race the verification's own gate lost).
     /// </summary>
-    public Task<LimitDecision> TryReserveCheckAsync(string phoneIndex, string checkId, CancellationToken cancellationToken) =>
+    public Task<LimitDecision> TryRecordFailedCheckAsync(string phoneIndex, string checkId, CancellationToken cancellationToken) =>
         TryAppendAsync(new Subject(UsageEntity.NumberPartition(phoneIndex), [Limit.Of(nameof(AbuseOptions.FailedChecksPerNumber), Settings.FailedChecksPerNumber, LimitKind.FailedChecksPerNumber)]), UsageColumn.FailedChecks, checkId, cancellationToken);
 
     /// <summary>
-    /// Gives back a check's place: its code was right, or it changed nothing. Best effort, and it never throws: a
-    /// place it cannot give back counts as one wrong code until its window passes.
+    /// Takes back a wrong code that did not count (its verification ended first). Best effort, and it never throws:
+    /// one it cannot take back counts until its window passes.
     /// </summary>
-    public Task ReleaseCheckAsync(string phoneIndex, string checkId) =>
+    public Task ForgetFailedCheckAsync(string phoneIndex, string checkId) =>
         ForgetBestEffortAsync(UsageEntity.NumberPartition(phoneIndex), UsageColumn.FailedChecks, checkId);
+
+    /// <summary>The refusal of a number whose wrong-code budget is spent, with how long until a place frees.</summary>
+    public async Task<LimitDecision> RefuseFailedChecksAsync(string phoneIndex, CancellationToken cancellationToken)
+    {
+        var rule = Settings.FailedChecksPerNumber;
+        var usage = await FindAsync<UsageEntity>(UsageEntity.NumberPartition(phoneIndex), UsageEntity.UsageRowKey, cancellationToken);
+        var wait = UsageLog.Parse(usage?.FailedChecks).WaitBeforeNext(rule, time.GetUtcNow()) ?? TimeSpan.FromSeconds(1);
+        return LimitDecision.Refuse(LimitKind.FailedChecksPerNumber, $"{Section}:{nameof(AbuseOptions.FailedChecksPerNumber)}", wait);
+    }
 
     /// <summary>Whether an SMS to the number would fit its limit and its region's budget now (nothing is recorded).</summary>
     public async Task<LimitDecision> CheckSmsAsync(string phoneIndex, string regionCode, CancellationToken cancellationToken)
@@ -417,3 +439,34 @@ internal static class UsageColumns
         }
     }
 }
+
+/// <summary>
+/// A start judged and ready to record: the decision, the verification the number had in flight (to supersede), the
+/// number's wrong codes so far (the new verification's share of the budget), and the rows to write.
+/// </summary>
+public sealed class StartPlan
+{
+    internal StartPlan(LimitDecision decision, string? previousHolder, int failedChecksBefore, string startId, IReadOnlyList<PlannedWrite> writes)
+    {
+        Decision = decision;
+        PreviousHolder = previousHolder;
+        FailedChecksBefore = failedChecksBefore;
+        StartId = startId;
+        Writes = writes;
+    }
+
+    public LimitDecision Decision { get; }
+
+    /// <summary>The number's latest verification before this start (it may have ended already).</summary>
+    public string? PreviousHolder { get; }
+
+    public int FailedChecksBefore { get; }
+
+    internal string StartId { get; }
+
+    internal IReadOnlyList<PlannedWrite> Writes { get; }
+
+    internal static StartPlan Refused(LimitDecision decision) => new(decision, null, 0, string.Empty, []);
+}
+
+internal sealed record PlannedWrite(UsageEntity Row, bool IsNew);

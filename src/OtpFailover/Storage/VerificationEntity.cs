@@ -43,6 +43,12 @@ public sealed class VerificationEntity : ITableEntity, IOperationStamped
 
     public int AttemptsUsed { get; set; }
 
+    /// <summary>
+    /// The number's wrong codes (across its earlier verifications, in the limit's window) when this one started: with
+    /// <see cref="AttemptsUsed"/>, what this verification may still take from <c>Abuse:FailedChecksPerNumber</c>.
+    /// </summary>
+    public int FailedChecksBefore { get; set; }
+
     public DateTimeOffset CreatedAt { get; set; }
 
     public DateTimeOffset ExpiresAt { get; set; }
@@ -147,24 +153,6 @@ public sealed class VerificationEntity : ITableEntity, IOperationStamped
         // In the order the service recorded them: a provider's own timestamps need not agree with ours.
         Timeline = ReadTimeline(),
     };
-}
-
-/// <summary>Marks a phone number as having a verification in flight (partition = <c>phone-{keyed hash}</c>).</summary>
-public sealed class PhoneLockEntity : ITableEntity
-{
-    internal const string LockRowKey = "lock";
-
-    public string PartitionKey { get; set; } = string.Empty;
-
-    public string RowKey { get; set; } = LockRowKey;
-
-    public DateTimeOffset? Timestamp { get; set; }
-
-    public ETag ETag { get; set; }
-
-    public string VerificationId { get; set; } = string.Empty;
-
-    internal static string PartitionFor(string phoneIndex) => $"phone-{phoneIndex}";
 }
 
 /// <summary>

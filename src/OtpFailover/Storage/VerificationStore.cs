@@ -11,7 +11,7 @@ namespace OtpFailover.Storage;
 public sealed record IdempotencyClaim(bool Claimed, string VerificationId);
 
 /// <summary>
-/// Verification rows, phone-number locks and idempotency keys in Azure Table Storage. Every change is read, changed
+/// Verification rows and idempotency keys in Azure Table Storage. Every change is read, changed
 /// and written back under the row's ETag, and retried on a conflict, so parallel requests never lose an update.
 /// </summary>
 public sealed partial class VerificationStore(AppTable table, TimeProvider time, ILogger<VerificationStore> logger)
@@ -31,21 +31,62 @@ public sealed partial class VerificationStore(AppTable table, TimeProvider time,
         return response.HasValue ? response.Value : null;
     }
 
-    /// <summary>
-    /// Stores a new verification and takes its phone number's lock. A verification still in flight for the number
-    /// is superseded: it ends <c>canceled</c> (detail <c>superseded</c>) before the lock changes hands, so at most one
-    /// verification per number is ever pending and nobody is handed another person's verification.
-    /// </summary>
-    /// <returns>The verifications this start ended, with how they ended (their orchestrations must be told).</returns>
-    public async Task<IReadOnlyList<(string Id, VerificationStatus Status)>> CreateAsync(VerificationEntity entity, CancellationToken cancellationToken = default)
+    /// <summary>Stores a new verification. Which verification a number has in flight is the number's usage row's to say.</summary>
+    public async Task InsertAsync(VerificationEntity entity, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(entity);
         var client = await table.GetAsync(cancellationToken);
-
-        // The row goes first: whoever holds a lock always points at a row that exists.
         await client.AddEntityAsync(entity, cancellationToken);
-        return await TakePhoneLockAsync(client, entity.PhoneIndex, entity.Id, cancellationToken);
     }
+
+    /// <summary>Removes a verification that was stored for a start that then did not happen.</summary>
+    public async Task DeleteAsync(string id, CancellationToken cancellationToken = default)
+    {
+        var client = await table.GetAsync(cancellationToken);
+        await client.DeleteEntityAsync(id, VerificationEntity.VerificationRowKey, ETag.All, cancellationToken);
+    }
+
+    /// <summary>
+    /// Ends the verification a number had in flight, because a new start for the number takes its place: it ends
+    /// <c>canceled</c> (detail <c>superseded</c>), or <c>expired</c> when its lifetime had run out already.
+    /// </summary>
+    /// <returns>How it ended, when this call ended it; null when it had ended before (or never existed).</returns>
+    public async Task<VerificationStatus?> SupersedeAsync(string id, CancellationToken cancellationToken = default)
+    {
+        var ended = await UpdateAsync(id, entity =>
+        {
+            if (!entity.IsPending)
+            {
+                return false;
+            }
+
+            var now = time.GetUtcNow();
+            if (now >= entity.ExpiresAt)
+            {
+                entity.End(VerificationStatus.Expired, TimelineEventTypes.Expired, now);
+            }
+            else
+            {
+                entity.End(VerificationStatus.Canceled, TimelineEventTypes.Canceled, now, detail: SupersededDetail);
+            }
+
+            return true;
+        }, cancellationToken);
+        return ended is { Changed: true, Entity: var entity } ? entity.StatusValue : null;
+    }
+
+    /// <summary>Updates a verification's share of its number's wrong-code budget, when a start had to judge again.</summary>
+    public Task SetFailedChecksBeforeAsync(string id, int failedChecksBefore, CancellationToken cancellationToken = default) =>
+        UpdateAsync(id, entity =>
+        {
+            if (entity.FailedChecksBefore == failedChecksBefore)
+            {
+                return false;
+            }
+
+            entity.FailedChecksBefore = failedChecksBefore;
+            return true;
+        }, cancellationToken);
 
     /// <summary>
     /// Applies <paramref name="change"/> to the current row and writes it under the row's ETag, retrying on a
@@ -62,12 +103,12 @@ public sealed partial class VerificationStore(AppTable table, TimeProvider time,
         return UpdateAsync(current.Id, current, change, cancellationToken);
     }
 
-    private async Task<(VerificationEntity Entity, bool Changed)?> UpdateAsync(string id, VerificationEntity? current, Func<VerificationEntity, bool> change, CancellationToken cancellationToken, bool releasePhoneOnEnd = true)
+    private async Task<(VerificationEntity Entity, bool Changed)?> UpdateAsync(string id, VerificationEntity? current, Func<VerificationEntity, bool> change, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(change);
         var client = await table.GetAsync(cancellationToken);
         var operation = OperationStamps.NewOperation();
-        var wasPendingBeforeUs = (bool?)null;
+        var wrote = false;
         for (var attempt = 0; ; attempt++)
         {
             var entity = attempt == 0 && current is not null ? current : await FindAsync(id, cancellationToken);
@@ -76,13 +117,12 @@ public sealed partial class VerificationStore(AppTable table, TimeProvider time,
                 return null;
             }
 
-            if (wasPendingBeforeUs is { } before && entity.WasWrittenBy(operation))
+            if (wrote && entity.WasWrittenBy(operation))
             {
                 // Our write reached the table and only its answer was lost: the change is there, do not apply it again.
-                return await AfterWriteAsync(client, entity, before, releasePhoneOnEnd, cancellationToken);
+                return (entity, true);
             }
 
-            var wasPending = entity.IsPending;
             if (!change(entity))
             {
                 return (entity, false);
@@ -91,29 +131,17 @@ public sealed partial class VerificationStore(AppTable table, TimeProvider time,
             entity.Stamp(operation);
             try
             {
-                wasPendingBeforeUs = wasPending;
+                wrote = true;
                 var response = await client.UpdateEntityAsync(entity, entity.ETag, TableUpdateMode.Replace, cancellationToken);
                 entity.ETag = response.Headers.ETag ?? entity.ETag;
+                return (entity, true);
             }
             catch (RequestFailedException ex) when (ex.Status == (int)HttpStatusCode.PreconditionFailed && attempt < MaxConflictRetries)
             {
                 LogConflict(id, attempt + 1);
                 await ConflictBackoff.DelayAsync(attempt, cancellationToken);
-                continue;
             }
-
-            return await AfterWriteAsync(client, entity, wasPending, releasePhoneOnEnd, cancellationToken);
         }
-    }
-
-    private async Task<(VerificationEntity Entity, bool Changed)?> AfterWriteAsync(TableClient client, VerificationEntity entity, bool wasPending, bool releasePhoneOnEnd, CancellationToken cancellationToken)
-    {
-        if (releasePhoneOnEnd && wasPending && !entity.IsPending)
-        {
-            await ReleasePhoneBestEffortAsync(client, entity, cancellationToken);
-        }
-
-        return (entity, true);
     }
 
     /// <summary>Remembers which verification a provider's message id belongs to (idempotent).</summary>
@@ -209,101 +237,7 @@ public sealed partial class VerificationStore(AppTable table, TimeProvider time,
         }
     }
 
-    private async Task<IReadOnlyList<(string Id, VerificationStatus Status)>> TakePhoneLockAsync(TableClient client, string phoneIndex, string verificationId, CancellationToken cancellationToken)
-    {
-        var partition = PhoneLockEntity.PartitionFor(phoneIndex);
-        var superseded = new List<(string Id, VerificationStatus Status)>();
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                await client.AddEntityAsync(new PhoneLockEntity { PartitionKey = partition, VerificationId = verificationId }, cancellationToken);
-                return superseded;
-            }
-            catch (RequestFailedException ex) when (ex.Status == (int)HttpStatusCode.Conflict)
-            {
-            }
-
-            var existing = await client.GetEntityIfExistsAsync<PhoneLockEntity>(partition, PhoneLockEntity.LockRowKey, cancellationToken: cancellationToken);
-            if (!existing.HasValue)
-            {
-                continue; // released in between: try to add again
-            }
-
-            var holder = existing.Value!;
-            if (holder.VerificationId == verificationId)
-            {
-                return superseded;
-            }
-
-            // End the holder first, keeping the lock (it is about to change hands), so that whoever holds the lock
-            // at the end is the one verification left pending for the number.
-            var ended = await UpdateAsync(holder.VerificationId, null, entity =>
-            {
-                if (!entity.IsPending)
-                {
-                    return false;
-                }
-
-                // One past its lifetime has expired already (its orchestration has yet to say so): it is not superseded.
-                var now = time.GetUtcNow();
-                if (now >= entity.ExpiresAt)
-                {
-                    entity.End(VerificationStatus.Expired, TimelineEventTypes.Expired, now);
-                }
-                else
-                {
-                    entity.End(VerificationStatus.Canceled, TimelineEventTypes.Canceled, now, detail: SupersededDetail);
-                }
-
-                return true;
-            }, cancellationToken, releasePhoneOnEnd: false);
-            if (ended is { Changed: true, Entity: var endedEntity })
-            {
-                superseded.Add((endedEntity.Id, endedEntity.StatusValue));
-            }
-
-            try
-            {
-                holder.VerificationId = verificationId;
-                await client.UpdateEntityAsync(holder, holder.ETag, TableUpdateMode.Replace, cancellationToken);
-                return superseded;
-            }
-            catch (RequestFailedException ex) when (ex.Status is (int)HttpStatusCode.PreconditionFailed or (int)HttpStatusCode.NotFound && attempt < MaxConflictRetries)
-            {
-                // Another start took the lock first: supersede that one too.
-            }
-        }
-    }
-
     public const string SupersededDetail = "superseded";
-
-    /// <summary>
-    /// Frees the number once its verification ended. Best effort: the ended row is already the truth, and a lock that
-    /// points at an ended verification is taken over by the next start, so a failure here must not fail the caller.
-    /// </summary>
-    private async Task ReleasePhoneBestEffortAsync(TableClient client, VerificationEntity entity, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var partition = PhoneLockEntity.PartitionFor(entity.PhoneIndex);
-            var existing = await client.GetEntityIfExistsAsync<PhoneLockEntity>(partition, PhoneLockEntity.LockRowKey, cancellationToken: cancellationToken);
-            if (!existing.HasValue || existing.Value!.VerificationId != entity.Id)
-            {
-                return;
-            }
-
-            await client.DeleteEntityAsync(partition, PhoneLockEntity.LockRowKey, existing.Value.ETag, cancellationToken);
-        }
-        catch (RequestFailedException ex) when (ex.Status is (int)HttpStatusCode.PreconditionFailed or (int)HttpStatusCode.NotFound)
-        {
-            // Taken over or released by someone else: nothing of ours to release.
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            LogReleaseFailed(ex, entity.Id);
-        }
-    }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Verification {VerificationId} changed under us; retrying (attempt {Attempt})")]
     private partial void LogConflict(string verificationId, int attempt);
@@ -311,6 +245,4 @@ public sealed partial class VerificationStore(AppTable table, TimeProvider time,
     [LoggerMessage(Level = LogLevel.Warning, Message = "The idempotency key of verification {VerificationId}, whose start did not finish, could not be released now; it is taken over once abandoned")]
     private partial void LogIdempotencyReleaseFailed(Exception exception, string verificationId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId} ended, but its number's lock could not be released now; the next start takes it over")]
-    private partial void LogReleaseFailed(Exception exception, string verificationId);
 }

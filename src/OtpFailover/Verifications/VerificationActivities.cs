@@ -93,7 +93,7 @@ public sealed partial class VerificationActivities(
         }
 
         var sentAt = time.GetUtcNow();
-        await store.UpdateAsync(verificationId, e =>
+        await store.UpdateAsync(entity, e =>
         {
             e.WhatsAppMessageId = result.ProviderMessageId ?? string.Empty;
             if (e.WhatsAppStatusValue == WhatsAppDeliveryStatus.None)
@@ -169,7 +169,7 @@ public sealed partial class VerificationActivities(
                 return new(false, VerificationStatus.Pending, refusal);
             }
 
-            var allowed = await store.UpdateAsync(id, e =>
+            var allowed = await store.UpdateAsync(entity, e =>
             {
                 if (e.SmsAllowedAt is not null)
                 {
@@ -227,7 +227,7 @@ public sealed partial class VerificationActivities(
             LogSmsOutcomeUnknown(id, result.Detail);
         }
 
-        await store.UpdateAsync(id, e =>
+        await store.UpdateAsync(entity, e =>
         {
             if (e.SmsMessageId is not null)
             {

@@ -87,6 +87,7 @@ public sealed partial class VerificationService(
     UsageLimiter limits,
     ISmsCodeSender sms,
     IOptions<VerificationOptions> options,
+    IOptions<AbuseOptions> abuse,
     TimeProvider time,
     ILogger<VerificationService> logger)
 {
@@ -120,28 +121,6 @@ public sealed partial class VerificationService(
         }
 
         var clientIndexes = request.ClientSubjects.Select(clientKeys.Index).ToList();
-        LimitDecision limit;
-        try
-        {
-            limit = await limits.TryRecordStartAsync(phoneIndex, clientIndexes, id, cancellationToken);
-        }
-        catch when (keyIndex is not null)
-        {
-            await store.ReleaseIdempotencyKeyAsync(phoneIndex, keyIndex, id, CancellationToken.None);
-            throw;
-        }
-
-        if (!limit.Allowed)
-        {
-            if (keyIndex is not null)
-            {
-                await store.ReleaseIdempotencyKeyAsync(phoneIndex, keyIndex, id, CancellationToken.None);
-            }
-
-            LogStartRefused(phoneNumber.Masked, limit.Setting);
-            return new StartResult(StartOutcome.RateLimited, Limit: limit);
-        }
-
         var entity = new VerificationEntity
         {
             PartitionKey = id,
@@ -157,11 +136,60 @@ public sealed partial class VerificationService(
         };
         entity.Append(new TimelineEvent(TimelineEventTypes.Created, now));
 
-        // The start has taken its place in the limits: from here it finishes even when the caller gives up (a start
-        // half made would supersede the verification in flight and send nothing), or it is undone.
+        var superseded = new List<(string Id, VerificationStatus Status)>();
+        var stored = false;
         try
         {
-            var superseded = await store.CreateAsync(entity, CancellationToken.None);
+            // Judge, supersede the verification in flight, store, and record the start (its commit point is one
+            // ETag-guarded write of the number's row); judged again whenever a row changed in between. Once anything
+            // is written, the start finishes even when the caller gives up, or it is undone.
+            var checkedHolders = new HashSet<string>(StringComparer.Ordinal);
+            for (var attempt = 0; ; attempt++)
+            {
+                var plan = await limits.PlanStartAsync(phoneIndex, clientIndexes, id, attempt == 0 ? cancellationToken : CancellationToken.None);
+                if (!plan.Decision.Allowed)
+                {
+                    if (stored)
+                    {
+                        await store.DeleteAsync(id, CancellationToken.None);
+                    }
+
+                    if (keyIndex is not null)
+                    {
+                        await store.ReleaseIdempotencyKeyAsync(phoneIndex, keyIndex, id, CancellationToken.None);
+                    }
+
+                    LogStartRefused(phoneNumber.Masked, plan.Decision.Setting);
+                    return new StartResult(StartOutcome.RateLimited, Limit: plan.Decision);
+                }
+
+                // The verification in flight ends before this one may become the number's: whoever commits last
+                // has ended every one before it, so at most one is ever pending.
+                if (plan.PreviousHolder is { } holder && checkedHolders.Add(holder) && await store.SupersedeAsync(holder, CancellationToken.None) is { } ended)
+                {
+                    superseded.Add((holder, ended));
+                }
+
+                if (!stored)
+                {
+                    entity.FailedChecksBefore = plan.FailedChecksBefore;
+                    await store.InsertAsync(entity, CancellationToken.None);
+                    stored = true;
+                }
+                else if (entity.FailedChecksBefore != plan.FailedChecksBefore)
+                {
+                    entity.FailedChecksBefore = plan.FailedChecksBefore;
+                    await store.SetFailedChecksBeforeAsync(id, plan.FailedChecksBefore, CancellationToken.None);
+                }
+
+                if (await limits.CommitStartAsync(plan, CancellationToken.None))
+                {
+                    break;
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(5, 20 + (Math.Min(attempt, 40) * 5))), CancellationToken.None);
+            }
+
             foreach (var (oldId, oldStatus) in superseded)
             {
                 LogSuperseded(oldId, id, oldStatus);
@@ -257,11 +285,12 @@ public sealed partial class VerificationService(
 
     /// <summary>
     /// Checks a code. Every wrong code counts one attempt, exactly, however many checks run in parallel; the last
-    /// allowed wrong code ends the verification, and nothing approves it after that. Every check of a pending
-    /// verification, right or wrong, first takes a place in the number's budget of wrong codes across all its
-    /// verifications (<see cref="AbuseOptions.FailedChecksPerNumber"/>), so checks in flight can never outnumber the
-    /// guesses left; when none is left the check is refused whatever the code (a different answer would tell a
-    /// guesser which guess was right). A right code, and a check that changed nothing, give their place back.
+    /// allowed wrong code ends the verification, and nothing approves it after that. A verification carries its share
+    /// of its number's budget of wrong codes across all its verifications (<see cref="AbuseOptions.FailedChecksPerNumber"/>):
+    /// the number's wrong codes when it started, plus its own. When that is spent, every check is refused, right code
+    /// or wrong (a different answer would tell a guesser which guess was right). The gate is judged inside the same
+    /// ETag-guarded write as the attempt, so racing checks can never take more guesses than are left; a right code
+    /// touches nothing but its verification's row.
     /// </summary>
     public async Task<CheckResult> CheckAsync(string id, string code, DurableTaskClient durable, CancellationToken cancellationToken)
     {
@@ -272,27 +301,41 @@ public sealed partial class VerificationService(
             return new CheckResult(CheckOutcome.NotFound, null);
         }
 
+        var budget = abuse.Value.FailedChecksPerNumber;
+        var live = current.IsPending && time.GetUtcNow() < current.ExpiresAt;
+        if (live && Spent(current, budget))
+        {
+            return await RefuseCheckAsync(current, cancellationToken);
+        }
+
+        var matches = codes.Matches(id, current.CodeLength, code);
         var checkId = Guid.NewGuid().ToString("N");
-        var holdsPlace = current.IsPending && time.GetUtcNow() < current.ExpiresAt;
+        var recorded = false;
         var outcome = CheckOutcome.NotFound;
         try
         {
-            if (holdsPlace)
+            if (!matches && live && budget.IsOn)
             {
-                var place = await limits.TryReserveCheckAsync(current.PhoneIndex, checkId, cancellationToken);
+                // A wrong code goes into the number's budget first, so that a start reading the number now sees it.
+                recorded = true;
+                var place = await limits.TryRecordFailedCheckAsync(current.PhoneIndex, checkId, cancellationToken);
                 if (!place.Allowed)
                 {
-                    holdsPlace = false;
+                    recorded = false;
                     LogCheckRefused(id, place.Setting);
                     return new CheckResult(CheckOutcome.RateLimited, current.ToVerification(), place);
                 }
             }
 
-            var matches = codes.Matches(id, current.CodeLength, code);
-            var result = await UpdateForCheckAsync(current, matches, o => outcome = o, cancellationToken);
+            var result = await UpdateForCheckAsync(current, matches, budget, o => outcome = o, cancellationToken);
             if (result is not { } updated)
             {
                 return new CheckResult(CheckOutcome.NotFound, null);
+            }
+
+            if (outcome == CheckOutcome.RateLimited)
+            {
+                return await RefuseCheckAsync(updated.Entity, cancellationToken);
             }
 
             LogChecked(id, outcome, updated.Entity.AttemptsUsed);
@@ -305,17 +348,26 @@ public sealed partial class VerificationService(
         }
         finally
         {
-            // Only a wrong code keeps its place. A right code, a verification that ended before this code counted on
-            // it, and a check that failed or was given up half way (its place may or may not have been taken) give it
-            // back; giving back is idempotent and never throws.
-            if (holdsPlace && outcome is not (CheckOutcome.Incorrect or CheckOutcome.MaxAttemptsReached))
+            // A wrong code that did not count on its verification (it ended first, the budget was spent by a racing
+            // check, or the check failed half way) takes its record back; that is idempotent and never throws.
+            if (recorded && outcome is not (CheckOutcome.Incorrect or CheckOutcome.MaxAttemptsReached))
             {
-                await limits.ReleaseCheckAsync(current.PhoneIndex, checkId);
+                await limits.ForgetFailedCheckAsync(current.PhoneIndex, checkId);
             }
         }
     }
 
-    private Task<(VerificationEntity Entity, bool Changed)?> UpdateForCheckAsync(VerificationEntity current, bool matches, Action<CheckOutcome> report, CancellationToken cancellationToken) =>
+    private static bool Spent(VerificationEntity entity, RateLimitRule budget) =>
+        budget.IsOn && entity.FailedChecksBefore + entity.AttemptsUsed >= budget.Limit;
+
+    private async Task<CheckResult> RefuseCheckAsync(VerificationEntity entity, CancellationToken cancellationToken)
+    {
+        var refusal = await limits.RefuseFailedChecksAsync(entity.PhoneIndex, cancellationToken);
+        LogCheckRefused(entity.Id, refusal.Setting);
+        return new CheckResult(CheckOutcome.RateLimited, entity.ToVerification(), refusal);
+    }
+
+    private Task<(VerificationEntity Entity, bool Changed)?> UpdateForCheckAsync(VerificationEntity current, bool matches, RateLimitRule budget, Action<CheckOutcome> report, CancellationToken cancellationToken) =>
         store.UpdateAsync(current, entity =>
         {
             var now = time.GetUtcNow();
@@ -330,6 +382,12 @@ public sealed partial class VerificationService(
                 report(CheckOutcome.AlreadyEnded);
                 entity.End(VerificationStatus.Expired, TimelineEventTypes.Expired, now);
                 return true;
+            }
+
+            if (Spent(entity, budget))
+            {
+                report(CheckOutcome.RateLimited);
+                return false;
             }
 
             if (matches)

@@ -140,7 +140,7 @@ public sealed class ProcessKillTests : IAsyncLifetime
             }
         }
 
-        Assert.Empty(await LocksAsync());
+        Assert.Empty(await NumbersInFlightAsync());
     }
 
     [Fact]
@@ -182,18 +182,14 @@ public sealed class ProcessKillTests : IAsyncLifetime
             Assert.Equal(200, (int)(await CheckAsync(second, id, code)).StatusCode);
         }
 
-        Assert.Empty(await LocksAsync());
+        Assert.Empty(await NumbersInFlightAsync());
     }
 
     [Fact]
     public async Task KilledInTheMiddleOfARightCheck_TheApprovalStands_TheWorkflowEndsByReadingTheRow_AndTheNumberIsFree()
     {
-        var hold = Marker("release");
-        var settings = new Dictionary<string, string>
-        {
-            ["TestHost__HoldAppWritesWhile"] = hold,
-            ["TestHost__HoldAppWritesContaining"] = "PartitionKey='phone-",
-        };
+        var hold = Marker("signal");
+        var settings = new Dictionary<string, string> { ["TestHost__HoldQueueMessagesWhile"] = hold };
         string id;
         string code;
         await using (var first = Child(settings))
@@ -207,10 +203,10 @@ public sealed class ProcessKillTests : IAsyncLifetime
             await WaitForTimelineAsync(first, id, "whatsapp.delivered");
             await Task.Delay(1500);
 
-            // The check approves the row, and dies while it frees the number, before it tells the workflow.
+            // The check approves the row, and dies while it tells the workflow.
             await File.WriteAllTextAsync(hold, "hold");
             var check = CheckAsync(first, id, code);
-            await first.WaitForLineAsync("HELD app-write", Patience);
+            await first.WaitForLineAsync("HELD queue-message", Patience);
             await first.KillAsync();
             await Assert.ThrowsAnyAsync<HttpRequestException>(() => check);
         }
@@ -224,6 +220,7 @@ public sealed class ProcessKillTests : IAsyncLifetime
         Assert.Equal(409, (int)again.StatusCode);
         await Eventually.WaitUntilAsync(async () => await RuntimeStatusAsync(id) == "Completed", Patience, $"the workflow to end by reading the row\n{second.Output}");
 
+        Assert.Empty(await NumbersInFlightAsync());
         var next = await StartAsync(second, "+49 151 1234 5801");
         Assert.NotEqual(id, next);
         Assert.Equal("approved", (await GetAsync(second, id)).GetProperty("status").GetString());
@@ -263,17 +260,9 @@ public sealed class ProcessKillTests : IAsyncLifetime
         Assert.True((int)response.StatusCode == 200 && answer.Contains("\"applied\":1", StringComparison.Ordinal), answer);
     }
 
-    private async Task<List<string>> LocksAsync()
-    {
-        var table = new TableClient(Azurite.ConnectionString, _table);
-        var locks = new List<string>();
-        await foreach (var row in table.QueryAsync<TableEntity>(r => r.RowKey == "lock"))
-        {
-            locks.Add(row.PartitionKey);
-        }
-
-        return locks;
-    }
+    /// <summary>The numbers whose latest verification is still pending.</summary>
+    private async Task<List<string>> NumbersInFlightAsync() =>
+        await NumbersInFlight.ListAsync(new TableClient(Azurite.ConnectionString, _table));
 
     private async Task<string?> RuntimeStatusAsync(string instanceId)
     {

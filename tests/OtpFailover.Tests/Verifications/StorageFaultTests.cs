@@ -113,11 +113,11 @@ public sealed class StorageFaultTests
     }
 
     [Fact]
-    public async Task AStartWhoseLockWriteFailed_IsUndone_AndARetryWithTheSameKeySends()
+    public async Task AStartWhoseCommitFailed_IsUndone_AndARetryWithTheSameKeySends()
     {
         var faults = new StorageFaults();
         await using var app = await StartWithFaultsAsync(faults, maxRetries: 0);
-        faults.FailWritesTo = "phone-";
+        faults.FailWritesTo = "usage-number-";
         await Assert.ThrowsAnyAsync<Exception>(() => app.TryStartAsync("+14155550123", idempotencyKey: "form-5b1e-41c2-8a7d"));
         faults.FailWritesTo = null;
 
@@ -127,6 +127,9 @@ public sealed class StorageFaultTests
         await app.WhatsApp.WaitForMessageAsync();
         var undone = (await app.RowsAsync()).Where(r => r.RowKey == "verification" && r.PartitionKey != retry.Verification!.Id).Select(r => r.PartitionKey).ToList();
         Assert.Equal(VerificationStatus.Failed, (await app.GetAsync(Assert.Single(undone))).Status);
+        var starts = Assert.Single(await app.RowsAsync(), r => r.PartitionKey.StartsWith("usage-number-", StringComparison.Ordinal)).GetString("Starts");
+        Assert.DoesNotContain(undone[0], starts, StringComparison.Ordinal);
+        Assert.Contains(retry.Verification!.Id, starts, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -189,5 +192,19 @@ public sealed class StorageFaultTests
         var sms = await app.Sms.WaitForMessageAsync(timeout: TimeSpan.FromSeconds(15));
         Assert.Equal(code, sms.Code);
         Assert.Equal("requested", Assert.Single((await app.GetAsync(verification.Id)).Timeline, e => e.Type == TimelineEventTypes.Failover).Reason);
+    }
+
+    [Fact]
+    public async Task AnApprovalWhoseSignalWasLost_EndsTheWorkflow_WhenItNextReadsTheRow()
+    {
+        await using var app = await TestApp.StartAsync(o => (o.WhatsAppDeliveryTimeout, o.ReconcileInterval) = (TimeSpan.FromSeconds(25), TimeSpan.FromSeconds(2)));
+        var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
+        await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, WhatsAppDeliveryStatus.Delivered, DateTimeOffset.UtcNow, null, app.Client, default);
+        await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.WhatsAppConfirmed);
+        await using var unreachable = Unreachable();
+
+        Assert.Equal(CheckOutcome.Approved, (await app.Verifications.CheckAsync(verification.Id, code, unreachable, default)).Outcome);
+
+        Assert.Equal(VerificationStatus.Approved, (await app.WaitForCompletionAsync(verification.Id)).ReadOutputAs<VerificationStatus>());
     }
 }
