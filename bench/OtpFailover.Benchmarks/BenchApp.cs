@@ -33,6 +33,7 @@ public sealed class BenchApp : IAsyncDisposable
     public const string Bare = nameof(Bare);
     public const string BareActivity = nameof(BareActivity);
     public const string Noop = nameof(Noop);
+    public const string Listen = nameof(Listen);
 
     private readonly ServiceProvider _services;
     private readonly DurableTaskTestHost _durable;
@@ -116,6 +117,7 @@ public sealed class BenchApp : IAsyncDisposable
                 return input!;
             });
             registry.AddOrchestratorFunc<string, string>(Noop, (_, input) => Task.FromResult(input!));
+            registry.AddOrchestratorFunc<string, string>(Listen, (context, _) => context.WaitForExternalEvent<string>("signal"));
         }
 
         if (backend == Backend.AzureStorage)
