@@ -45,12 +45,13 @@ public sealed class AzureStorageDurableHost
                 StorageServiceClientProvider.ForBlob(connection, blobs),
                 StorageServiceClientProvider.ForQueue(connection, queues),
                 StorageServiceClientProvider.ForTable(connection, tables)),
-            MaxQueuePollingInterval = TimeSpan.FromMilliseconds(500),
             PartitionCount = partitionCount,
 
-            // As host.json sets them: a message a dead or cut-off worker took is back in half a minute, not five.
-            ControlQueueVisibilityTimeout = TimeSpan.FromSeconds(30),
-            WorkItemQueueVisibilityTimeout = TimeSpan.FromSeconds(30),
+            // As host.json sets them, so that tests and the benchmark measure the engine production runs.
+            MaxQueuePollingInterval = HostJsonDurableSettings.Current.MaxQueuePollingInterval,
+            ControlQueueVisibilityTimeout = HostJsonDurableSettings.Current.ControlQueueVisibilityTimeout,
+            WorkItemQueueVisibilityTimeout = HostJsonDurableSettings.Current.WorkItemQueueVisibilityTimeout,
+            ControlQueueBatchSize = HostJsonDurableSettings.Current.ControlQueueBatchSize,
             LoggerFactory = loggerFactory,
         });
         await service.CreateIfNotExistsAsync();

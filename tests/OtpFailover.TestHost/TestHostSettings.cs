@@ -10,11 +10,11 @@ public sealed class TestHostSettings
 
     public int PartitionCount { get; set; } = 1;
 
-    /// <summary>How long a control-queue message a dead worker took stays invisible (as host.json sets it).</summary>
-    public TimeSpan ControlQueueVisibilityTimeout { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>How long a control-queue message a dead worker took stays invisible (host.json's value unless a test says).</summary>
+    public TimeSpan ControlQueueVisibilityTimeout { get; set; } = HostJsonDurableSettings.Current.ControlQueueVisibilityTimeout;
 
-    /// <summary>How long an activity message a dead worker took stays invisible (as host.json sets it).</summary>
-    public TimeSpan WorkItemQueueVisibilityTimeout { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>How long an activity message a dead worker took stays invisible (host.json's value unless a test says).</summary>
+    public TimeSpan WorkItemQueueVisibilityTimeout { get; set; } = HostJsonDurableSettings.Current.WorkItemQueueVisibilityTimeout;
 
     /// <summary>The partition lease: a restarted host takes the dead one's partitions once it expires.</summary>
     public TimeSpan LeaseInterval { get; set; } = TimeSpan.FromSeconds(10);
