@@ -530,9 +530,11 @@ public sealed partial class VerificationService(
     /// </summary>
     public async Task<StatusUpdateOutcome> ApplyWhatsAppStatusAsync(string id, WhatsAppDeliveryStatus status, DateTimeOffset at, string? detail, DurableTaskClient durable, CancellationToken cancellationToken)
     {
+        var previous = WhatsAppDeliveryStatus.None;
         var result = await store.UpdateAsync(id, entity =>
         {
-            if (!IsAdvance(entity.WhatsAppStatusValue, status))
+            previous = entity.WhatsAppStatusValue;
+            if (!IsAdvance(previous, status))
             {
                 return false;
             }
@@ -554,13 +556,21 @@ public sealed partial class VerificationService(
         }, cancellationToken);
 
         var outcome = OutcomeOf(result);
-        if (outcome == StatusUpdateOutcome.Applied && result!.Value.Entity.IsPending)
+        if (outcome == StatusUpdateOutcome.Applied && result!.Value.Entity.IsPending && WakesTheWorkflow(previous, status))
         {
             await SignalAsync(durable, id, VerificationSignal.ForWhatsAppStatus(status), CancellationToken.None);
         }
 
         return outcome;
     }
+
+    /// <summary>
+    /// Only a failure and the first confirmation change what the orchestration does; <c>read</c> after
+    /// <c>delivered</c> (a real WhatsApp reports both) goes on the timeline but would only cost the orchestration a
+    /// turn: a queue message and history rows. (<c>sent</c> is recorded by the send itself.)
+    /// </summary>
+    internal static bool WakesTheWorkflow(WhatsAppDeliveryStatus previous, WhatsAppDeliveryStatus next) =>
+        next == WhatsAppDeliveryStatus.Failed || (next >= WhatsAppDeliveryStatus.Delivered && previous < WhatsAppDeliveryStatus.Delivered);
 
     /// <summary>The detail of a verification that ended because neither channel could deliver the code.</summary>
     public const string NoChannelDelivered = "no_channel_delivered";

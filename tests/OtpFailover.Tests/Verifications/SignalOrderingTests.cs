@@ -92,6 +92,41 @@ public sealed class SignalOrderingTests
         Assert.Equal(VerificationStatus.Canceled, instance.ReadOutputAs<VerificationStatus>());
     }
 
+    /// <summary>
+    /// A real WhatsApp reports sent, delivered and read. Only the first confirmation changes what the orchestration
+    /// does; <c>read</c> after <c>delivered</c> is a timeline entry, and waking the orchestration for it cost a queue
+    /// message and a turn's history rows.
+    /// </summary>
+    [Fact]
+    public async Task ReadAfterDelivered_IsRecorded_WithoutWakingTheOrchestration()
+    {
+        await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25), backend: DurableBackend.AzureStorage);
+        var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
+        var at = DateTimeOffset.UtcNow;
+
+        Assert.Equal(StatusUpdateOutcome.Unchanged, await Apply(app, verification.Id, WhatsAppDeliveryStatus.Sent, at)); // the send recorded it
+        Assert.Equal(StatusUpdateOutcome.Applied, await Apply(app, verification.Id, WhatsAppDeliveryStatus.Delivered, at.AddSeconds(1)));
+        await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.WhatsAppConfirmed);
+        Assert.Equal(StatusUpdateOutcome.Applied, await Apply(app, verification.Id, WhatsAppDeliveryStatus.Read, at.AddSeconds(2)));
+        Assert.Equal(CheckOutcome.Approved, (await app.Verifications.CheckAsync(verification.Id, code, app.Client, default)).Outcome);
+        Assert.Equal(VerificationStatus.Approved, (await app.WaitForCompletionAsync(verification.Id)).ReadOutputAs<VerificationStatus>());
+
+        var stored = await app.GetAsync(verification.Id);
+        Assert.Equal(
+            [TimelineEventTypes.Created, TimelineEventTypes.WhatsAppSent, TimelineEventTypes.WhatsAppDelivered, TimelineEventTypes.WhatsAppRead, TimelineEventTypes.Approved],
+            stored.Timeline.Select(e => e.Type));
+
+        // The signals the orchestration received: delivered, and the approval.
+        var history = new Azure.Data.Tables.TableClient(Azurite.ConnectionString, $"{app.TaskHubName}History");
+        var raised = 0;
+        await foreach (var row in history.QueryAsync<Azure.Data.Tables.TableEntity>(r => r.PartitionKey == verification.Id))
+        {
+            raised += row.GetString("EventType") == "EventRaised" ? 1 : 0;
+        }
+
+        Assert.Equal(2, raised);
+    }
+
     private static Task<StatusUpdateOutcome> Apply(TestApp app, string id, WhatsAppDeliveryStatus status, DateTimeOffset at) =>
         app.Verifications.ApplyWhatsAppStatusAsync(id, status, at, null, app.Client, default);
 }
