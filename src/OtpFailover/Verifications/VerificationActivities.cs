@@ -123,16 +123,34 @@ public sealed partial class VerificationActivities(
     {
         ArgumentNullException.ThrowIfNull(request);
         var id = request.VerificationId;
+        var whatsAppConfirmed = false;
         var prepared = await store.UpdateAsync(id, entity =>
         {
+            whatsAppConfirmed = false;
             if (!entity.IsPending || entity.FailoverReason is not null)
             {
                 return false;
             }
 
-            var now = time.GetUtcNow();
-            entity.FailoverReason = request.Reason.ToString();
-            entity.Append(new TimelineEvent(TimelineEventTypes.Failover, now, WireNames.Of(request.Reason), request.Detail));
+            // After a timed-out wait the row decides (a signal can be late): delivered means no failover at all, a
+            // failure or a recorded resend is the failover's true reason.
+            var reason = request.Reason;
+            var detail = request.Detail;
+            if (request.UnlessConfirmedBy is { } rule)
+            {
+                if (rule.IsConfirmedBy(entity.WhatsAppStatusValue))
+                {
+                    whatsAppConfirmed = true;
+                    return false;
+                }
+
+                (reason, detail) = entity.WhatsAppStatusValue == WhatsAppDeliveryStatus.Failed ? (FailoverReason.Failed, null)
+                    : entity.ResendRequestedAt is not null ? (FailoverReason.Requested, null)
+                    : (reason, detail);
+            }
+
+            entity.FailoverReason = reason.ToString();
+            entity.Append(new TimelineEvent(TimelineEventTypes.Failover, time.GetUtcNow(), WireNames.Of(reason), detail));
             return true;
         }, cancellationToken);
 
@@ -144,6 +162,11 @@ public sealed partial class VerificationActivities(
         if (!entity.IsPending)
         {
             return new(false, entity.StatusValue);
+        }
+
+        if (whatsAppConfirmed)
+        {
+            return new(false, VerificationStatus.Pending, "whatsapp_confirmed", WhatsAppConfirmed: true);
         }
 
         if (entity.SmsMessageId is not null)

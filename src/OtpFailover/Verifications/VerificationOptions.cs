@@ -12,6 +12,16 @@ public enum FailoverWhen
     Read,
 }
 
+public static class FailoverWhenExtensions
+{
+    /// <summary>Whether WhatsApp's <paramref name="status"/> means the user has the code, by this rule.</summary>
+    public static bool IsConfirmedBy(this FailoverWhen rule, WhatsAppDeliveryStatus status) => rule switch
+    {
+        FailoverWhen.Read => status == WhatsAppDeliveryStatus.Read,
+        _ => status is WhatsAppDeliveryStatus.Delivered or WhatsAppDeliveryStatus.Read,
+    };
+}
+
 /// <summary>The <c>Verification</c> configuration section.</summary>
 public sealed class VerificationOptions
 {

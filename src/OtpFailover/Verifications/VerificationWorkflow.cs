@@ -49,7 +49,10 @@ public sealed record VerificationSignal(SignalKind Kind, WhatsAppDeliveryStatus?
 /// is set by the workflow when the activity itself failed (after its retries): it may have sent or not.
 /// </summary>
 /// <param name="TryAgainAfter">The provider refused for now (throttled, unavailable): the same send may go through after this long.</param>
-public sealed record SendActivityResult(bool Sent, VerificationStatus Status, string? Detail = null, bool Unknown = false, TimeSpan? TryAgainAfter = null);
+/// <param name="WhatsAppConfirmed">
+/// The SMS was not sent because the row says WhatsApp confirmed delivery (its signal is late): no failover happened.
+/// </param>
+public sealed record SendActivityResult(bool Sent, VerificationStatus Status, string? Detail = null, bool Unknown = false, TimeSpan? TryAgainAfter = null, bool WhatsAppConfirmed = false);
 
 /// <summary>The orchestration's custom status: where the verification's sending stands. Never a code or number.</summary>
 public static class WorkflowPhases
@@ -70,7 +73,12 @@ public static class WorkflowPhases
     public const string SmsOutcomeUnknown = "sms.outcome_unknown";
 }
 
-public sealed record SmsFailoverRequest(string VerificationId, FailoverReason Reason, string? Detail = null);
+/// <param name="UnlessConfirmedBy">
+/// Set when the delivery wait timed out: the activity decides by the row, in the same write that records the failover.
+/// WhatsApp confirmed by this rule: no SMS. WhatsApp failed, or a resend recorded: the failover takes that reason.
+/// (Reading the row in an activity of its own cost a round trip through the queues on every timed-out wait.)
+/// </param>
+public sealed record SmsFailoverRequest(string VerificationId, FailoverReason Reason, string? Detail = null, FailoverWhen? UnlessConfirmedBy = null);
 
 /// <param name="SettleFromRow">
 /// The SMS step itself failed (after its retries): the row says whether it may have sent (then the verification waits
@@ -156,10 +164,19 @@ public static class VerificationWorkflow
                 return step.Ended!.Value;
             }
 
-            logger.LogInformation("Verification {VerificationId}: failing over to SMS ({Reason})", _id, step.Reason);
-            context.SetCustomStatus(WorkflowPhases.SendingSms);
-            var request = new SmsFailoverRequest(_id, step.Reason!.Value, step.Detail);
-            var sms = await SendAsync(ActivityNames.SendSms, request);
+            var (request, sms) = await FailOverAsync(step);
+            if (sms.WhatsAppConfirmed)
+            {
+                // The delivery wait timed out, but the row says WhatsApp delivered (the signal is late): no SMS, and
+                // the workflow waits for the user as if the signal had come.
+                step = await WaitForUserAfterDeliveryAsync();
+                if (step.Kind == StepKind.Ended)
+                {
+                    return step.Ended!.Value;
+                }
+
+                (request, sms) = await FailOverAsync(step);
+            }
 
             // A provider that throttles or is down refuses for now: try again (same code, same repeatability pair)
             // after the wait it asks for, for as long as the code is good.
@@ -227,26 +244,22 @@ public static class VerificationWorkflow
             if (delivery.Kind == StepKind.DeadlinePassed)
             {
                 // The row, not the signals, decides: a delivered status, a resend or an end may be recorded while
-                // their signal is late (a message taken by a worker that died stays invisible for minutes).
-                var row = await ReadAsync();
-                delivery = row switch
-                {
-                    { Status: var status } when status.IsEnded() => Step.EndedWith(status),
-                    { WhatsAppStatus: var status } when Confirms(status) => Step.Confirmed,
-                    { WhatsAppStatus: WhatsAppDeliveryStatus.Failed } => Step.FailOver(FailoverReason.Failed),
-                    { ResendRequested: true } => Step.FailOver(FailoverReason.Requested),
-                    _ => Step.FailOver(FailoverReason.Timeout),
-                };
+                // their signal is late (a message taken by a worker that died stays invisible for minutes). The SMS
+                // activity reads it in the write that records the failover (UnlessConfirmedBy).
+                return Step.FailOver(FailoverReason.Timeout);
             }
 
-            if (delivery.Kind != StepKind.Confirmed)
-            {
-                return delivery;
-            }
+            return delivery.Kind == StepKind.Confirmed ? await WaitForUserAfterDeliveryAsync() : delivery;
+        }
 
-            logger.LogInformation("Verification {VerificationId}: WhatsApp confirmed delivery", _id);
-            context.SetCustomStatus(WorkflowPhases.WhatsAppConfirmed);
-            return await WaitForUserAfterDeliveryAsync();
+        /// <summary>Sends the SMS for <paramref name="step"/>'s reason; after a timed-out wait, only if the row agrees.</summary>
+        private async Task<(SmsFailoverRequest Request, SendActivityResult Result)> FailOverAsync(Step step)
+        {
+            var reason = step.Reason!.Value;
+            logger.LogInformation("Verification {VerificationId}: failing over to SMS ({Reason})", _id, reason);
+            context.SetCustomStatus(WorkflowPhases.SendingSms);
+            var request = new SmsFailoverRequest(_id, reason, step.Detail, reason == FailoverReason.Timeout ? input.FailoverWhen : null);
+            return (request, await SendAsync(ActivityNames.SendSms, request));
         }
 
         /// <summary>
@@ -256,6 +269,8 @@ public static class VerificationWorkflow
         /// </summary>
         private async Task<Step> WaitForUserAfterDeliveryAsync()
         {
+            logger.LogInformation("Verification {VerificationId}: WhatsApp confirmed delivery", _id);
+            context.SetCustomStatus(WorkflowPhases.WhatsAppConfirmed);
             DateTime? unverifiedAt = input.FailoverIfUnverifiedAfter is { } after ? context.CurrentUtcDateTime + after : null;
             while (true)
             {
@@ -297,11 +312,7 @@ public static class VerificationWorkflow
         private async Task<VerificationSnapshot> ReadAsync() =>
             await context.CallActivityAsync<VerificationSnapshot>(ActivityNames.ReadVerification, _id, ActivityRetry);
 
-        private bool Confirms(WhatsAppDeliveryStatus status) => input.FailoverWhen switch
-        {
-            FailoverWhen.Read => status == WhatsAppDeliveryStatus.Read,
-            _ => status is WhatsAppDeliveryStatus.Delivered or WhatsAppDeliveryStatus.Read,
-        };
+        private bool Confirms(WhatsAppDeliveryStatus status) => input.FailoverWhen.IsConfirmedBy(status);
 
         /// <summary>
         /// Waits until a signal decides something, <paramref name="deadline"/> passes, or the code expires (which ends

@@ -175,6 +175,76 @@ public sealed class StorageFaultTests
     }
 
     [Fact]
+    public async Task AFailedStatusWhoseSignalWasLost_FailsOverAtTheTimer_WithReasonFailed()
+    {
+        await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(3));
+        var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
+        await using var unreachable = Unreachable();
+
+        await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, WhatsAppDeliveryStatus.Failed, DateTimeOffset.UtcNow, "131026", unreachable, default);
+
+        Assert.Equal(code, (await app.Sms.WaitForMessageAsync(timeout: TimeSpan.FromSeconds(15))).Code);
+        Assert.Equal("failed", Assert.Single((await app.GetAsync(verification.Id)).Timeline, e => e.Type == TimelineEventTypes.Failover).Reason);
+    }
+
+    [Fact]
+    public async Task AResendWhoseSignalWasLost_DuringTheDeliveryWait_FailsOverAtTheTimer_WithReasonRequested()
+    {
+        await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(3));
+        var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
+        await app.Store.UpdateAsync(verification.Id, e =>
+        {
+            e.ResendRequestedAt = DateTimeOffset.UtcNow;
+            return true;
+        });
+
+        Assert.Equal(code, (await app.Sms.WaitForMessageAsync(timeout: TimeSpan.FromSeconds(15))).Code);
+        Assert.Equal("requested", Assert.Single((await app.GetAsync(verification.Id)).Timeline, e => e.Type == TimelineEventTypes.Failover).Reason);
+    }
+
+    [Fact]
+    public async Task ADeliveredStatusWhoseSignalWasLost_StillFailsOverAtTheTimer_WhenOnlyReadConfirms()
+    {
+        await using var app = await TestApp.StartAsync(o => (o.WhatsAppDeliveryTimeout, o.FailoverWhen) = (TimeSpan.FromSeconds(3), FailoverWhen.Read));
+        var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
+        await using var unreachable = Unreachable();
+
+        await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, WhatsAppDeliveryStatus.Delivered, DateTimeOffset.UtcNow, null, unreachable, default);
+
+        Assert.Equal(code, (await app.Sms.WaitForMessageAsync(timeout: TimeSpan.FromSeconds(15))).Code);
+        Assert.Equal("timeout", Assert.Single((await app.GetAsync(verification.Id)).Timeline, e => e.Type == TimelineEventTypes.Failover).Reason);
+    }
+
+    /// <summary>
+    /// After the delivery wait timed out, the SMS activity decides by the row in the write that records the failover;
+    /// run again (an activity can run twice), it decides the same and writes nothing.
+    /// </summary>
+    [Fact]
+    public async Task TheSmsStepAfterATimedOutWait_OnARowThatSaysDelivered_SendsAndWritesNothing_EveryTimeItRuns()
+    {
+        await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25));
+        var (verification, _) = await app.StartAndAwaitWhatsAppAsync();
+        await app.Store.UpdateAsync(verification.Id, e =>
+        {
+            e.WhatsAppStatusValue = WhatsAppDeliveryStatus.Delivered;
+            return true;
+        });
+        var before = (await app.Store.FindAsync(verification.Id))!.ETag;
+
+        for (var run = 0; run < 2; run++)
+        {
+            var result = await app.Activities.SendSmsAsync(new SmsFailoverRequest(verification.Id, FailoverReason.Timeout, UnlessConfirmedBy: FailoverWhen.Delivered), default);
+
+            Assert.False(result.Sent);
+            Assert.True(result.WhatsAppConfirmed);
+            Assert.Equal(VerificationStatus.Pending, result.Status);
+        }
+
+        Assert.Equal(0, app.Sms.Calls);
+        Assert.Equal(before, (await app.Store.FindAsync(verification.Id))!.ETag);
+    }
+
+    [Fact]
     public async Task AResendWhoseSignalIsLate_StillSendsTheSms_WhenTheWorkflowNextReadsTheRow()
     {
         await using var app = await TestApp.StartAsync(o => (o.WhatsAppDeliveryTimeout, o.ReconcileInterval) = (TimeSpan.FromSeconds(25), TimeSpan.FromSeconds(2)));
