@@ -122,7 +122,7 @@ public sealed class BenchApp : IAsyncDisposable
 
         if (backend == Backend.AzureStorage)
         {
-            var (host, hub, delete) = await AzureStorageDurableHost.StartAsync(Register, loggerFactory, partitionCount: 4, storagePolicy: backendRequests);
+            var (host, hub, delete) = await AzureStorageDurableHost.StartAsync(Register, loggerFactory, partitionCount: HostJsonDurableSettings.Current.PartitionCount, storagePolicy: backendRequests);
             return new BenchApp(provider, host, table, hub, delete, appRequests, backendRequests);
         }
 
