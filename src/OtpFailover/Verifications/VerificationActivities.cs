@@ -122,6 +122,7 @@ public sealed partial class VerificationActivities(
     public async Task<SendActivityResult> SendSmsAsync(SmsFailoverRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        await WaitUntilAsync(request.NotBefore, cancellationToken);
         var id = request.VerificationId;
         var whatsAppConfirmed = false;
         var prepared = await store.UpdateAsync(id, entity =>
@@ -323,6 +324,21 @@ public sealed partial class VerificationActivities(
         }
     }
 
+    /// <summary>The most a timer fires early (the Azure Storage backend delays timer messages in whole seconds), with room for clock skew.</summary>
+    private static readonly TimeSpan MaxEarlyTimer = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Waits until the deadline whose durable timer led to this activity, when the timer fired early: the rest of a
+    /// second, never more than <see cref="MaxEarlyTimer"/>, so the orchestration needs no second timer (see Deadline).
+    /// </summary>
+    private async Task WaitUntilAsync(DateTimeOffset? notBefore, CancellationToken cancellationToken)
+    {
+        if (notBefore is { } due && due - time.GetUtcNow() is { Ticks: > 0 } rest)
+        {
+            await Task.Delay(rest < MaxEarlyTimer ? rest : MaxEarlyTimer, time, cancellationToken);
+        }
+    }
+
     /// <summary>What the row says now: one point read, for the workflow to decide by instead of a late signal.</summary>
     public async Task<VerificationSnapshot> ReadVerificationAsync(string verificationId, CancellationToken cancellationToken)
     {
@@ -397,6 +413,7 @@ public sealed partial class VerificationActivities(
     private async Task<VerificationStatus> EndIfPendingAsync(EndVerificationRequest request, VerificationStatus status, string eventType, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        await WaitUntilAsync(request.NotBefore, cancellationToken);
         var result = await store.UpdateAsync(request.VerificationId, entity =>
         {
             if (!entity.IsPending)

@@ -78,13 +78,15 @@ public static class WorkflowPhases
 /// WhatsApp confirmed by this rule: no SMS. WhatsApp failed, or a resend recorded: the failover takes that reason.
 /// (Reading the row in an activity of its own cost a round trip through the queues on every timed-out wait.)
 /// </param>
-public sealed record SmsFailoverRequest(string VerificationId, FailoverReason Reason, string? Detail = null, FailoverWhen? UnlessConfirmedBy = null);
+/// <param name="NotBefore">The deadline whose timer led here: the activity waits for it if the timer fired early.</param>
+public sealed record SmsFailoverRequest(string VerificationId, FailoverReason Reason, string? Detail = null, FailoverWhen? UnlessConfirmedBy = null, DateTimeOffset? NotBefore = null);
 
 /// <param name="SettleFromRow">
 /// The SMS step itself failed (after its retries): the row says whether it may have sent (then the verification waits
 /// for the user) or cannot have (then it fails, unless WhatsApp delivered the code).
 /// </param>
-public sealed record EndVerificationRequest(string VerificationId, string? Detail = null, bool SettleFromRow = false);
+/// <param name="NotBefore">The deadline whose timer led here: the activity waits for it if the timer fired early.</param>
+public sealed record EndVerificationRequest(string VerificationId, string? Detail = null, bool SettleFromRow = false, DateTimeOffset? NotBefore = null);
 
 /// <summary>
 /// The verification's life: WhatsApp first, a durable timer for its delivery status, SMS when WhatsApp does not
@@ -231,7 +233,8 @@ public static class VerificationWorkflow
         {
             context.SetCustomStatus(WorkflowPhases.AwaitingWhatsAppDelivery);
             Step delivery;
-            using (var deliveryDeadline = new Deadline(context, context.CurrentUtcDateTime + input.WhatsAppDeliveryTimeout))
+            var deliveryDue = context.CurrentUtcDateTime + input.WhatsAppDeliveryTimeout;
+            using (var deliveryDeadline = new Deadline(context, deliveryDue))
             {
                 delivery = await WaitAsync(deliveryDeadline, resendFailsOver: true, decide: signal => signal switch
                 {
@@ -245,8 +248,9 @@ public static class VerificationWorkflow
             {
                 // The row, not the signals, decides: a delivered status, a resend or an end may be recorded while
                 // their signal is late (a message taken by a worker that died stays invisible for minutes). The SMS
-                // activity reads it in the write that records the failover (UnlessConfirmedBy).
-                return Step.FailOver(FailoverReason.Timeout);
+                // activity reads it in the write that records the failover (UnlessConfirmedBy), once the deadline
+                // has really passed (NotBefore: the timer may have fired early).
+                return Step.FailOver(FailoverReason.Timeout) with { NotBefore = deliveryDue };
             }
 
             return delivery.Kind == StepKind.Confirmed ? await WaitForUserAfterDeliveryAsync() : delivery;
@@ -258,7 +262,7 @@ public static class VerificationWorkflow
             var reason = step.Reason!.Value;
             logger.LogInformation("Verification {VerificationId}: failing over to SMS ({Reason})", _id, reason);
             context.SetCustomStatus(WorkflowPhases.SendingSms);
-            var request = new SmsFailoverRequest(_id, reason, step.Detail, reason == FailoverReason.Timeout ? input.FailoverWhen : null);
+            var request = new SmsFailoverRequest(_id, reason, step.Detail, reason == FailoverReason.Timeout ? input.FailoverWhen : null, Utc(step.NotBefore));
             return (request, await SendAsync(ActivityNames.SendSms, request));
         }
 
@@ -275,9 +279,10 @@ public static class VerificationWorkflow
             while (true)
             {
                 var next = input.ReconcileInterval is { } interval ? context.CurrentUtcDateTime + interval : (DateTime?)null;
-                if (unverifiedAt is { } at && (next is null || at <= next))
+                var unverifiedNext = unverifiedAt is { } at && (next is null || at <= next);
+                if (unverifiedNext)
                 {
-                    next = at;
+                    next = unverifiedAt;
                 }
 
                 Step step;
@@ -291,6 +296,12 @@ public static class VerificationWorkflow
                     return step;
                 }
 
+                if (unverifiedNext)
+                {
+                    // The SMS activity reads the row anyway (an ended verification sends nothing).
+                    return Step.FailOver(FailoverReason.Unverified) with { NotBefore = unverifiedAt };
+                }
+
                 var row = await ReadAsync();
                 if (row.Status.IsEnded())
                 {
@@ -300,11 +311,6 @@ public static class VerificationWorkflow
                 if (row.ResendRequested)
                 {
                     return Step.FailOver(FailoverReason.Requested);
-                }
-
-                if (unverifiedAt is { } due && context.CurrentUtcDateTime >= due)
-                {
-                    return Step.FailOver(FailoverReason.Unverified);
                 }
             }
         }
@@ -332,7 +338,7 @@ public static class VerificationWorkflow
                         continue;
                     }
 
-                    return Step.EndedWith(await EndAsync(ActivityNames.Expire, new EndVerificationRequest(_id)));
+                    return Step.EndedWith(await EndAsync(ActivityNames.Expire, new EndVerificationRequest(_id, NotBefore: Utc(expiry.FireAt))));
                 }
 
                 if (winner != _nextSignal)
@@ -375,15 +381,23 @@ public static class VerificationWorkflow
 
         private async Task<VerificationStatus> EndAsync(string activity, EndVerificationRequest request) =>
             await context.CallActivityAsync<VerificationStatus>(activity, request, ActivityRetry);
+
+        private static DateTimeOffset? Utc(DateTime? at) => at is { } value ? new DateTimeOffset(DateTime.SpecifyKind(value, DateTimeKind.Utc)) : null;
     }
 
     /// <summary>
-    /// A durable timer for a point in time. The Azure Storage backend delays timer messages in whole seconds, so a
-    /// timer can fire up to a second early; <see cref="FiredEarly"/> notices that (by the orchestration's own clock)
-    /// and sets a new timer for the rest. Disposing cancels the timer so it does not keep the instance running.
+    /// A durable timer for a point in time. Disposing cancels the timer so it does not keep the instance running.
     /// </summary>
+    /// <remarks>
+    /// The Azure Storage backend delays a timer message in whole seconds (the queue's visibility timeout), so a timer
+    /// fires up to a second early. A new timer for the rest of that second would fire at once, and again, until the
+    /// second is over: a storm of turns (it once cost 20 timers and 90 history events per failover). So a timer that
+    /// fired less than <see cref="Granularity"/> early counts as fired, and the activity that acts on it waits out the
+    /// rest itself (<c>NotBefore</c>); only a timer that fired a whole second or more early (clock skew) is set again.
+    /// </remarks>
     private sealed class Deadline : IDisposable
     {
+        private static readonly TimeSpan Granularity = TimeSpan.FromSeconds(1);
         private readonly TaskOrchestrationContext _context;
         private readonly DateTime _fireAt;
         private CancellationTokenSource _cancel = new();
@@ -397,10 +411,12 @@ public static class VerificationWorkflow
 
         public Task Timer { get; private set; }
 
-        /// <summary>After <see cref="Timer"/> completed: true, with a new timer armed, when its time has not come.</summary>
+        public DateTime FireAt => _fireAt;
+
+        /// <summary>After <see cref="Timer"/> completed: true, with a new timer armed, when it fired a second or more early.</summary>
         public bool FiredEarly()
         {
-            if (_context.CurrentUtcDateTime >= _fireAt)
+            if (_context.CurrentUtcDateTime > _fireAt - Granularity)
             {
                 return false;
             }
@@ -426,7 +442,8 @@ public static class VerificationWorkflow
         Ended,
     }
 
-    private sealed record Step(StepKind Kind, FailoverReason? Reason = null, string? Detail = null, VerificationStatus? Ended = null)
+    /// <param name="NotBefore">For a failover a timer decided: its deadline, which the SMS activity waits for.</param>
+    private sealed record Step(StepKind Kind, FailoverReason? Reason = null, string? Detail = null, VerificationStatus? Ended = null, DateTime? NotBefore = null)
     {
         public static readonly Step Confirmed = new(StepKind.Confirmed);
         public static readonly Step DeadlinePassed = new(StepKind.DeadlinePassed);

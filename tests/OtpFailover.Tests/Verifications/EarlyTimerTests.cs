@@ -1,0 +1,83 @@
+using Azure.Data.Tables;
+using OtpFailover.Tests.Infrastructure;
+using OtpFailover.Verifications;
+
+namespace OtpFailover.Tests.Verifications;
+
+/// <summary>
+/// The Azure Storage backend fires a durable timer up to a second early (timer messages are delayed in whole
+/// seconds). Nothing may act before its deadline, and the rest of that second must not cost a storm of turns.
+/// </summary>
+public sealed class EarlyTimerTests
+{
+    /// <summary>
+    /// Setting a timer again for the rest of the second fired it at once, again and again until the second was over:
+    /// about 20 timers and 90 history events per failover, each turn a queue message and History writes.
+    /// </summary>
+    [Fact]
+    public async Task AFailover_OnTheAzureStorageBackend_SetsOneTimerPerDeadline_AndSendsNoSmsBeforeTheTimeout()
+    {
+        await using var app = await TestApp.StartAsync(backend: DurableBackend.AzureStorage);
+        var started = DateTimeOffset.UtcNow;
+        var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
+
+        await app.Sms.WaitForMessageAsync();
+        Assert.True(DateTimeOffset.UtcNow - started >= app.Options.WhatsAppDeliveryTimeout, "The SMS went out before the WhatsApp delivery timeout.");
+        await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.SmsSent);
+        Assert.Equal(CheckOutcome.Approved, (await app.Verifications.CheckAsync(verification.Id, code, app.Client, default)).Outcome);
+        await app.WaitForCompletionAsync(verification.Id);
+
+        var history = new TableClient(Azurite.ConnectionString, $"{app.TaskHubName}History");
+        var timers = new List<string>();
+        await foreach (var row in history.QueryAsync<TableEntity>(r => r.PartitionKey == verification.Id))
+        {
+            if (row.GetString("EventType") == "TimerCreated")
+            {
+                timers.Add($"{row.GetDateTime("FireAt"):HH:mm:ss.fff}");
+            }
+        }
+
+        // The code's expiry and the delivery wait; a third only if a timer fired a whole second early (clock skew).
+        Assert.True(timers.Count is >= 2 and <= 3, $"{timers.Count} timers: {string.Join(", ", timers)}");
+    }
+
+    [Fact]
+    public async Task TheExpiryActivity_RunAfterAnEarlyTimer_WaitsForTheDeadline_BeforeEndingTheVerification()
+    {
+        await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25));
+        var (verification, _) = await app.StartAndAwaitWhatsAppAsync();
+        var due = DateTimeOffset.UtcNow.AddMilliseconds(700);
+
+        var status = await app.Activities.ExpireAsync(new EndVerificationRequest(verification.Id, NotBefore: due), default);
+
+        Assert.Equal(VerificationStatus.Expired, status);
+        Assert.True(DateTimeOffset.UtcNow >= due, "The verification expired before its deadline.");
+        Assert.True(Assert.Single((await app.GetAsync(verification.Id)).Timeline, e => e.Type == TimelineEventTypes.Expired).At >= due);
+    }
+
+    /// <summary>
+    /// The delivery timer fired early; WhatsApp's delivered status comes in the rest of that second, before the
+    /// deadline. The user has the code: no SMS.
+    /// </summary>
+    [Fact]
+    public async Task ADeliveredStatus_InTheLastSecondBeforeTheDeadline_AfterAnEarlyTimer_StopsTheSms()
+    {
+        await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25));
+        var (verification, _) = await app.StartAndAwaitWhatsAppAsync();
+        var due = DateTimeOffset.UtcNow.AddMilliseconds(900);
+
+        var sms = app.Activities.SendSmsAsync(new SmsFailoverRequest(verification.Id, FailoverReason.Timeout, UnlessConfirmedBy: FailoverWhen.Delivered, NotBefore: due), default);
+        await Task.Delay(200);
+        await app.Store.UpdateAsync(verification.Id, e =>
+        {
+            e.WhatsAppStatusValue = WhatsAppDeliveryStatus.Delivered;
+            return true;
+        });
+        var result = await sms;
+
+        Assert.True(result.WhatsAppConfirmed);
+        Assert.False(result.Sent);
+        Assert.Equal(0, app.Sms.Calls);
+        Assert.DoesNotContain((await app.GetAsync(verification.Id)).Timeline, e => e.Type == TimelineEventTypes.Failover);
+    }
+}
