@@ -136,13 +136,13 @@ public static class VerificationWorkflow
         ArgumentNullException.ThrowIfNull(input);
         var logger = context.CreateReplaySafeLogger(OrchestratorName);
 
-        // A timer left pending keeps the instance Running until it fires: every deadline is disposed (cancelled).
-        using var expiry = new Deadline(context, input.ExpiresAt.UtcDateTime);
-        return await new Run(context, input, expiry, logger).ExecuteAsync();
+        return await new Run(context, input, logger).ExecuteAsync();
     }
 
-    private sealed class Run(TaskOrchestrationContext context, VerificationWorkflowInput input, Deadline expiry, ILogger logger)
+    private sealed class Run(TaskOrchestrationContext context, VerificationWorkflowInput input, ILogger logger)
     {
+        private readonly DateTime _expiresAt = input.ExpiresAt.UtcDateTime;
+
         private readonly string _id = input.VerificationId;
 
         // Exactly one wait for the signal event exists at any time, and it outlives the timers it races. A wait
@@ -186,11 +186,7 @@ public static class VerificationWorkflow
             {
                 context.SetCustomStatus(WorkflowPhases.SmsDeferred);
                 var pause = wait < MinimumDeferral ? MinimumDeferral : wait > MaximumDeferral ? MaximumDeferral : wait;
-                Step deferred;
-                using (var retryAt = new Deadline(context, context.CurrentUtcDateTime + pause))
-                {
-                    deferred = await WaitAsync(retryAt, resendFailsOver: false, decide: _ => null);
-                }
+                var deferred = await WaitAsync(context.CurrentUtcDateTime + pause, resendFailsOver: false, decide: _ => null);
 
                 if (deferred.Kind == StepKind.Ended)
                 {
@@ -224,7 +220,7 @@ public static class VerificationWorkflow
             }
 
             // No channel is left: wait for the user, a cancel, or the code's expiry. A resend changes nothing now.
-            var end = await WaitAsync(deadline: null, resendFailsOver: false, decide: _ => null);
+            var end = await WaitAsync(until: null, resendFailsOver: false, decide: _ => null);
             return end.Ended!.Value;
         }
 
@@ -232,17 +228,13 @@ public static class VerificationWorkflow
         private async Task<Step> WatchWhatsAppAsync()
         {
             context.SetCustomStatus(WorkflowPhases.AwaitingWhatsAppDelivery);
-            Step delivery;
             var deliveryDue = context.CurrentUtcDateTime + input.WhatsAppDeliveryTimeout;
-            using (var deliveryDeadline = new Deadline(context, deliveryDue))
+            var delivery = await WaitAsync(deliveryDue, resendFailsOver: true, decide: signal => signal switch
             {
-                delivery = await WaitAsync(deliveryDeadline, resendFailsOver: true, decide: signal => signal switch
-                {
-                    { Kind: SignalKind.WhatsAppStatus, WhatsAppStatus: WhatsAppDeliveryStatus.Failed } => Step.FailOver(FailoverReason.Failed),
-                    { Kind: SignalKind.WhatsAppStatus, WhatsAppStatus: { } status } when Confirms(status) => Step.Confirmed,
-                    _ => null,
-                });
-            }
+                { Kind: SignalKind.WhatsAppStatus, WhatsAppStatus: WhatsAppDeliveryStatus.Failed } => Step.FailOver(FailoverReason.Failed),
+                { Kind: SignalKind.WhatsAppStatus, WhatsAppStatus: { } status } when Confirms(status) => Step.Confirmed,
+                _ => null,
+            });
 
             if (delivery.Kind == StepKind.DeadlinePassed)
             {
@@ -285,11 +277,7 @@ public static class VerificationWorkflow
                     next = unverifiedAt;
                 }
 
-                Step step;
-                using (var deadline = next is { } wakeAt ? new Deadline(context, wakeAt) : null)
-                {
-                    step = await WaitAsync(deadline, resendFailsOver: true, decide: _ => null);
-                }
+                var step = await WaitAsync(next, resendFailsOver: true, decide: _ => null);
 
                 if (step.Kind != StepKind.DeadlinePassed)
                 {
@@ -321,34 +309,32 @@ public static class VerificationWorkflow
         private bool Confirms(WhatsAppDeliveryStatus status) => input.FailoverWhen.IsConfirmedBy(status);
 
         /// <summary>
-        /// Waits until a signal decides something, <paramref name="deadline"/> passes, or the code expires (which ends
+        /// Waits until a signal decides something, <paramref name="until"/> passes, or the code expires (which ends
         /// the verification). An ended signal always decides; a resend decides when <paramref name="resendFailsOver"/>;
         /// <paramref name="decide"/> judges the rest, and a signal it returns null for changes nothing.
         /// </summary>
-        private async Task<Step> WaitAsync(Deadline? deadline, bool resendFailsOver, Func<VerificationSignal, Step?> decide)
+        /// <remarks>
+        /// One durable timer per wait, at the earlier of <paramref name="until"/> and the code's expiry: every timer is
+        /// a queue message and history rows, and one left behind by a wait that ended early still fires later (the
+        /// backend then loads the instance only to discard it).
+        /// </remarks>
+        private async Task<Step> WaitAsync(DateTime? until, bool resendFailsOver, Func<VerificationSignal, Step?> decide)
         {
+            var expires = until is not { } due || due >= _expiresAt;
+            using var timer = new Deadline(context, expires ? _expiresAt : until!.Value);
             while (true)
             {
-                Task[] racers = deadline is null ? [_nextSignal, expiry.Timer] : [_nextSignal, expiry.Timer, deadline.Timer];
-                var winner = await Task.WhenAny(racers);
-                if (winner == expiry.Timer)
+                var winner = await Task.WhenAny(_nextSignal, timer.Timer);
+                if (winner == timer.Timer)
                 {
-                    if (expiry.FiredEarly())
+                    if (timer.FiredEarly())
                     {
                         continue;
                     }
 
-                    return Step.EndedWith(await EndAsync(ActivityNames.Expire, new EndVerificationRequest(_id, NotBefore: Utc(expiry.FireAt))));
-                }
-
-                if (winner != _nextSignal)
-                {
-                    if (deadline!.FiredEarly())
-                    {
-                        continue;
-                    }
-
-                    return Step.DeadlinePassed;
+                    return expires
+                        ? Step.EndedWith(await EndAsync(ActivityNames.Expire, new EndVerificationRequest(_id, NotBefore: Utc(timer.FireAt))))
+                        : Step.DeadlinePassed;
                 }
 
                 var signal = await _nextSignal;
