@@ -138,6 +138,25 @@ public sealed partial class UsageLimiter(AppTable table, IOptions<AbuseOptions> 
     public Task ForgetFailedCheckAsync(string phoneIndex, string checkId) =>
         ForgetBestEffortAsync(UsageEntity.NumberPartition(phoneIndex), UsageColumn.FailedChecks, checkId);
 
+    /// <summary>
+    /// Whether the number's wrong-code budget has a place left now, counting the wrong codes recorded against it that
+    /// have not reached their verification's row yet (nothing is recorded). A right code must pass this too: otherwise
+    /// a burst of guesses would be judged by the row alone, which does not see the wrong codes still on their way.
+    /// </summary>
+    public async Task<LimitDecision> CheckFailedChecksAsync(string phoneIndex, CancellationToken cancellationToken)
+    {
+        var rule = Settings.FailedChecksPerNumber;
+        if (!rule.IsOn)
+        {
+            return LimitDecision.Allow;
+        }
+
+        var usage = await FindAsync<UsageEntity>(UsageEntity.NumberPartition(phoneIndex), UsageEntity.UsageRowKey, cancellationToken);
+        return UsageLog.Parse(usage?.FailedChecks).WaitBeforeNext(rule, time.GetUtcNow()) is { } wait
+            ? LimitDecision.Refuse(LimitKind.FailedChecksPerNumber, $"{Section}:{nameof(AbuseOptions.FailedChecksPerNumber)}", wait)
+            : LimitDecision.Allow;
+    }
+
     /// <summary>The refusal of a number whose wrong-code budget is spent, with how long until a place frees.</summary>
     public async Task<LimitDecision> RefuseFailedChecksAsync(string phoneIndex, CancellationToken cancellationToken)
     {

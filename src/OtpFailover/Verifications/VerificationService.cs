@@ -289,8 +289,9 @@ public sealed partial class VerificationService(
     /// of its number's budget of wrong codes across all its verifications (<see cref="AbuseOptions.FailedChecksPerNumber"/>):
     /// the number's wrong codes when it started, plus its own. When that is spent, every check is refused, right code
     /// or wrong (a different answer would tell a guesser which guess was right). The gate is judged inside the same
-    /// ETag-guarded write as the attempt, so racing checks can never take more guesses than are left; a right code
-    /// touches nothing but its verification's row.
+    /// ETag-guarded write as the attempt, so racing checks can never take more guesses than are left. A wrong code is
+    /// recorded against the number first; a right code reads the number's row (so wrong codes of a burst still on their
+    /// way count against it too) and writes only its verification's row.
     /// </summary>
     public async Task<CheckResult> CheckAsync(string id, string code, DurableTaskClient durable, CancellationToken cancellationToken)
     {
@@ -309,6 +310,18 @@ public sealed partial class VerificationService(
         }
 
         var matches = codes.Matches(id, current.CodeLength, code);
+        if (matches && live && budget.IsOn)
+        {
+            // The row does not see wrong codes of a burst still on their way to it; the number's row does. Every guess
+            // recorded before this read fits the budget, so a right code that passes it was among the allowed guesses.
+            var gate = await limits.CheckFailedChecksAsync(current.PhoneIndex, cancellationToken);
+            if (!gate.Allowed)
+            {
+                LogCheckRefused(id, gate.Setting);
+                return new CheckResult(CheckOutcome.RateLimited, current.ToVerification(), gate);
+            }
+        }
+
         var checkId = Guid.NewGuid().ToString("N");
         var recorded = false;
         var outcome = CheckOutcome.NotFound;

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using OtpFailover.Abuse;
 using OtpFailover.Tests.Http;
 using OtpFailover.Tests.Infrastructure;
@@ -33,7 +34,7 @@ public sealed class EvasionTests
     }
 
     [Fact]
-    public async Task ARightCode_GivesItsPlaceBack_SoTheNumbersBudgetCountsOnlyWrongCodes()
+    public async Task ARightCode_TakesNothingFromTheNumbersBudget_SoItCountsOnlyWrongCodes()
     {
         await using var app = await TestApp.StartAsync(
             o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25),
@@ -44,6 +45,32 @@ public sealed class EvasionTests
             var (verification, code) = await app.StartAndAwaitWhatsAppAsync("+4915112345678");
             Assert.Equal(CheckOutcome.Approved, (await app.Verifications.CheckAsync(verification.Id, code, app.Client, default)).Outcome);
         }
+    }
+
+    [Fact]
+    public async Task ARightCode_IsRefused_WhileWrongCodesOnTheirWayHaveSpentTheNumbersBudget()
+    {
+        // A burst of guesses, the right one among them: the wrong ones take the budget's last places on the number's
+        // row and have not reached the verification's row yet. The right code must not slip through on the row's
+        // count alone, or a burst of any size would be judged, and the different answers would say which guess won.
+        await using var app = await TestApp.StartAsync(
+            o => (o.WhatsAppDeliveryTimeout, o.MaxCheckAttempts) = (TimeSpan.FromSeconds(25), 20),
+            abuse: a => a.FailedChecksPerNumber = new(2, TimeSpan.FromHours(24)));
+        var (verification, code) = await app.StartAndAwaitWhatsAppAsync("+4915112345678");
+        var phoneIndex = (await app.Store.FindAsync(verification.Id))!.PhoneIndex;
+        var limits = app.Services.GetRequiredService<UsageLimiter>();
+        Assert.True((await limits.TryRecordFailedCheckAsync(phoneIndex, "in-flight-1", default)).Allowed);
+        Assert.True((await limits.TryRecordFailedCheckAsync(phoneIndex, "in-flight-2", default)).Allowed);
+
+        var wrong = await app.Verifications.CheckAsync(verification.Id, Wrong(code, 1), app.Client, default);
+        var right = await app.Verifications.CheckAsync(verification.Id, code, app.Client, default);
+
+        Assert.Equal(CheckOutcome.RateLimited, wrong.Outcome);
+        Assert.Equal(CheckOutcome.RateLimited, right.Outcome);
+        Assert.True(right.Limit!.RetryAfter > TimeSpan.Zero);
+        var stored = await app.GetAsync(verification.Id);
+        Assert.Equal(VerificationStatus.Pending, stored.Status);
+        Assert.Equal(0, stored.AttemptsUsed);
     }
 
     [Fact]
