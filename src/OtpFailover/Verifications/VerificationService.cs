@@ -569,7 +569,7 @@ public sealed partial class VerificationService(
         }, cancellationToken);
 
         var outcome = OutcomeOf(result);
-        if (outcome == StatusUpdateOutcome.Applied && result!.Value.Entity.IsPending && WakesTheWorkflow(previous, status))
+        if (outcome == StatusUpdateOutcome.Applied && result!.Value.Entity.IsPending && WakesTheWorkflow(options.Value.FailoverWhen, previous, status))
         {
             await SignalAsync(durable, id, VerificationSignal.ForWhatsAppStatus(status), CancellationToken.None);
         }
@@ -578,12 +578,13 @@ public sealed partial class VerificationService(
     }
 
     /// <summary>
-    /// Only a failure and the first confirmation change what the orchestration does; <c>read</c> after
-    /// <c>delivered</c> (a real WhatsApp reports both) goes on the timeline but would only cost the orchestration a
-    /// turn: a queue message and history rows. (<c>sent</c> is recorded by the send itself.)
+    /// Only a failure and the first status that confirms delivery (by <paramref name="rule"/>) change what the
+    /// orchestration does. Any other status goes on the timeline but would only cost the orchestration a turn, a queue
+    /// message and history rows: <c>read</c> after <c>delivered</c> when delivered confirms, <c>delivered</c> when only
+    /// <c>read</c> does. (<c>sent</c> is recorded by the send itself.)
     /// </summary>
-    internal static bool WakesTheWorkflow(WhatsAppDeliveryStatus previous, WhatsAppDeliveryStatus next) =>
-        next == WhatsAppDeliveryStatus.Failed || (next >= WhatsAppDeliveryStatus.Delivered && previous < WhatsAppDeliveryStatus.Delivered);
+    internal static bool WakesTheWorkflow(FailoverWhen rule, WhatsAppDeliveryStatus previous, WhatsAppDeliveryStatus next) =>
+        next == WhatsAppDeliveryStatus.Failed || (rule.IsConfirmedBy(next) && !rule.IsConfirmedBy(previous));
 
     /// <summary>The detail of a verification that ended because neither channel could deliver the code.</summary>
     public const string NoChannelDelivered = "no_channel_delivered";

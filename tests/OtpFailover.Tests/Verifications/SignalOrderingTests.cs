@@ -127,6 +127,20 @@ public sealed class SignalOrderingTests
         Assert.Equal(2, raised);
     }
 
+    [Fact]
+    public async Task WhenReadConfirms_ReadAfterDelivered_WakesTheOrchestration_WithoutWaitingForTheTimeout()
+    {
+        await using var app = await TestApp.StartAsync(o => (o.FailoverWhen, o.WhatsAppDeliveryTimeout) = (FailoverWhen.Read, TimeSpan.FromMinutes(5)));
+        var (verification, _) = await app.StartAndAwaitWhatsAppAsync();
+        var at = DateTimeOffset.UtcNow;
+
+        Assert.Equal(StatusUpdateOutcome.Applied, await Apply(app, verification.Id, WhatsAppDeliveryStatus.Delivered, at));
+        Assert.Equal(StatusUpdateOutcome.Applied, await Apply(app, verification.Id, WhatsAppDeliveryStatus.Read, at.AddSeconds(1)));
+
+        // Well before the five-minute delivery timeout: only the read signal can have moved it.
+        await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.WhatsAppConfirmed);
+    }
+
     private static Task<StatusUpdateOutcome> Apply(TestApp app, string id, WhatsAppDeliveryStatus status, DateTimeOffset at) =>
         app.Verifications.ApplyWhatsAppStatusAsync(id, status, at, null, app.Client, default);
 }
