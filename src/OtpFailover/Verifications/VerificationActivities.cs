@@ -133,21 +133,25 @@ public sealed partial class VerificationActivities(
                 return false;
             }
 
-            // After a timed-out wait the row decides (a signal can be late): delivered means no failover at all, a
-            // failure or a recorded resend is the failover's true reason.
+            // After a timed-out wait the row decides (a signal can be late): a resend the user asked for is sent
+            // whatever WhatsApp said; otherwise delivered means no failover at all, and a failure is the true reason.
             var reason = request.Reason;
             var detail = request.Detail;
             if (request.UnlessConfirmedBy is { } rule)
             {
-                if (rule.IsConfirmedBy(entity.WhatsAppStatusValue))
+                if (entity.ResendRequestedAt is not null)
+                {
+                    (reason, detail) = (FailoverReason.Requested, null);
+                }
+                else if (rule.IsConfirmedBy(entity.WhatsAppStatusValue))
                 {
                     whatsAppConfirmed = true;
                     return false;
                 }
-
-                (reason, detail) = entity.WhatsAppStatusValue == WhatsAppDeliveryStatus.Failed ? (FailoverReason.Failed, null)
-                    : entity.ResendRequestedAt is not null ? (FailoverReason.Requested, null)
-                    : (reason, detail);
+                else if (entity.WhatsAppStatusValue == WhatsAppDeliveryStatus.Failed)
+                {
+                    (reason, detail) = (FailoverReason.Failed, null);
+                }
             }
 
             entity.FailoverReason = reason.ToString();

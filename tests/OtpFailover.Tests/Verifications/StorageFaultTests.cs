@@ -244,6 +244,30 @@ public sealed class StorageFaultTests
         Assert.Equal(before, (await app.Store.FindAsync(verification.Id))!.ETag);
     }
 
+    /// <summary>
+    /// Both signals late (a worker died holding them): the row says delivered, and that the user asked for the SMS.
+    /// The user's request wins: the SMS step after the timed-out wait sends it now, with its reason.
+    /// </summary>
+    [Fact]
+    public async Task TheSmsStepAfterATimedOutWait_OnARowThatSaysDeliveredAndResendAsked_SendsTheSmsTheUserAskedFor()
+    {
+        await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25));
+        var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
+        await app.Store.UpdateAsync(verification.Id, e =>
+        {
+            e.WhatsAppStatusValue = WhatsAppDeliveryStatus.Delivered;
+            e.ResendRequestedAt = DateTimeOffset.UtcNow;
+            return true;
+        });
+
+        var result = await app.Activities.SendSmsAsync(new SmsFailoverRequest(verification.Id, FailoverReason.Timeout, UnlessConfirmedBy: FailoverWhen.Delivered), default);
+
+        Assert.True(result.Sent);
+        Assert.False(result.WhatsAppConfirmed);
+        Assert.Equal(code, (await app.Sms.WaitForMessageAsync(timeout: TimeSpan.FromSeconds(5))).Code);
+        Assert.Equal("requested", Assert.Single((await app.GetAsync(verification.Id)).Timeline, e => e.Type == TimelineEventTypes.Failover).Reason);
+    }
+
     [Fact]
     public async Task AResendWhoseSignalIsLate_StillSendsTheSms_WhenTheWorkflowNextReadsTheRow()
     {
