@@ -290,7 +290,14 @@ public static class VerificationWorkflow
                     return Step.FailOver(FailoverReason.Unverified) with { NotBefore = unverifiedAt };
                 }
 
-                var row = await ReadAsync();
+                // A read that failed after its retries (the table unreachable for a while) is tried again at the next
+                // interval: ending the orchestration here would take the resend, the unverified failover and the
+                // expiry with it.
+                if (await TryReadAsync() is not { } row)
+                {
+                    continue;
+                }
+
                 if (row.Status.IsEnded())
                 {
                     return Step.EndedWith(row.Status);
@@ -303,8 +310,18 @@ public static class VerificationWorkflow
             }
         }
 
-        private async Task<VerificationSnapshot> ReadAsync() =>
-            await context.CallActivityAsync<VerificationSnapshot>(ActivityNames.ReadVerification, _id, ActivityRetry);
+        private async Task<VerificationSnapshot?> TryReadAsync()
+        {
+            try
+            {
+                return await context.CallActivityAsync<VerificationSnapshot>(ActivityNames.ReadVerification, _id, ActivityRetry);
+            }
+            catch (TaskFailedException ex)
+            {
+                logger.LogWarning("Verification {VerificationId}: reading the row failed after retries ({ErrorType}); trying again at the next interval", _id, ex.FailureDetails.ErrorType);
+                return null;
+            }
+        }
 
         private bool Confirms(WhatsAppDeliveryStatus status) => input.FailoverWhen.IsConfirmedBy(status);
 

@@ -20,6 +20,9 @@ public sealed class StorageFaults : HttpPipelinePolicy
     /// <summary>Writes whose URI and body match fail with 503 before they reach the table.</summary>
     public Func<string, bool>? FailWritesWhen { get; set; }
 
+    /// <summary>Reads whose URI matches fail with 503 before they reach the table.</summary>
+    public Func<string, bool>? FailReadsWhen { get; set; }
+
     /// <summary>
     /// For a write whose URI and body match: once it reached the table, runs the hook (another writer coming in) and
     /// then loses the answer.
@@ -75,6 +78,11 @@ public sealed class StorageFaults : HttpPipelinePolicy
                 throw new RequestFailedException(503, "Injected: storage unavailable.");
             }
         }
+        if (!write && FailReadsWhen?.Invoke(request) == true)
+        {
+            throw new RequestFailedException(503, "Injected: partition unavailable.");
+        }
+
         if (write && ((FailWritesTo is { } fragment && request.Contains(fragment, StringComparison.Ordinal)) || FailWritesWhen?.Invoke(request) == true))
         {
             throw new RequestFailedException(503, "Injected: partition unavailable.");

@@ -1,3 +1,4 @@
+using Microsoft.DurableTask.Client;
 using Microsoft.DurableTask.Client.Grpc;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -266,6 +267,30 @@ public sealed class StorageFaultTests
         Assert.False(result.WhatsAppConfirmed);
         Assert.Equal(code, (await app.Sms.WaitForMessageAsync(timeout: TimeSpan.FromSeconds(5))).Code);
         Assert.Equal("requested", Assert.Single((await app.GetAsync(verification.Id)).Timeline, e => e.Type == TimelineEventTypes.Failover).Reason);
+    }
+
+    /// <summary>
+    /// The wait after delivery reads the row every reconcile interval. A read that fails after all its retries (the
+    /// table unreachable for longer than they last) must not end the orchestration: it would take the SMS a resend asks
+    /// for, the unverified failover and the expiry with it.
+    /// </summary>
+    [Fact]
+    public async Task AReconcileReadThatFailsAfterItsRetries_LeavesTheWorkflowWaiting_AndALaterResendStillSendsTheSms()
+    {
+        var faults = new StorageFaults();
+        await using var app = await StartWithFaultsAsync(faults, o => (o.WhatsAppDeliveryTimeout, o.ReconcileInterval) = (TimeSpan.FromSeconds(25), TimeSpan.FromSeconds(2)), maxRetries: 0);
+        var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
+        await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, WhatsAppDeliveryStatus.Delivered, DateTimeOffset.UtcNow, null, app.Client, default);
+        await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.WhatsAppConfirmed);
+
+        // The row cannot be read for longer than a read's retries last (1 + 2 + 4 s of backoff after a 2 s interval).
+        faults.FailReadsWhen = request => request.Contains(verification.Id, StringComparison.Ordinal);
+        await Task.Delay(TimeSpan.FromSeconds(12));
+        faults.FailReadsWhen = null;
+        Assert.Equal(OrchestrationRuntimeStatus.Running, (await app.Client.GetInstanceAsync(verification.Id))!.RuntimeStatus);
+
+        Assert.Equal(ChangeOutcome.Done, (await app.Verifications.ResendAsync(verification.Id, app.Client, default)).Outcome);
+        Assert.Equal(code, (await app.Sms.WaitForMessageAsync(timeout: TimeSpan.FromSeconds(15))).Code);
     }
 
     [Fact]
