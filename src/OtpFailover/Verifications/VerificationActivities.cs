@@ -234,10 +234,17 @@ public sealed partial class VerificationActivities(
         {
             LogRejected(id, "sms", to.Masked, result.Detail);
             await GiveBackSmsAsync(entity);
-            if (result.TryAgainAfter is { } wait)
+            if (result.TryAgainAfter is not null)
             {
+                // Once: a provider that throttles for the code's whole life is tried again every few seconds, and an
+                // entry per attempt would fill the timeline and push out how the verification ended.
                 await store.UpdateAsync(id, e =>
                 {
+                    if (e.ReadTimeline() is [.., { Type: TimelineEventTypes.SmsDeferred }])
+                    {
+                        return false;
+                    }
+
                     e.Append(new TimelineEvent(TimelineEventTypes.SmsDeferred, time.GetUtcNow(), Detail: result.Detail));
                     return true;
                 }, cancellationToken);

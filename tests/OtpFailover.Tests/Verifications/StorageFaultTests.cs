@@ -293,6 +293,29 @@ public sealed class StorageFaultTests
         Assert.Equal(code, (await app.Sms.WaitForMessageAsync(timeout: TimeSpan.FromSeconds(15))).Code);
     }
 
+    /// <summary>
+    /// A provider that throttles for as long as the code lives is tried again every few seconds: one timeline entry
+    /// says so, not one per attempt (hundreds would fill the timeline and push out how the verification ended).
+    /// </summary>
+    [Fact]
+    public async Task AnSmsDeferredAgainAndAgain_IsOneTimelineEntry()
+    {
+        await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25));
+        app.WhatsApp.Respond = (_, _) => ChannelSendResult.Rejected("whatsapp_131026_undeliverable");
+        app.Sms.Respond = (_, index) => index < 3
+            ? ChannelSendResult.Rejected("sms_http_429") with { TryAgainAfter = TimeSpan.FromSeconds(1) }
+            : ChannelSendResult.Accepted($"sms-{index}");
+
+        var verification = await app.StartAsync("+14155550123");
+        var sms = await app.Sms.WaitForMessageAsync(4, TimeSpan.FromSeconds(30));
+        await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.SmsSent);
+        Assert.Equal(CheckOutcome.Approved, (await app.Verifications.CheckAsync(verification.Id, sms.Code, app.Client, default)).Outcome);
+
+        var types = (await app.GetAsync(verification.Id)).Timeline.Select(e => e.Type).ToList();
+        Assert.Equal(1, types.Count(t => t == TimelineEventTypes.SmsDeferred));
+        Assert.Equal([TimelineEventTypes.SmsDeferred, TimelineEventTypes.SmsSent, TimelineEventTypes.Approved], types.SkipWhile(t => t != TimelineEventTypes.SmsDeferred));
+    }
+
     [Fact]
     public async Task AResendWhoseSignalIsLate_StillSendsTheSms_WhenTheWorkflowNextReadsTheRow()
     {
