@@ -157,6 +157,25 @@ public static class OtpFailoverServiceCollectionExtensions
     }
 
     /// <summary>
+    /// The credential of <c>AzureWebJobsStorage__*</c>, read as the Functions host reads it: <c>__credential</c>
+    /// <c>managedidentity</c> is the managed identity (user-assigned with <c>__clientId</c>), and nothing else is tried;
+    /// without it, the default chain (a developer's sign-in locally), with <c>__clientId</c> for a managed identity.
+    /// </summary>
+    internal static Azure.Core.TokenCredential StorageCredential(IConfigurationSection section)
+    {
+        var clientId = section["clientId"];
+        var userAssigned = !string.IsNullOrWhiteSpace(clientId);
+        if (string.Equals(section["credential"], "managedidentity", StringComparison.OrdinalIgnoreCase))
+        {
+            return new ManagedIdentityCredential(userAssigned ? ManagedIdentityId.FromUserAssignedClientId(clientId!) : ManagedIdentityId.SystemAssigned);
+        }
+
+        return userAssigned
+            ? new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = clientId })
+            : new DefaultAzureCredential();
+    }
+
+    /// <summary>
     /// A connection string in <c>AzureWebJobsStorage</c> (Azurite locally), or, in Azure, a managed identity with
     /// <c>AzureWebJobsStorage__tableServiceUri</c> (and <c>__clientId</c> for a user-assigned identity).
     /// </summary>
@@ -171,11 +190,7 @@ public static class OtpFailoverServiceCollectionExtensions
         var section = configuration.GetSection(StorageConnectionName);
         if (Uri.TryCreate(section["tableServiceUri"], UriKind.Absolute, out var tableServiceUri))
         {
-            var clientId = section["clientId"];
-            var credential = string.IsNullOrEmpty(clientId)
-                ? new DefaultAzureCredential()
-                : new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = clientId });
-            return new TableServiceClient(tableServiceUri, credential);
+            return new TableServiceClient(tableServiceUri, StorageCredential(section));
         }
 
         throw new OptionsValidationException(StorageConnectionName, typeof(TableServiceClient), [$"Set {StorageConnectionName} to a storage connection string (UseDevelopmentStorage=true for Azurite), or {StorageConnectionName}__tableServiceUri for a managed identity."]);

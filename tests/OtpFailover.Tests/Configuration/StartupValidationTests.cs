@@ -270,7 +270,7 @@ public sealed class StartupValidationTests
         Assert.Equal(6, options.CodeLength);
     }
 
-    private static IHost BuildFunctionsHost(Dictionary<string, string?> settings)
+    internal static IHost BuildFunctionsHost(Dictionary<string, string?> settings)
     {
         var builder = FunctionsApplication.CreateBuilder([]);
         builder.Configuration.Sources.Clear();

@@ -30,4 +30,14 @@ public sealed class SampleSettingsTests
         Assert.Equal(Convert.FromBase64String(simulator.AcsAccessKey), acs.AccessKey);
         Assert.Equal("http://localhost:7071", simulator.FunctionAppUrl);
     }
+
+    [Fact]
+    public void TheSampleSettings_HoldNoEmptyValue()
+    {
+        // Core Tools on Windows hands an empty local setting to the worker as an empty environment variable; optional
+        // settings are documented in the README instead of listed empty here.
+        var empty = Sample().GetChildren().Where(s => string.IsNullOrWhiteSpace(s.Value)).Select(s => s.Key).ToList();
+
+        Assert.True(empty.Count == 0, $"empty in local.settings.sample.json: {string.Join(", ", empty)}");
+    }
 }

@@ -1,0 +1,60 @@
+// The app's tunable settings, as main.bicep takes them. Every value is optional: one left out becomes an empty app
+// setting, which the app reads as "not set" (its default). README › Configuration says what each one means.
+
+@export()
+@description('Verification:* (the secret CodeKey is a parameter of its own).')
+type verificationSettings = {
+  codeLength: string?
+  codeLifetime: string?
+  whatsAppDeliveryTimeout: string?
+  failoverWhen: ('Delivered' | 'Read')?
+  failoverIfUnverifiedAfter: string?
+  reconcileInterval: string?
+  maxCheckAttempts: string?
+  brand: string?
+}
+
+@export()
+@description('WhatsApp:* (the access token, app secret and verify token are parameters of their own).')
+type whatsAppSettings = {
+  phoneNumberId: string?
+  templateName: string?
+  templateLanguage: string?
+  baseUrl: string?
+  apiVersion: string?
+  requestTimeout: string?
+  maxSendAttempts: string?
+}
+
+@export()
+@description('Sms:* (the endpoint and the identity come from the deployment; the webhook key is a parameter of its own).')
+type smsSettings = {
+  from: string?
+  webOtpDomain: string?
+  apiVersion: string?
+  requestTimeout: string?
+  maxSendAttempts: string?
+}
+
+@export()
+@description('A sliding-window limit: how many, and in how long (a TimeSpan such as 01:00:00).')
+type rateLimit = {
+  limit: string?
+  window: string?
+}
+
+@export()
+@description('Abuse:* (README › Abuse protection).')
+type abuseSettings = {
+  allowedCountries: string?
+  blockedCountries: string?
+  allowedNumberTypes: string?
+  startsPerNumber: rateLimit?
+  startsPerNumberDaily: rateLimit?
+  smsPerNumber: rateLimit?
+  failedChecksPerNumber: rateLimit?
+  startsPerClient: rateLimit?
+  smsPerCountryPerHour: string?
+  @description('Overrides of the hourly SMS budget by country code, e.g. { IN: 5000, NG: 0 }.')
+  smsPerCountryPerHourByCountry: object?
+}

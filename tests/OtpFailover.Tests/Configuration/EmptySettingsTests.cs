@@ -1,0 +1,68 @@
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using OtpFailover.Abuse;
+using OtpFailover.Sms;
+using OtpFailover.Storage;
+using OtpFailover.Tests.Deployment;
+using OtpFailover.Verifications;
+using OtpFailover.WhatsApp;
+
+namespace OtpFailover.Tests.Configuration;
+
+/// <summary>
+/// App Service, Bicep and Core Tools on Windows hand the app settings that are present but empty. Every setting the
+/// app binds, empty, must mean "not set": the default, never a start-up failure.
+/// </summary>
+public sealed class EmptySettingsTests
+{
+    private static Dictionary<string, string?> EveryBoundSettingEmpty() =>
+        InfrastructureTests.BoundSettings()
+            .Where(s => !s.EndsWith("__", StringComparison.Ordinal))
+            .ToDictionary(s => s.Replace("__", ":", StringComparison.Ordinal), _ => (string?)"");
+
+    private static Dictionary<string, string?> Host(Dictionary<string, string?> settings)
+    {
+        settings["Functions:Worker:HostEndpoint"] = "http://127.0.0.1:9";
+        settings["Functions:Worker:WorkerId"] = "test-worker";
+        settings["Functions:Worker:RequestId"] = "test-request";
+        settings["Functions:Worker:GrpcMaxMessageLength"] = "2147483647";
+        settings["AzureWebJobsStorage"] = "UseDevelopmentStorage=true";
+        settings["Verification:CodeKey"] = Convert.ToBase64String(new byte[32]);
+        return settings;
+    }
+
+    private static string Json<T>(T value) => JsonSerializer.Serialize(value);
+
+    [Fact]
+    public void EverySettingTheAppBinds_Empty_IsItsDefault()
+    {
+        var settings = Host(EveryBoundSettingEmpty());
+        Assert.True(settings.Count > 40, $"only {settings.Count} settings");
+        using var host = StartupValidationTests.BuildFunctionsHost(settings);
+
+        var verification = host.Services.GetRequiredService<IOptions<VerificationOptions>>().Value;
+        Assert.Equal(Json(new VerificationOptions { CodeKey = verification.CodeKey }), Json(verification));
+        Assert.Equal(Json(new StorageOptions()), Json(host.Services.GetRequiredService<IOptions<StorageOptions>>().Value));
+        Assert.Equal(Json(new WhatsAppOptions()), Json(host.Services.GetRequiredService<IOptions<WhatsAppOptions>>().Value));
+        Assert.Equal(Json(new SmsOptions()), Json(host.Services.GetRequiredService<IOptions<SmsOptions>>().Value));
+        Assert.Equal(Json(new AbuseOptions()), Json(host.Services.GetRequiredService<IOptions<AbuseOptions>>().Value));
+    }
+
+    [Fact]
+    public void AnEmptyEndpoint_BesideAConnectionString_LeavesSmsOnTheConnectionString()
+    {
+        // The defect the deploy review found: an empty Sms__Endpoint stopped the worker ("must be an absolute URL").
+        var settings = Host(EveryBoundSettingEmpty());
+        settings["Sms:ConnectionString"] = "endpoint=https://contoso.communication.azure.com/;accesskey=c2VjcmV0LWtleS0wMTIzNDU2Nzg5";
+        settings["Sms:From"] = "+18005550100";
+        settings["Sms:WebhookKey"] = "a-webhook-key-of-enough-length";
+        using var host = StartupValidationTests.BuildFunctionsHost(settings);
+
+        var sms = host.Services.GetRequiredService<IOptions<SmsOptions>>().Value;
+
+        Assert.True(sms.IsConfigured);
+        Assert.Null(sms.Endpoint);
+        Assert.IsType<AcsSmsSender>(host.Services.GetRequiredService<ISmsCodeSender>());
+    }
+}

@@ -1,0 +1,142 @@
+using System.Collections;
+using System.Reflection;
+using System.Text.Json.Nodes;
+using OtpFailover.Abuse;
+using OtpFailover.Sms;
+using OtpFailover.Storage;
+using OtpFailover.Verifications;
+using OtpFailover.WhatsApp;
+
+namespace OtpFailover.Tests.Deployment;
+
+/// <summary>
+/// The infrastructure compiles and lints clean with the Bicep CLI from NuGet, and the Function App it deploys gets
+/// every setting the app binds: a new option cannot be forgotten in <c>infra/</c>.
+/// </summary>
+public sealed class InfrastructureTests
+{
+    /// <summary>The sections the app binds, and the options class of each.</summary>
+    private static readonly (string Section, Type Options)[] Sections =
+    [
+        (VerificationOptions.SectionName, typeof(VerificationOptions)),
+        (StorageOptions.SectionName, typeof(StorageOptions)),
+        (WhatsAppOptions.SectionName, typeof(WhatsAppOptions)),
+        (SmsOptions.SectionName, typeof(SmsOptions)),
+        (AbuseOptions.SectionName, typeof(AbuseOptions)),
+    ];
+
+    /// <summary>Bound by the app, and deliberately not set in Azure, each with the reason.</summary>
+    private static readonly Dictionary<string, string> NotSetInAzure = new()
+    {
+        ["Sms__ConnectionString"] = "in Azure the app reaches Communication Services with its identity (Sms__Endpoint); no access key is deployed",
+    };
+
+    /// <summary>Set in Azure for the Functions host and its telemetry, not bound by the app's options.</summary>
+    private static readonly string[] HostSettings =
+    [
+        "AzureWebJobsStorage__blobServiceUri",
+        "AzureWebJobsStorage__queueServiceUri",
+        "AzureWebJobsStorage__tableServiceUri",
+        "AzureWebJobsStorage__credential",
+        "AzureWebJobsStorage__clientId",
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+    ];
+
+    /// <summary>
+    /// Every setting the app binds, in the <c>__</c> form app settings use. A dictionary is a family of settings
+    /// (its name ends with <c>__</c>, one setting per key).
+    /// </summary>
+    internal static IEnumerable<string> BoundSettings()
+    {
+        foreach (var (section, type) in Sections)
+        {
+            foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.SetMethod?.IsPublic == true))
+            {
+                var name = $"{section}__{property.Name}";
+                if (property.PropertyType == typeof(RateLimitRule))
+                {
+                    yield return $"{name}__{nameof(RateLimitRule.Limit)}";
+                    yield return $"{name}__{nameof(RateLimitRule.Window)}";
+                }
+                else if (typeof(IDictionary).IsAssignableFrom(property.PropertyType))
+                {
+                    yield return $"{name}__";
+                }
+                else
+                {
+                    yield return name;
+                }
+            }
+        }
+    }
+
+    [SkippableFact]
+    public async Task EveryBicepFile_BuildsAndLints_WithoutAWarning()
+    {
+        Skip.If(Bicep.Executable is null, "The Bicep CLI from NuGet runs on Linux x64 only (CI runs there).");
+        var files = Directory.GetFiles(Bicep.InfraFolder, "*.bicep", SearchOption.AllDirectories);
+        Assert.Contains(files, f => f.EndsWith("main.bicep", StringComparison.Ordinal));
+
+        foreach (var file in files)
+        {
+            var lint = await Bicep.RunAsync("lint", file);
+            Assert.True(lint.ExitCode == 0 && lint.Output.Trim().Length == 0, $"bicep lint {Path.GetRelativePath(Bicep.RepositoryRoot, file)}:\n{lint.Output}");
+            var build = await Bicep.RunAsync("build", file, "--stdout");
+            Assert.True(build.ExitCode == 0 && !build.Output.Contains("Warning", StringComparison.Ordinal), $"bicep build {Path.GetRelativePath(Bicep.RepositoryRoot, file)}:\n{build.Output}");
+        }
+    }
+
+    [SkippableFact]
+    public async Task TheFunctionApp_GetsEverySettingTheAppBinds_AndNoSettingItDoesNot()
+    {
+        Skip.If(Bicep.Executable is null, "The Bicep CLI from NuGet runs on Linux x64 only (CI runs there).");
+        var template = await Bicep.BuildMainAsync();
+        var settings = Bicep.Templates(template).Select(t => t["variables"]?["appSettings"]).OfType<JsonObject>().Single();
+        var deployed = settings.Select(s => s.Key).ToHashSet(StringComparer.Ordinal);
+        var compiled = template.ToJsonString();
+
+        var bound = BoundSettings().ToList();
+        Assert.Contains("Verification__CodeKey", bound);
+        Assert.Contains("Abuse__SmsPerNumber__Window", bound);
+        foreach (var setting in bound.Where(s => !NotSetInAzure.ContainsKey(s)))
+        {
+            if (setting.EndsWith("__", StringComparison.Ordinal))
+            {
+                // A family (one setting per key) is made from a parameter object by a loop.
+                Assert.True(compiled.Contains(setting, StringComparison.Ordinal), $"infra/ makes no {setting}{{key}} settings");
+            }
+            else
+            {
+                Assert.True(deployed.Contains(setting), $"infra/app/function-app.bicep does not set {setting}: set it, or say in {nameof(NotSetInAzure)} why not");
+            }
+        }
+
+        var unknown = deployed.Except(bound).Except(HostSettings).ToList();
+        Assert.True(unknown.Count == 0, $"infra/ sets settings nothing reads: {string.Join(", ", unknown)}");
+        Assert.DoesNotContain(deployed, NotSetInAzure.ContainsKey);
+    }
+
+    [SkippableFact]
+    public async Task Secrets_AreKeyVaultReferences_AndStorageIsReachedByIdentityOnly()
+    {
+        Skip.If(Bicep.Executable is null, "The Bicep CLI from NuGet runs on Linux x64 only (CI runs there).");
+        var template = await Bicep.BuildMainAsync();
+        var settings = Bicep.Templates(template).Select(t => t["variables"]?["appSettings"]).OfType<JsonObject>().Single();
+
+        foreach (var secret in new[] { "Verification__CodeKey", "Sms__WebhookKey", "WhatsApp__AccessToken", "WhatsApp__AppSecret", "WhatsApp__VerifyToken" })
+        {
+            Assert.Contains("Microsoft.KeyVault", settings[secret]!.ToString(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal("managedidentity", settings["AzureWebJobsStorage__credential"]!.ToString());
+        Assert.False(settings.ContainsKey("AzureWebJobsStorage"), "no storage connection string");
+        var storage = Bicep.Templates(template)
+            .SelectMany(t => t["resources"] is JsonArray a ? a.OfType<JsonObject>() : t["resources"] is JsonObject o ? o.Select(r => r.Value).OfType<JsonObject>() : [])
+            .Single(r => r["type"]?.ToString() == "Microsoft.Storage/storageAccounts");
+        Assert.Equal("false", storage["properties"]!["allowSharedKeyAccess"]!.ToJsonString());
+        Assert.Equal("\"TLS1_2\"", storage["properties"]!["minimumTlsVersion"]!.ToJsonString());
+        Assert.Equal("false", storage["properties"]!["allowBlobPublicAccess"]!.ToJsonString());
+        Assert.DoesNotContain("br/public", string.Concat(Directory.GetFiles(Bicep.InfraFolder, "*.bicep", SearchOption.AllDirectories).Select(File.ReadAllText)), StringComparison.Ordinal);
+    }
+}
