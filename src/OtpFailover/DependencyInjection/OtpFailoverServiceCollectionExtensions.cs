@@ -41,6 +41,9 @@ public static class OtpFailoverServiceCollectionExtensions
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AbuseOptions>, AbuseOptionsValidator>());
 
+        services.AddKeyVaultReferenceCheck<VerificationOptions>(configuration, VerificationOptions.SectionName);
+        services.AddKeyVaultReferenceCheck<StorageOptions>(configuration, StorageOptions.SectionName);
+        services.AddKeyVaultReferenceCheck<AbuseOptions>(configuration, AbuseOptions.SectionName);
         services.TryAddSingleton(_ => CreateTableServiceClient(configuration));
         services.AddWhatsAppCloudApi(configuration);
         services.AddAcsSms(configuration);
@@ -59,6 +62,7 @@ public static class OtpFailoverServiceCollectionExtensions
         var section = configuration.GetSection(SmsOptions.SectionName);
         services.AddOptions<SmsOptions>().Bind(section.WithoutEmptyValues()).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SmsOptions>, SmsOptionsValidator>());
+        services.AddKeyVaultReferenceCheck<SmsOptions>(configuration, SmsOptions.SectionName);
         var connectionString = section[nameof(SmsOptions.ConnectionString)];
         var endpoint = section[nameof(SmsOptions.Endpoint)];
         if (string.IsNullOrWhiteSpace(connectionString) && string.IsNullOrWhiteSpace(endpoint))
@@ -105,6 +109,7 @@ public static class OtpFailoverServiceCollectionExtensions
         var section = configuration.GetSection(WhatsAppOptions.SectionName);
         services.AddOptions<WhatsAppOptions>().Bind(section.WithoutEmptyValues()).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WhatsAppOptions>, WhatsAppOptionsValidator>());
+        services.AddKeyVaultReferenceCheck<WhatsAppOptions>(configuration, WhatsAppOptions.SectionName);
         if (string.IsNullOrWhiteSpace(section[nameof(WhatsAppOptions.PhoneNumberId)]))
         {
             return services;
@@ -121,6 +126,10 @@ public static class OtpFailoverServiceCollectionExtensions
         services.TryAddSingleton<IWhatsAppCodeSender>(sp => sp.GetRequiredService<WhatsAppCloudApiSender>());
         return services;
     }
+
+    private static void AddKeyVaultReferenceCheck<TOptions>(this IServiceCollection services, IConfiguration configuration, string sectionName)
+        where TOptions : class =>
+        services.AddSingleton<IValidateOptions<TOptions>>(new KeyVaultReferences<TOptions>(configuration, sectionName));
 
     /// <summary>The services alone, for a host that registers the options (and a table client) itself.</summary>
     public static IServiceCollection AddOtpFailoverCore(this IServiceCollection services)

@@ -49,6 +49,35 @@ public sealed class EmptySettingsTests
         Assert.Equal(Json(new AbuseOptions()), Json(host.Services.GetRequiredService<IOptions<AbuseOptions>>().Value));
     }
 
+    [Theory]
+    [InlineData("WhatsApp:AccessToken")]
+    [InlineData("Verification:CodeKey")]
+    [InlineData("Sms:WebhookKey")]
+    public void AKeyVaultReferenceThePlatformCouldNotResolve_StopsStartUp_NamingTheSetting(string setting)
+    {
+        var settings = Host(EveryBoundSettingEmpty());
+        settings["WhatsApp:PhoneNumberId"] = "106540352242922";
+        settings["WhatsApp:AccessToken"] = "token";
+        settings["WhatsApp:AppSecret"] = "secret";
+        settings["WhatsApp:VerifyToken"] = "verify";
+        settings["Sms:ConnectionString"] = "endpoint=https://contoso.communication.azure.com/;accesskey=c2VjcmV0LWtleS0wMTIzNDU2Nzg5";
+        settings["Sms:From"] = "+18005550100";
+        settings["Sms:WebhookKey"] = "a-webhook-key-of-enough-length";
+        settings[setting] = "@Microsoft.KeyVault(SecretUri=https://kv-otp.vault.azure.net/secrets/missing)";
+        using var host = StartupValidationTests.BuildFunctionsHost(settings);
+
+        var section = setting[..setting.IndexOf(':', StringComparison.Ordinal)];
+        Action read = section switch
+        {
+            "WhatsApp" => () => _ = host.Services.GetRequiredService<IOptions<WhatsAppOptions>>().Value,
+            "Sms" => () => _ = host.Services.GetRequiredService<IOptions<SmsOptions>>().Value,
+            _ => () => _ = host.Services.GetRequiredService<IOptions<VerificationOptions>>().Value,
+        };
+
+        var failure = Assert.Throws<OptionsValidationException>(read);
+        Assert.Contains($"{setting} is a Key Vault reference the platform could not resolve", failure.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void AnEmptyEndpoint_BesideAConnectionString_LeavesSmsOnTheConnectionString()
     {
