@@ -188,6 +188,21 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     }
   }
 
+  // Deployments go through azd with Entra ID; the publishing profile's user name and password are not accepted.
+  resource scmBasicAuth 'basicPublishingCredentialsPolicies' = {
+    name: 'scm'
+    properties: {
+      allow: false
+    }
+  }
+
+  resource ftpBasicAuth 'basicPublishingCredentialsPolicies' = {
+    name: 'ftp'
+    properties: {
+      allow: false
+    }
+  }
+
   resource settings 'config' = {
     name: 'appsettings'
     properties: union(appSettings, smsBudgetOverrides)

@@ -1,39 +1,57 @@
 # azd postdeploy hook: subscribes the app's SMS delivery-report webhook to the Communication Services Event Grid topic
 # (Event Grid validates the endpoint, so this runs once the code is deployed), then prints what is left to do by hand.
-# Safe to run again: the subscription is created or updated in place. Needs the Azure CLI (az) signed in.
+# Safe to run again (azd hooks run postdeploy): the subscription is created or updated in place.
+# Needs PowerShell 7 and the Azure CLI (az) signed in as azd's account.
 $ErrorActionPreference = 'Stop'
 
-function Get-Value([string] $name) { (azd env get-value $name).Trim() }
+function Get-Value([string] $name) { "$(azd env get-value $name)".Trim() }
+
+# Right after a first deployment, role assignments may not have reached every service yet, and the app may still be
+# starting: each step is tried for a few minutes before the hook gives up.
+function Invoke-WithRetry([scriptblock] $step) {
+    for ($attempt = 1; $attempt -le 8; $attempt++) {
+        if (& $step) { return $true }
+        if ($attempt -lt 8) {
+            Write-Host "postdeploy: not yet (attempt $attempt); trying again in 30 s"
+            Start-Sleep -Seconds 30
+        }
+    }
+    return $false
+}
 
 $group = Get-Value AZURE_RESOURCE_GROUP
 $topic = Get-Value AZURE_EVENT_GRID_SYSTEM_TOPIC_NAME
 $vault = Get-Value AZURE_KEY_VAULT_NAME
 $app = Get-Value AZURE_FUNCTION_APP_NAME
 $smsUrl = Get-Value SMS_WEBHOOK_URL
-$key = az keyvault secret show --vault-name $vault --name (Get-Value SMS_WEBHOOK_KEY_SECRET) --query value --output tsv
+$keySecret = Get-Value SMS_WEBHOOK_KEY_SECRET
 
-function Add-Subscription([string] $endpoint, [string[]] $extra) {
+$script:key = ''
+$read = Invoke-WithRetry {
+    $script:key = az keyvault secret show --vault-name $vault --name $keySecret --query value --output tsv
+    $LASTEXITCODE -eq 0 -and $script:key
+}
+if (-not $read) { Write-Error "postdeploy: cannot read $keySecret from $vault"; exit 1 }
+
+Write-Host "postdeploy: subscribing $smsUrl to SMS delivery reports"
+$subscribed = Invoke-WithRetry {
     az eventgrid system-topic event-subscription create `
         --name sms-delivery-reports `
         --resource-group $group `
         --system-topic-name $topic `
         --endpoint-type webhook `
-        --endpoint $endpoint `
+        --endpoint $smsUrl `
         --event-delivery-schema eventgridschema `
         --included-event-types Microsoft.Communication.SMSDeliveryReportReceived `
         --max-delivery-attempts 30 `
         --event-ttl 1440 `
-        @extra `
+        --delivery-attribute-mapping X-Webhook-Key static $script:key true `
         --output none
-    return $LASTEXITCODE -eq 0
+    $LASTEXITCODE -eq 0
 }
-
-Write-Host "postdeploy: subscribing $smsUrl to SMS delivery reports"
-if (-not (Add-Subscription $smsUrl @('--delivery-attribute-mapping', 'X-Webhook-Key', 'static', $key, 'true'))) {
-    # The key as a secret header is preferred; should the validation handshake be refused without it, the key goes in
-    # the endpoint's query string instead (Event Grid never shows an endpoint's query string back).
-    Write-Host 'postdeploy: subscribing with the key as a header failed; trying with it in the query string'
-    if (-not (Add-Subscription "$($smsUrl)?key=$key" @())) { throw 'postdeploy: could not subscribe to SMS delivery reports' }
+if (-not $subscribed) {
+    Write-Error "postdeploy: Event Grid could not validate $smsUrl. Check that the app started (its log names any setting it refused), then run: azd hooks run postdeploy"
+    exit 1
 }
 
 Write-Host @"

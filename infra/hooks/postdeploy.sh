@@ -1,42 +1,54 @@
 #!/bin/sh
 # azd postdeploy hook: subscribes the app's SMS delivery-report webhook to the Communication Services Event Grid topic
 # (Event Grid validates the endpoint, so this runs once the code is deployed), then prints what is left to do by hand.
-# Safe to run again: the subscription is created or updated in place. Needs the Azure CLI (az) signed in.
+# Safe to run again (azd hooks run postdeploy): the subscription is created or updated in place.
+# Needs the Azure CLI (az) signed in as azd's account.
 set -eu
 
 value() { azd env get-value "$1"; }
+
+# Right after a first deployment, role assignments may not have reached every service yet, and the app may still be
+# starting: each step is tried for a few minutes before the hook gives up.
+retry() {
+  attempt=1
+  until "$@"; do
+    [ "$attempt" -lt 8 ] || return 1
+    echo "postdeploy: not yet (attempt $attempt); trying again in 30 s" >&2
+    attempt=$((attempt + 1))
+    sleep 30
+  done
+}
 
 group=$(value AZURE_RESOURCE_GROUP)
 topic=$(value AZURE_EVENT_GRID_SYSTEM_TOPIC_NAME)
 vault=$(value AZURE_KEY_VAULT_NAME)
 app=$(value AZURE_FUNCTION_APP_NAME)
 sms_url=$(value SMS_WEBHOOK_URL)
-key=$(az keyvault secret show --vault-name "$vault" --name "$(value SMS_WEBHOOK_KEY_SECRET)" --query value --output tsv)
+key_secret=$(value SMS_WEBHOOK_KEY_SECRET)
 
-subscribe() { # subscribe ENDPOINT [extra az arguments]
-  endpoint=$1
-  shift
+read_key() { key=$(az keyvault secret show --vault-name "$vault" --name "$key_secret" --query value --output tsv) && [ -n "$key" ]; }
+retry read_key || { echo "postdeploy: cannot read $key_secret from $vault" >&2; exit 1; }
+
+subscribe() {
   az eventgrid system-topic event-subscription create \
     --name sms-delivery-reports \
     --resource-group "$group" \
     --system-topic-name "$topic" \
     --endpoint-type webhook \
-    --endpoint "$endpoint" \
+    --endpoint "$sms_url" \
     --event-delivery-schema eventgridschema \
     --included-event-types Microsoft.Communication.SMSDeliveryReportReceived \
     --max-delivery-attempts 30 \
     --event-ttl 1440 \
-    "$@" \
+    --delivery-attribute-mapping X-Webhook-Key static "$key" true \
     --output none
 }
 
 echo "postdeploy: subscribing $sms_url to SMS delivery reports"
-if ! subscribe "$sms_url" --delivery-attribute-mapping X-Webhook-Key static "$key" true; then
-  # The key as a secret header is preferred; should the validation handshake be refused without it, the key goes in
-  # the endpoint's query string instead (Event Grid never shows an endpoint's query string back).
-  echo "postdeploy: subscribing with the key as a header failed; trying with it in the query string"
-  subscribe "$sms_url?key=$key"
-fi
+retry subscribe || {
+  echo "postdeploy: Event Grid could not validate $sms_url. Check that the app started (its log names any setting it refused), then run: azd hooks run postdeploy" >&2
+  exit 1
+}
 
 cat <<TEXT
 

@@ -1,31 +1,51 @@
 # azd preprovision hook: makes Verification:CodeKey and Sms:WebhookKey the first time only.
 # A key the vault already holds is kept: the parameter is left empty and the deployment does not touch the secret
-# (a new CodeKey would invalidate every verification in flight). Needs the Azure CLI (az) signed in.
+# (a new CodeKey would invalidate every verification in flight, and every stored phone number with it). It fails
+# closed: when it cannot tell whether the vault holds a key, it stops instead of making a new one.
+# Needs PowerShell 7 and the Azure CLI (az), signed in as the same account as azd.
 $ErrorActionPreference = 'Stop'
 
-$vault = (azd env get-value AZURE_KEY_VAULT_NAME 2>$null)
-if ($LASTEXITCODE -ne 0) { $vault = '' }
-
-function Test-InVault([string] $name) {
-    if (-not $vault) { return $false }
-    az keyvault secret show --vault-name $vault --name $name --query id --output tsv 2>$null | Out-Null
-    return $LASTEXITCODE -eq 0
+function Fail([string] $message) { Write-Error "preprovision: $message"; exit 1 }
+function Get-EnvValue([string] $name) {
+    $value = azd env get-value $name 2>$null
+    if ($LASTEXITCODE -ne 0) { return '' }
+    return "$value".Trim()
 }
 
-function Confirm-Key([string] $envName, [string] $secretName, [int] $bytes) {
-    if (Test-InVault $secretName) {
+if (-not (Get-Command az -ErrorAction SilentlyContinue)) { Fail 'the Azure CLI (az) is needed: https://learn.microsoft.com/cli/azure/install-azure-cli' }
+
+$envName = Get-EnvValue AZURE_ENV_NAME
+$vault = Get-EnvValue AZURE_KEY_VAULT_NAME
+
+if (-not $vault) {
+    # A fresh environment, or one whose values were lost (another machine): only the first may make keys.
+    $exists = az group exists --name "rg-$envName" --output tsv
+    if ($LASTEXITCODE -ne 0) { Fail 'cannot ask Azure whether the resource group exists (is az signed in?)' }
+    if ($exists -eq 'true') { Fail "rg-$envName exists but this environment does not know its Key Vault: run 'azd env refresh' first, so the keys in it are kept" }
+}
+else {
+    az keyvault show --name $vault --query name --output tsv | Out-Null
+    if ($LASTEXITCODE -ne 0) { Fail "cannot read Key Vault $vault (is az signed in as the account azd uses?); nothing was changed" }
+}
+
+function Confirm-Key([string] $envName, [string] $secretName, [string] $kind) {
+    $held = '0'
+    if ($vault) {
+        $held = az keyvault secret list --vault-name $vault --query "length([?name=='$secretName'])" --output tsv
+        if ($LASTEXITCODE -ne 0) { Fail "cannot list the secrets of $vault (az needs the Key Vault Secrets Officer role azd's account was given); nothing was changed" }
+    }
+
+    if ($held -ne '0') {
         azd env set $envName ''
         Write-Host "preprovision: $secretName is in $vault; kept"
-        return
     }
-    $current = (azd env get-value $envName 2>$null)
-    if ($LASTEXITCODE -ne 0 -or -not $current) {
-        $random = [byte[]]::new($bytes)
-        [System.Security.Cryptography.RandomNumberGenerator]::Fill($random)
-        azd env set $envName ([Convert]::ToBase64String($random))
+    elseif (-not (Get-EnvValue $envName)) {
+        $random = [System.Security.Cryptography.RandomNumberGenerator]::GetBytes(32)
+        $key = if ($kind -eq 'base64') { [Convert]::ToBase64String($random) } else { [Convert]::ToHexString($random).ToLowerInvariant() }
+        azd env set $envName $key
         Write-Host "preprovision: $secretName generated; the deployment writes it to the vault"
     }
 }
 
-Confirm-Key 'OTPFAILOVER_CODE_KEY' 'verification-code-key' 32
-Confirm-Key 'OTPFAILOVER_SMS_WEBHOOK_KEY' 'sms-webhook-key' 32
+Confirm-Key 'OTPFAILOVER_CODE_KEY' 'verification-code-key' 'base64'
+Confirm-Key 'OTPFAILOVER_SMS_WEBHOOK_KEY' 'sms-webhook-key' 'hex'
