@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
+namespace OtpFailover.Tests.Deployment;
+
+/// <summary>
+/// The azd hooks that make and keep the keys, run by <c>sh</c> against stand-in <c>azd</c> and <c>az</c> commands:
+/// a key is made once, kept while the vault holds it, and never made when the vault cannot be read. (The PowerShell
+/// twins cannot run here: no pwsh.)
+/// </summary>
+public sealed partial class HookTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("otpfailover-hooks-").FullName;
+
+    public HookTests()
+    {
+        // azd: environment values in a file, one NAME=value per line.
+        Write("azd", """
+            #!/bin/sh
+            file="$FAKE_HOME/env"
+            touch "$file"
+            case "$1 $2" in
+              "env get-value") line=$(grep "^$3=" "$file" || true); [ -n "$line" ] || { echo "ERROR: key '$3' not found" >&2; exit 1; }; printf '%s\n' "${line#*=}" ;;
+              "env set") grep -v "^$3=" "$file" > "$file.new" || true; printf '%s=%s\n' "$3" "$4" >> "$file.new"; mv "$file.new" "$file" ;;
+              *) exit 2 ;;
+            esac
+            """);
+        // az: the answers the test chose; every call is logged.
+        Write("az", """
+            #!/bin/sh
+            echo "$*" >> "$FAKE_HOME/az.log"
+            case "$1 $2" in
+              "group exists") echo "${FAKE_RG_EXISTS:-false}" ;;
+              "keyvault show") [ "${FAKE_VAULT_OK:-0}" = 1 ] || { echo "ERROR: unauthorized" >&2; exit 1; } ;;
+              "keyvault secret")
+                [ "${FAKE_VAULT_OK:-0}" = 1 ] || { echo "ERROR: unauthorized" >&2; exit 1; }
+                name=$(printf '%s' "$*" | sed -n "s/.*name=='\([^']*\)'.*/\1/p")
+                case " ${FAKE_SECRETS:-} " in *" $name "*) echo 1 ;; *) echo 0 ;; esac ;;
+              *) exit 2 ;;
+            esac
+            """);
+    }
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private void Write(string command, string script)
+    {
+        var path = Path.Combine(_folder, command);
+        File.WriteAllText(path, script.Replace("\r\n", "\n", StringComparison.Ordinal) + "\n");
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+    }
+
+    private void SetEnv(params (string Name, string Value)[] values) =>
+        File.WriteAllLines(Path.Combine(_folder, "env"), values.Select(v => $"{v.Name}={v.Value}"));
+
+    private Dictionary<string, string> Env() =>
+        File.ReadAllLines(Path.Combine(_folder, "env")).Select(l => l.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
+
+    private async Task<(int ExitCode, string Output)> RunAsync(string hook, params (string Name, string Value)[] variables)
+    {
+        var start = new ProcessStartInfo("sh") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Bicep.RepositoryRoot };
+        start.ArgumentList.Add(Path.Combine(Bicep.InfraFolder, "hooks", hook));
+        start.Environment["PATH"] = $"{_folder}:{Environment.GetEnvironmentVariable("PATH")}";
+        start.Environment["FAKE_HOME"] = _folder;
+        foreach (var (name, value) in variables)
+        {
+            start.Environment[name] = value;
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await output + await errors);
+    }
+
+    [SkippableFact]
+    public async Task AFreshEnvironment_GetsANewCodeKeyAndWebhookKey()
+    {
+        Skip.If(OperatingSystem.IsWindows(), "sh hooks");
+        SetEnv(("AZURE_ENV_NAME", "otp"));
+
+        var (exitCode, output) = await RunAsync("preprovision.sh");
+
+        Assert.True(exitCode == 0, output);
+        var env = Env();
+        Assert.Equal(32, Convert.FromBase64String(env["OTPFAILOVER_CODE_KEY"]).Length);
+        Assert.Matches(HexKey(), env["OTPFAILOVER_SMS_WEBHOOK_KEY"]);
+    }
+
+    [SkippableFact]
+    public async Task KeysTheVaultHolds_AreKept_AndNeverPassedAgain()
+    {
+        Skip.If(OperatingSystem.IsWindows(), "sh hooks");
+        SetEnv(("AZURE_ENV_NAME", "otp"), ("AZURE_KEY_VAULT_NAME", "kv-otp"), ("OTPFAILOVER_CODE_KEY", "a-stale-copy"));
+
+        var (exitCode, output) = await RunAsync("preprovision.sh", ("FAKE_VAULT_OK", "1"), ("FAKE_SECRETS", "verification-code-key sms-webhook-key"));
+
+        Assert.True(exitCode == 0, output);
+        Assert.Equal("", Env()["OTPFAILOVER_CODE_KEY"]);
+        Assert.Equal("", Env()["OTPFAILOVER_SMS_WEBHOOK_KEY"]);
+    }
+
+    [SkippableFact]
+    public async Task AVaultItCannotRead_StopsIt_WithoutMakingAKey()
+    {
+        Skip.If(OperatingSystem.IsWindows(), "sh hooks");
+        SetEnv(("AZURE_ENV_NAME", "otp"), ("AZURE_KEY_VAULT_NAME", "kv-otp"));
+
+        var (exitCode, output) = await RunAsync("preprovision.sh", ("FAKE_VAULT_OK", "0"));
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("cannot read Key Vault kv-otp", output, StringComparison.Ordinal);
+        Assert.False(Env().ContainsKey("OTPFAILOVER_CODE_KEY"));
+    }
+
+    [SkippableFact]
+    public async Task AnEnvironmentThatLostItsVault_WhileItsResourceGroupExists_StopsIt_WithoutMakingAKey()
+    {
+        Skip.If(OperatingSystem.IsWindows(), "sh hooks");
+        SetEnv(("AZURE_ENV_NAME", "otp"));
+
+        var (exitCode, output) = await RunAsync("preprovision.sh", ("FAKE_RG_EXISTS", "true"));
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("azd env refresh", output, StringComparison.Ordinal);
+        Assert.False(Env().ContainsKey("OTPFAILOVER_CODE_KEY"));
+    }
+
+    [SkippableFact]
+    public async Task AfterProvisioning_CopiesOfSecretsTheVaultHolds_LeaveTheAzdEnvironment()
+    {
+        Skip.If(OperatingSystem.IsWindows(), "sh hooks");
+        SetEnv(("AZURE_KEY_VAULT_NAME", "kv-otp"), ("OTPFAILOVER_CODE_KEY", "key"), ("WHATSAPP_ACCESS_TOKEN", "token"), ("WHATSAPP_APP_SECRET", "not-written"));
+
+        var (exitCode, output) = await RunAsync("postprovision.sh", ("FAKE_VAULT_OK", "1"), ("FAKE_SECRETS", "verification-code-key whatsapp-access-token"));
+
+        Assert.True(exitCode == 0, output);
+        var env = Env();
+        Assert.Equal("", env["OTPFAILOVER_CODE_KEY"]);
+        Assert.Equal("", env["WHATSAPP_ACCESS_TOKEN"]);
+        Assert.Equal("not-written", env["WHATSAPP_APP_SECRET"]);
+    }
+
+    [GeneratedRegex("^[0-9a-f]{64}$")]
+    private static partial Regex HexKey();
+}
