@@ -34,9 +34,16 @@ public sealed class LocalRun(string repositoryRoot, TextWriter output)
     /// <summary>The first line a command prints for its version, or null when it cannot be run.</summary>
     public static string? VersionOf(string command, string arguments)
     {
+        if (CommandResolver.StartInfo(command, arguments, CommandEnvironment.Current) is not { } start)
+        {
+            return null;
+        }
+
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
         try
         {
-            using var process = Process.Start(new ProcessStartInfo(command, arguments) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false });
+            using var process = Process.Start(start);
             if (process is null || !process.WaitForExit(TimeSpan.FromSeconds(30)))
             {
                 return null;
@@ -78,29 +85,108 @@ public sealed class LocalRun(string repositoryRoot, TextWriter output)
         return true;
     }
 
+    /// <summary>The ports the run needs for itself; a second <c>up</c> finds them taken and says so.</summary>
+    public static readonly (int Port, string Owner)[] OwnPorts = [(FunctionAppPort, "the function app (func start)"), (SimulatorPort, "the simulator")];
+
+    public const int FunctionAppPort = 7071;
+    public const int SimulatorPort = 7171;
+
+    /// <summary>
+    /// Starts Azurite (unless one is running), builds the function app and starts <c>func start</c> in its output.
+    /// Each step prints one line as it starts, and a failure names its step. Returns 0, or the exit code to end with.
+    /// </summary>
     public async Task<int> StartAppAsync(CancellationToken stopping)
     {
-        EnsureLocalSettings();
-        if (!IsListening(10002))
+        foreach (var (port, owner) in OwnPorts)
         {
-            output.WriteLine($"Starting Azurite {AzuriteVersion} on 127.0.0.1 (data in .azurite/)...");
-            Start("npx", $"--yes azurite@{AzuriteVersion} --silent --skipApiVersionCheck --location .azurite", repositoryRoot);
+            if (IsListening(port))
+            {
+                output.WriteLine($"Port {port} (for {owner}) is already in use: is another 'up' running? Stop it (Ctrl+C in its window), or free the port, and run this again.");
+                return 3;
+            }
         }
 
-        output.WriteLine("Building the function app into artifacts/func...");
-        using (var build = Process.Start(new ProcessStartInfo("dotnet", "build src/OtpFailover.Functions -o artifacts/func --nologo -v quiet") { WorkingDirectory = repositoryRoot, UseShellExecute = false })!)
+        output.WriteLine("[1/4] Settings: src/OtpFailover.Functions/local.settings.json");
+        EnsureLocalSettings();
+
+        if (IsListening(10002))
+        {
+            output.WriteLine("[2/4] Azurite: already listening on 127.0.0.1:10000-10002, using it");
+        }
+        else
+        {
+            output.WriteLine($"[2/4] Azurite {AzuriteVersion}: starting on 127.0.0.1:10000-10002 (data in .azurite/)");
+            var azurite = Start("npx", $"--yes azurite@{AzuriteVersion} --silent --skipApiVersionCheck --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 --location .azurite", repositoryRoot);
+            if (azurite is null || !await WaitForPortAsync(azurite, 10002, TimeSpan.FromMinutes(3), stopping))
+            {
+                return Failed("Azurite", azurite is null ? "npx was not found on PATH (it comes with Node.js)" : azurite.HasExited ? $"npx exited with code {azurite.ExitCode}: is port 10000, 10001 or 10002 taken by something else?" : "it did not listen on 127.0.0.1:10002 within 3 minutes");
+            }
+        }
+
+        output.WriteLine("[3/4] Build: src/OtpFailover.Functions into artifacts/func");
+        var buildStart = CommandResolver.StartInfo("dotnet", "build src/OtpFailover.Functions -o artifacts/func --nologo -v quiet", CommandEnvironment.Current);
+        if (buildStart is null)
+        {
+            return Failed("Build", "dotnet was not found on PATH");
+        }
+
+        buildStart.WorkingDirectory = repositoryRoot;
+        using (var build = Process.Start(buildStart)!)
         {
             await build.WaitForExitAsync(stopping);
             if (build.ExitCode != 0)
             {
-                output.WriteLine("The build failed; see above.");
-                return build.ExitCode;
+                return Failed("Build", $"dotnet build exited with code {build.ExitCode}; its errors are above");
             }
         }
 
-        output.WriteLine("Starting the function app (func start) on http://localhost:7071...");
-        Start("func", "start", Path.Combine(repositoryRoot, "artifacts", "func"));
+        output.WriteLine($"[4/4] Function app: func start in artifacts/func, on http://localhost:{FunctionAppPort}");
+        var func = Start("func", "start", Path.Combine(repositoryRoot, "artifacts", "func"));
+        if (func is null || !await WaitForPortAsync(func, FunctionAppPort, TimeSpan.FromMinutes(3), stopping))
+        {
+            return Failed("Function app", func is null ? "func was not found on PATH" : func.HasExited ? $"Core Tools exited with code {func.ExitCode}; its output is above" : $"it did not listen on port {FunctionAppPort} within 3 minutes");
+        }
+
         return 0;
+    }
+
+    /// <summary>The block that says where to click, once everything is up.</summary>
+    public void PrintWhereToClick(string simulatorUrl)
+    {
+        output.WriteLine();
+        output.WriteLine("OtpFailover is running.");
+        output.WriteLine($"  Simulator   {simulatorUrl}            try-it panel: start a verification, read the code, check it");
+        output.WriteLine($"  API         http://localhost:{FunctionAppPort}/api/verifications");
+        output.WriteLine("  Requests    src/OtpFailover.Functions/Http/verifications.http");
+        output.WriteLine("  Stop        Ctrl+C (stops Azurite, if this run started it, and the function app)");
+    }
+
+    private int Failed(string step, string why)
+    {
+        output.WriteLine($"Step '{step}' failed: {why}.");
+        StopAll();
+        return 1;
+    }
+
+    private static async Task<bool> WaitForPortAsync(Process process, int port, TimeSpan patience, CancellationToken stopping)
+    {
+        var until = DateTime.UtcNow + patience;
+        while (DateTime.UtcNow < until && !stopping.IsCancellationRequested)
+        {
+            if (IsListening(port))
+            {
+                return true;
+            }
+
+            if (process.HasExited)
+            {
+                return false;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(250), CancellationToken.None);
+        }
+
+        return false;
     }
 
     /// <summary>Stops every process this run started, with their children.</summary>
@@ -125,8 +211,19 @@ public sealed class LocalRun(string repositoryRoot, TextWriter output)
         _started.Clear();
     }
 
-    private void Start(string command, string arguments, string workingDirectory) =>
-        _started.Add(Process.Start(new ProcessStartInfo(command, arguments) { WorkingDirectory = workingDirectory, UseShellExecute = false })!);
+    /// <summary>Starts a command found on PATH (npm's .cmd shims through cmd.exe on Windows); null when it is not there.</summary>
+    private Process? Start(string command, string arguments, string workingDirectory)
+    {
+        if (CommandResolver.StartInfo(command, arguments, CommandEnvironment.Current) is not { } start)
+        {
+            return null;
+        }
+
+        start.WorkingDirectory = workingDirectory;
+        var process = Process.Start(start)!;
+        _started.Add(process);
+        return process;
+    }
 
     private static bool IsListening(int port)
     {

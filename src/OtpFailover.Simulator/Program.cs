@@ -34,8 +34,9 @@ if (args is ["up", ..])
         return started;
     }
 
-    Console.WriteLine($"Simulator: {SimulatorApp.DefaultUrl} (inboxes and the try-it panel). Ctrl+C stops everything.");
-    await app.RunAsync();
+    await app.StartAsync();
+    run.PrintWhereToClick(LoopbackStandIn.ListeningUrl(app).ToString().TrimEnd('/'));
+    await app.WaitForShutdownAsync();
     return 0;
 }
 

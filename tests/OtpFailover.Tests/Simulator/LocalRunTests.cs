@@ -2,7 +2,7 @@ using OtpFailover.Simulator;
 
 namespace OtpFailover.Tests.Simulator;
 
-/// <summary>The one-command local run: its prerequisite check and its settings step (starting processes is not tested).</summary>
+/// <summary>The one-command local run: its prerequisite check and its settings step (the whole run: <see cref="LocalRunUpTests"/>).</summary>
 public sealed class LocalRunTests
 {
     [Fact]
