@@ -39,6 +39,8 @@ public static class CommandResolver
 {
     private const string DefaultPathExt = ".COM;.EXE;.BAT;.CMD";
 
+    private static readonly HashSet<string> Startable = new([".com", ".exe", ".bat", ".cmd"], StringComparer.OrdinalIgnoreCase);
+
     /// <summary>The full path of <paramref name="command"/> on <c>PATH</c>, or null when there is none.</summary>
     public static string? Find(string command, CommandEnvironment environment)
     {
@@ -64,7 +66,8 @@ public static class CommandResolver
                 continue;
             }
 
-            foreach (var extension in extensions)
+            // Only what this app can start: executables, and batch files through cmd.exe (a .ps1 or .vbs is skipped).
+            foreach (var extension in extensions.Where(e => Startable.Contains(e)))
             {
                 var candidate = Join(folder, command + extension.ToLowerInvariant(), windows: true);
                 if (environment.IsExecutable(candidate))
@@ -88,7 +91,7 @@ public static class CommandResolver
         if (environment.IsWindows && (path.EndsWith(".cmd", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".bat", StringComparison.OrdinalIgnoreCase)))
         {
             // /s: cmd strips exactly the outer quotes, so the quoted path inside survives spaces ("C:\Program Files\...").
-            return new ProcessStartInfo(string.IsNullOrWhiteSpace(environment.ComSpec) ? "cmd.exe" : environment.ComSpec, $"/d /s /c \"\"{path}\" {arguments}\"") { UseShellExecute = false };
+            return new ProcessStartInfo(string.IsNullOrWhiteSpace(environment.ComSpec) ? "cmd.exe" : environment.ComSpec, $"/d /v:off /s /c \"\"{path}\" {arguments}\"") { UseShellExecute = false };
         }
 
         return new ProcessStartInfo(path, arguments) { UseShellExecute = false };

@@ -97,15 +97,6 @@ public sealed class LocalRun(string repositoryRoot, TextWriter output)
     /// </summary>
     public async Task<int> StartAppAsync(CancellationToken stopping)
     {
-        foreach (var (port, owner) in OwnPorts)
-        {
-            if (IsListening(port))
-            {
-                output.WriteLine($"Port {port} (for {owner}) is already in use: is another 'up' running? Stop it (Ctrl+C in its window), or free the port, and run this again.");
-                return 3;
-            }
-        }
-
         output.WriteLine("[1/4] Settings: src/OtpFailover.Functions/local.settings.json");
         EnsureLocalSettings();
 
@@ -119,7 +110,7 @@ public sealed class LocalRun(string repositoryRoot, TextWriter output)
             var azurite = Start("npx", $"--yes azurite@{AzuriteVersion} --silent --skipApiVersionCheck --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 --location .azurite", repositoryRoot);
             if (azurite is null || !await WaitForPortAsync(azurite, 10002, TimeSpan.FromMinutes(3), stopping))
             {
-                return Failed("Azurite", azurite is null ? "npx was not found on PATH (it comes with Node.js)" : azurite.HasExited ? $"npx exited with code {azurite.ExitCode}: is port 10000, 10001 or 10002 taken by something else?" : "it did not listen on 127.0.0.1:10002 within 3 minutes");
+                return Failed("Azurite", azurite is null ? "npx was not found on PATH (it comes with Node.js)" : azurite.HasExited ? $"npx exited with code {azurite.ExitCode} (its output is above): is port 10000, 10001 or 10002 taken by something else?" : "it did not listen on 127.0.0.1:10002 within 3 minutes");
             }
         }
 
@@ -131,13 +122,11 @@ public sealed class LocalRun(string repositoryRoot, TextWriter output)
         }
 
         buildStart.WorkingDirectory = repositoryRoot;
-        using (var build = Process.Start(buildStart)!)
+        var build = Track(Process.Start(buildStart)!);
+        await build.WaitForExitAsync(stopping);
+        if (build.ExitCode != 0)
         {
-            await build.WaitForExitAsync(stopping);
-            if (build.ExitCode != 0)
-            {
-                return Failed("Build", $"dotnet build exited with code {build.ExitCode}; its errors are above");
-            }
+            return Failed("Build", $"dotnet build exited with code {build.ExitCode}; its errors are above");
         }
 
         output.WriteLine($"[4/4] Function app: func start in artifacts/func, on http://localhost:{FunctionAppPort}");
@@ -148,6 +137,24 @@ public sealed class LocalRun(string repositoryRoot, TextWriter output)
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// Whether the ports the run needs for itself are free; says which is taken when one is (a second <c>up</c>, or
+    /// another program). Checked before anything is started.
+    /// </summary>
+    public bool OwnPortsAreFree()
+    {
+        foreach (var (port, owner) in OwnPorts)
+        {
+            if (IsListening(port))
+            {
+                output.WriteLine($"Port {port} (for {owner}) is already in use: is another 'up' running? Stop it (Ctrl+C in its window), or free the port, and run this again.");
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>The block that says where to click, once everything is up.</summary>
@@ -171,8 +178,9 @@ public sealed class LocalRun(string repositoryRoot, TextWriter output)
     private static async Task<bool> WaitForPortAsync(Process process, int port, TimeSpan patience, CancellationToken stopping)
     {
         var until = DateTime.UtcNow + patience;
-        while (DateTime.UtcNow < until && !stopping.IsCancellationRequested)
+        while (DateTime.UtcNow < until)
         {
+            stopping.ThrowIfCancellationRequested();
             if (IsListening(port))
             {
                 return true;
@@ -189,26 +197,52 @@ public sealed class LocalRun(string repositoryRoot, TextWriter output)
         return false;
     }
 
-    /// <summary>Stops every process this run started, with their children.</summary>
+    /// <summary>
+    /// Stops every process this run started, with their children. A Ctrl+C in a terminal reaches them too, so each gets
+    /// a few seconds to stop by itself (Azurite writes its data on the way out) before it is killed.
+    /// </summary>
     public void StopAll()
     {
-        foreach (var process in _started)
+        List<Process> started;
+        lock (_started)
+        {
+            started = [.. _started];
+            _started.Clear();
+        }
+
+        var deadline = DateTime.UtcNow + GracePeriod;
+        foreach (var process in started)
         {
             try
             {
-                if (!process.HasExited)
+                if (!process.WaitForExit(Max(deadline - DateTime.UtcNow, TimeSpan.Zero)))
                 {
                     process.Kill(entireProcessTree: true);
+                    process.WaitForExit(TimeSpan.FromSeconds(10));
                 }
             }
-            catch (InvalidOperationException)
+            catch (Exception ex) when (ex is InvalidOperationException or AggregateException or System.ComponentModel.Win32Exception)
             {
+                // Gone already, or part of its tree went while it was walked: carry on with the others.
             }
 
             process.Dispose();
         }
+    }
 
-        _started.Clear();
+    /// <summary>How long the processes get to stop by themselves.</summary>
+    public static TimeSpan GracePeriod { get; set; } = TimeSpan.FromSeconds(5);
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    private Process Track(Process process)
+    {
+        lock (_started)
+        {
+            _started.Add(process);
+        }
+
+        return process;
     }
 
     /// <summary>Starts a command found on PATH (npm's .cmd shims through cmd.exe on Windows); null when it is not there.</summary>
@@ -220,9 +254,7 @@ public sealed class LocalRun(string repositoryRoot, TextWriter output)
         }
 
         start.WorkingDirectory = workingDirectory;
-        var process = Process.Start(start)!;
-        _started.Add(process);
-        return process;
+        return Track(Process.Start(start)!);
     }
 
     private static bool IsListening(int port)
@@ -230,10 +262,10 @@ public sealed class LocalRun(string repositoryRoot, TextWriter output)
         using var client = new TcpClient();
         try
         {
-            client.Connect("127.0.0.1", port);
-            return true;
+            // A refused connection takes seconds on Windows; half a second is plenty on loopback.
+            return client.ConnectAsync("127.0.0.1", port).Wait(TimeSpan.FromMilliseconds(500)) && client.Connected;
         }
-        catch (SocketException)
+        catch (AggregateException ex) when (ex.InnerException is SocketException)
         {
             return false;
         }

@@ -24,20 +24,56 @@ if (args is ["up", ..])
     }
 
     var run = new LocalRun(root, Console.Out);
-    var app = SimulatorApp.Build(args[1..]);
-    app.Lifetime.ApplicationStopping.Register(run.StopAll);
-    AppDomain.CurrentDomain.ProcessExit += (_, _) => run.StopAll();
-    var started = await run.StartAppAsync(app.Lifetime.ApplicationStopping);
-    if (started != 0)
+    if (!run.OwnPortsAreFree())
     {
-        run.StopAll();
-        return started;
+        return 3;
     }
 
-    await app.StartAsync();
-    run.PrintWhereToClick(LoopbackStandIn.ListeningUrl(app).ToString().TrimEnd('/'));
-    await app.WaitForShutdownAsync();
-    return 0;
+    // The simulator first: it holds its port and checks its settings before anything is started, and once it runs,
+    // Ctrl+C stops the steps below too (its lifetime's stopping token).
+    var app = SimulatorApp.Build(args[1..]);
+    AppDomain.CurrentDomain.ProcessExit += (_, _) => run.StopAll();
+    try
+    {
+        try
+        {
+            await app.StartAsync();
+        }
+        catch (Exception ex) when (ex is IOException or Microsoft.Extensions.Options.OptionsValidationException or InvalidOperationException)
+        {
+            Console.WriteLine($"Step 'Simulator' failed: {ex.Message}");
+            return 1;
+        }
+
+        var started = await run.StartAppAsync(app.Lifetime.ApplicationStopping);
+        if (started != 0)
+        {
+            return started;
+        }
+
+        run.PrintWhereToClick(LoopbackStandIn.ListeningUrl(app).ToString().TrimEnd('/'));
+        await app.WaitForShutdownAsync();
+        return 0;
+    }
+    catch (OperationCanceledException)
+    {
+        Console.WriteLine("Stopped before everything was up.");
+        return 130;
+    }
+    finally
+    {
+        run.StopAll();
+        try
+        {
+            await app.StopAsync(CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or OperationCanceledException)
+        {
+            // It never started.
+        }
+
+        await app.DisposeAsync();
+    }
 }
 
 // Listens on http://127.0.0.1:7171 unless --urls or ASPNETCORE_URLS says otherwise; settings under Simulator:*.

@@ -32,7 +32,7 @@ public sealed class CommandResolverTests
 
         var func = CommandResolver.StartInfo("func", "start", environment)!;
         Assert.Equal(@"C:\Windows\system32\cmd.exe", func.FileName);
-        Assert.Equal(@"/d /s /c """"C:\Users\ana\AppData\Roaming\npm\func.cmd"" start""", func.Arguments);
+        Assert.Equal(@"/d /v:off /s /c """"C:\Users\ana\AppData\Roaming\npm\func.cmd"" start""", func.Arguments);
         Assert.False(func.UseShellExecute);
     }
 
@@ -49,6 +49,14 @@ public sealed class CommandResolverTests
         var shOnly = Windows(@"C:\Users\ana\AppData\Roaming\npm\func");
         Assert.Null(CommandResolver.Find("func", shOnly));
         Assert.Null(CommandResolver.StartInfo("func", "--version", shOnly));
+    }
+
+    [Fact]
+    public void OnWindows_AScriptThisAppCannotStart_IsSkipped_EvenWhenPathExtPutsItFirst()
+    {
+        var environment = Windows(@"C:\Windows\system32\func.ps1", @"C:\Users\ana\AppData\Roaming\npm\func.cmd") with { PathExt = ".PS1;.EXE;.CMD" };
+
+        Assert.Equal(@"C:\Users\ana\AppData\Roaming\npm\func.cmd", CommandResolver.Find("func", environment));
     }
 
     [Theory]

@@ -20,16 +20,14 @@ namespace OtpFailover.Tests.Simulator;
 public sealed class LocalRunUpTests : IAsyncLifetime
 {
     private readonly string _fakes = Directory.CreateTempSubdirectory("otpfailover-up-").FullName;
-    private readonly string _settings = Path.Combine(Bicep.RepositoryRoot, "src", "OtpFailover.Functions", "local.settings.json");
-    private string? _settingsBefore;
+    private readonly string _root = Directory.CreateTempSubdirectory("otpfailover-up-repo-").FullName;
     private TestApp _app = null!;
     private WebApplication _functions = null!;
     private Uri _functionsUrl = null!;
 
     public async Task InitializeAsync()
     {
-        _settingsBefore = File.Exists(_settings) ? await File.ReadAllTextAsync(_settings) : null;
-        File.Delete(_settings);
+        CopyRepository(Bicep.RepositoryRoot, _root);
         (_functions, _functionsUrl) = await LoopbackFunctionHost.StartAsync(() => _app);
         var simulator = new Uri($"http://127.0.0.1:{LocalRun.SimulatorPort}/");
         _app = await TestApp.StartAsync(services: s =>
@@ -71,13 +69,49 @@ public sealed class LocalRunUpTests : IAsyncLifetime
     {
         await _functions.DisposeAsync();
         await _app.DisposeAsync();
-        File.Delete(_settings);
-        if (_settingsBefore is not null)
+        Directory.Delete(_fakes, recursive: true);
+        Directory.Delete(_root, recursive: true);
+    }
+
+    /// <summary>
+    /// What <c>up</c> needs of the repository, without build output: it makes local settings and builds there, and
+    /// this keeps it away from the developer's own <c>local.settings.json</c> and from the builds of the test run.
+    /// </summary>
+    private static void CopyRepository(string from, string to)
+    {
+        foreach (var file in new[] { "Functions.sln", "global.json", "Directory.Build.props", "Directory.Packages.props", "host.json", "local.settings.sample.json", ".editorconfig", "nuget.config", "NuGet.config" })
         {
-            await File.WriteAllTextAsync(_settings, _settingsBefore);
+            if (File.Exists(Path.Combine(from, file)))
+            {
+                File.Copy(Path.Combine(from, file), Path.Combine(to, file));
+            }
         }
 
-        Directory.Delete(_fakes, recursive: true);
+        var skipped = new[] { "bin", "obj", "node_modules" };
+        foreach (var file in Directory.EnumerateFiles(Path.Combine(from, "src"), "*", SearchOption.AllDirectories))
+        {
+            var relative = Path.GetRelativePath(from, file);
+            if (relative.Split(Path.DirectorySeparatorChar).Any(part => skipped.Contains(part) || part == "local.settings.json"))
+            {
+                continue;
+            }
+
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(to, relative))!);
+            File.Copy(file, Path.Combine(to, relative));
+        }
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 
     private void Fake(string command, string script)
@@ -92,7 +126,7 @@ public sealed class LocalRunUpTests : IAsyncLifetime
 
     private (Process Process, StringBuilder Output) Up()
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Bicep.RepositoryRoot };
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _root };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "OtpFailover.Simulator.dll"));
         start.ArgumentList.Add("up");
         foreach (var (name, value) in new Dictionary<string, string>
@@ -133,7 +167,7 @@ public sealed class LocalRunUpTests : IAsyncLifetime
     public async Task Up_RunsItsStepsInOrder_TheTryItFlowCompletes_ASecondUpSaysSo_AndCtrlCLeavesNoChildBehind()
     {
         Skip.If(OperatingSystem.IsWindows(), "the stand-ins are sh scripts");
-        Skip.If(LocalRun.VersionOf("node", "--version") is null, "the func stand-in relays with node");
+        Skip.If(LocalRun.MissingPrerequisites((command, arguments) => command == "func" ? "4.0.7030" : LocalRun.VersionOf(command, arguments)).Count > 0, "the func stand-in relays with node 20 or later");
         await Azurite.EnsureRunningAsync();
 
         var (up, output) = Up();
@@ -150,8 +184,8 @@ public sealed class LocalRunUpTests : IAsyncLifetime
             Assert.Equal(["func start"], File.ReadAllLines(Path.Combine(_fakes, "steps.log")));
 
             // func ran inside the build output, and local.settings.json was made from the sample.
-            Assert.Equal(Path.Combine(Bicep.RepositoryRoot, "artifacts", "func"), File.ReadAllText(Path.Combine(_fakes, "func.cwd")).Trim());
-            Assert.Equal(await File.ReadAllTextAsync(Path.Combine(Bicep.RepositoryRoot, "local.settings.sample.json")), await File.ReadAllTextAsync(_settings));
+            Assert.Equal(Path.Combine(_root, "artifacts", "func"), File.ReadAllText(Path.Combine(_fakes, "func.cwd")).Trim());
+            Assert.Equal(await File.ReadAllTextAsync(Path.Combine(_root, "local.settings.sample.json")), await File.ReadAllTextAsync(Path.Combine(_root, "src", "OtpFailover.Functions", "local.settings.json")));
 
             // The try-it flow: start through the simulator, read the code in the inbox, check it.
             using var browser = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{LocalRun.SimulatorPort}/") };
@@ -170,9 +204,24 @@ public sealed class LocalRunUpTests : IAsyncLifetime
 
             // A second up while this one runs says so, and starts nothing.
             var (second, secondOutput) = Up();
-            await second.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromMinutes(2)).Token);
-            Assert.Equal(3, second.ExitCode);
-            Assert.Contains("already in use: is another 'up' running?", Text(secondOutput), StringComparison.Ordinal);
+            using (second)
+            {
+                try
+                {
+                    await second.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromMinutes(2)).Token);
+                }
+                finally
+                {
+                    if (!second.HasExited)
+                    {
+                        second.Kill(entireProcessTree: true);
+                    }
+                }
+
+                Assert.Equal(3, second.ExitCode);
+                Assert.Contains("already in use: is another 'up' running?", Text(secondOutput), StringComparison.Ordinal);
+            }
+
             Assert.Equal(["func start"], File.ReadAllLines(Path.Combine(_fakes, "steps.log")));
 
             // Ctrl+C (SIGINT) stops the run and every process it started.
@@ -183,7 +232,7 @@ public sealed class LocalRunUpTests : IAsyncLifetime
             }
 
             await up.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
-            await Eventually.WaitUntilAsync(() => !Directory.Exists($"/proc/{funcPid}"), TimeSpan.FromSeconds(10), "the func stand-in to be gone");
+            await Eventually.WaitUntilAsync(() => !IsRunning(funcPid), TimeSpan.FromSeconds(15), "the func stand-in to be gone");
         }
         finally
         {
