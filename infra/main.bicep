@@ -2,7 +2,7 @@
 // registry is reachable from CI). README › Deploy to Azure walks through it.
 targetScope = 'subscription'
 
-import { verificationSettings, whatsAppSettings, smsSettings, abuseSettings } from 'app/settings-types.bicep'
+import { verificationSettings, whatsAppSettings, smsSettings, abuseSettings, retentionSettings } from 'app/settings-types.bicep'
 
 @minLength(1)
 @maxLength(40)
@@ -53,6 +53,9 @@ param sms smsSettings = {}
 
 @description('Abuse:* settings; empty ones keep the app\'s defaults.')
 param abuse abuseSettings = {}
+
+@description('Retention:* settings: when the daily purge runs, and how long ended verifications are kept.')
+param retention retentionSettings = {}
 
 @description('Where Communication Services keeps its data at rest.')
 param communicationDataLocation string = 'United States'
@@ -169,6 +172,7 @@ module api 'app/function-app.bicep' = {
     whatsApp: whatsApp
     sms: sms
     abuse: abuse
+    retention: retention
   }
 }
 

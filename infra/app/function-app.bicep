@@ -1,7 +1,7 @@
 // The Function App on the Flex Consumption plan, running as a user-assigned identity, with every setting the app
 // binds (tests/OtpFailover.Tests/Infrastructure/InfrastructureTests.cs compares them with the options it binds).
 
-import { verificationSettings, whatsAppSettings, smsSettings, abuseSettings } from 'settings-types.bicep'
+import { verificationSettings, whatsAppSettings, smsSettings, abuseSettings, retentionSettings } from 'settings-types.bicep'
 
 param name string
 
@@ -58,6 +58,8 @@ param sms smsSettings = {}
 
 param abuse abuseSettings = {}
 
+param retention retentionSettings = {}
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
   location: location
@@ -98,6 +100,10 @@ var appSettings = {
   Verification__Brand: verification.?brand ?? ''
 
   Storage__TableName: ''
+
+  // The purge's timer trigger resolves %Retention:Schedule% itself, so this one is never empty.
+  Retention__Schedule: retention.?schedule ?? '0 30 3 * * *'
+  Retention__KeepEndedFor: retention.?keepEndedFor ?? ''
 
   // WhatsApp is on when a phone number id is given; its secrets must then be in the vault.
   WhatsApp__PhoneNumberId: whatsApp.?phoneNumberId ?? ''

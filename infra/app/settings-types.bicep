@@ -37,6 +37,14 @@ type smsSettings = {
 }
 
 @export()
+@description('Retention:* (README › Retention).')
+type retentionSettings = {
+  @description('NCRONTAB, UTC. Never empty: the purge\'s timer trigger reads it.')
+  schedule: string?
+  keepEndedFor: string?
+}
+
+@export()
 @description('A sliding-window limit: how many, and in how long (a TimeSpan such as 01:00:00).')
 type rateLimit = {
   limit: string?

@@ -99,6 +99,9 @@ internal sealed class UsageLog
 
     public bool Contains(string id) => _entries.Exists(e => e.Id == id);
 
+    /// <summary>The time of the newest event, or null for an empty log.</summary>
+    public DateTimeOffset? Newest => _entries.Count == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(_entries.Max(e => e.At));
+
     public void Add(string id, DateTimeOffset at) => _entries.Add(new Entry(id, at.ToUnixTimeMilliseconds()));
 
     public bool Remove(string id) => _entries.RemoveAll(e => e.Id == id) > 0;

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using OtpFailover.Abuse;
 using OtpFailover.Codes;
 using OtpFailover.PhoneNumbers;
+using OtpFailover.Retention;
 using OtpFailover.Sms;
 using OtpFailover.Storage;
 using OtpFailover.Verifications;
@@ -44,6 +45,11 @@ public static class OtpFailoverServiceCollectionExtensions
         services.AddKeyVaultReferenceCheck<VerificationOptions>(configuration, VerificationOptions.SectionName);
         services.AddKeyVaultReferenceCheck<StorageOptions>(configuration, StorageOptions.SectionName);
         services.AddKeyVaultReferenceCheck<AbuseOptions>(configuration, AbuseOptions.SectionName);
+        services.AddOptions<RetentionOptions>()
+            .Bind(configuration.GetSection(RetentionOptions.SectionName).WithoutEmptyValues())
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddKeyVaultReferenceCheck<RetentionOptions>(configuration, RetentionOptions.SectionName);
         services.TryAddSingleton(_ => CreateTableServiceClient(configuration));
         services.AddWhatsAppCloudApi(configuration);
         services.AddAcsSms(configuration);
@@ -145,6 +151,7 @@ public static class OtpFailoverServiceCollectionExtensions
         services.TryAddSingleton<VerificationStore>();
         services.TryAddSingleton<VerificationService>();
         services.TryAddSingleton<VerificationActivities>();
+        services.TryAddSingleton<RetentionService>();
         services.TryAddSingleton<WhatsAppWebhookHandler>();
         services.TryAddSingleton<AcsDeliveryReportHandler>();
         services.TryAddSingleton<UnconfiguredChannelSender>();

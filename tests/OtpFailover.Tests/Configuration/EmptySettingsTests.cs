@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using OtpFailover.Abuse;
+using OtpFailover.Retention;
 using OtpFailover.Sms;
 using OtpFailover.Storage;
 using OtpFailover.Tests.Deployment;
@@ -47,6 +48,7 @@ public sealed class EmptySettingsTests
         Assert.Equal(Json(new WhatsAppOptions()), Json(host.Services.GetRequiredService<IOptions<WhatsAppOptions>>().Value));
         Assert.Equal(Json(new SmsOptions()), Json(host.Services.GetRequiredService<IOptions<SmsOptions>>().Value));
         Assert.Equal(Json(new AbuseOptions()), Json(host.Services.GetRequiredService<IOptions<AbuseOptions>>().Value));
+        Assert.Equal(Json(new RetentionOptions()), Json(host.Services.GetRequiredService<IOptions<RetentionOptions>>().Value));
     }
 
     [Theory]

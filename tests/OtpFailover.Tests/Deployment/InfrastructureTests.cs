@@ -2,6 +2,7 @@ using System.Collections;
 using System.Reflection;
 using System.Text.Json.Nodes;
 using OtpFailover.Abuse;
+using OtpFailover.Retention;
 using OtpFailover.Sms;
 using OtpFailover.Storage;
 using OtpFailover.Verifications;
@@ -23,6 +24,7 @@ public sealed class InfrastructureTests
         (WhatsAppOptions.SectionName, typeof(WhatsAppOptions)),
         (SmsOptions.SectionName, typeof(SmsOptions)),
         (AbuseOptions.SectionName, typeof(AbuseOptions)),
+        (RetentionOptions.SectionName, typeof(RetentionOptions)),
     ];
 
     /// <summary>Bound by the app, and deliberately not set in Azure, each with the reason.</summary>

@@ -13,7 +13,7 @@ public sealed class FunctionsMetadataTests
 {
     public sealed record Documented(string Name, string Trigger, string? Route = null, string? Method = null, string? AuthLevel = null);
 
-    /// <summary>The README's API and webhook tables, and the durable functions.</summary>
+    /// <summary>The README's API and webhook tables, the durable functions, and the daily purge.</summary>
     private static readonly Documented[] Functions =
     [
         new("StartVerification", "httpTrigger", "verifications", "post", "Function"),
@@ -31,6 +31,7 @@ public sealed class FunctionsMetadataTests
         new(ActivityNames.Expire, "activityTrigger"),
         new(ActivityNames.Fail, "activityTrigger"),
         new(ActivityNames.ReadVerification, "activityTrigger"),
+        new("PurgeEndedVerifications", "timerTrigger"),
     ];
 
     private static string RepositoryRoot()

@@ -1,0 +1,132 @@
+using Azure;
+using Azure.Data.Tables;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OtpFailover.Abuse;
+using OtpFailover.Storage;
+using OtpFailover.Verifications;
+
+namespace OtpFailover.Retention;
+
+/// <summary>What one purge deleted, by kind.</summary>
+public sealed record RetentionResult(int Verifications, int MessageIndexes, int IdempotencyKeys, int UsageRows, int BudgetRows, int DurableInstances);
+
+/// <summary>
+/// Deletes what the service no longer needs: verifications that ended (or whose code expired) more than
+/// <see cref="RetentionOptions.KeepEndedFor"/> ago, with their message-index rows and their durable instances (history
+/// and instance rows); idempotency keys past their expiry; usage rows untouched for longer than their longest window;
+/// SMS budget rows of past days. It reads the table a page at a time and deletes row by row under the row's ETag, so
+/// it is restartable after a crash, safe to run twice at once, and never deletes a row that changed since it read it.
+/// </summary>
+public sealed partial class RetentionService(
+    AppTable table,
+    IOptions<RetentionOptions> options,
+    IOptions<AbuseOptions> abuse,
+    IOptions<VerificationOptions> verification,
+    TimeProvider time,
+    ILogger<RetentionService> logger)
+{
+    private const int PageSize = 200;
+
+    public async Task<RetentionResult> PurgeAsync(DurableTaskClient durable, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(durable);
+        var now = time.GetUtcNow();
+        var cutoff = now - options.Value.KeepEndedFor;
+        var client = await table.GetAsync(cancellationToken);
+
+        var (verifications, indexes) = await PurgeVerificationsAsync(client, cutoff, cancellationToken);
+        var keys = await DeleteWhereAsync<IdempotencyEntity>(client, TableClient.CreateQueryFilter<IdempotencyEntity>(e => e.ExpiresAt < now), cancellationToken);
+
+        // A number's row names its verification in flight, so it is kept for at least a code's lifetime as well.
+        var usageKeep = Longest(abuse.Value) > verification.Value.CodeLifetime ? Longest(abuse.Value) : verification.Value.CodeLifetime;
+        var usageBefore = now - usageKeep - TimeSpan.FromHours(1);
+        var usage = await DeleteWhereAsync<UsageEntity>(client, TableClient.CreateQueryFilter($"RowKey eq {UsageEntity.UsageRowKey}"), cancellationToken, keep: row => LastUsed(row) >= usageBefore);
+        var budgetBefore = BudgetRow(now - TimeSpan.FromDays(1));
+        var budget = await DeleteWhereAsync<SmsBudgetEntity>(client, TableClient.CreateQueryFilter($"PartitionKey ge {"budget-sms-"} and PartitionKey lt {"budget-sms."} and RowKey lt {budgetBefore}"), cancellationToken);
+
+        var purged = await durable.PurgeAllInstancesAsync(
+            new PurgeInstancesFilter(DateTimeOffset.MinValue, cutoff, [OrchestrationRuntimeStatus.Completed, OrchestrationRuntimeStatus.Failed, OrchestrationRuntimeStatus.Terminated]),
+            cancellationToken);
+
+        var result = new RetentionResult(verifications, indexes, keys, usage, budget, purged.PurgedInstanceCount);
+        LogPurged(result.Verifications, result.MessageIndexes, result.IdempotencyKeys, result.UsageRows, result.BudgetRows, result.DurableInstances, cutoff);
+        return result;
+    }
+
+    private static string BudgetRow(DateTimeOffset at) => SmsBudgetEntity.RowFor(at);
+
+    private static TimeSpan Longest(AbuseOptions abuse) =>
+        new[] { abuse.StartsPerNumber, abuse.StartsPerNumberDaily, abuse.SmsPerNumber, abuse.FailedChecksPerNumber, abuse.StartsPerClient }
+            .Where(r => r.IsOn).Select(r => r.Window).DefaultIfEmpty(TimeSpan.Zero).Max();
+
+    private async Task<(int Verifications, int Indexes)> PurgeVerificationsAsync(TableClient client, DateTimeOffset cutoff, CancellationToken cancellationToken)
+    {
+        var filter = TableClient.CreateQueryFilter($"RowKey eq {VerificationEntity.VerificationRowKey} and (EndedAt lt {cutoff} or ExpiresAt lt {cutoff})");
+        var (verifications, indexes) = (0, 0);
+        await foreach (var page in client.QueryAsync<VerificationEntity>(filter, PageSize, cancellationToken: cancellationToken).AsPages())
+        {
+            foreach (var entity in page.Values)
+            {
+                // Its index rows first: a crash in between leaves the row, and the next run finds them again.
+                foreach (var (channel, messageId) in new[] { (Channel.WhatsApp, entity.WhatsAppMessageId), (Channel.Sms, entity.SmsMessageId) })
+                {
+                    if (!string.IsNullOrEmpty(messageId))
+                    {
+                        indexes += await DeleteIndexAsync(client, channel, messageId, entity.Id, cancellationToken);
+                    }
+                }
+
+                verifications += await DeleteAsync(client, entity.PartitionKey, entity.RowKey, entity.ETag, cancellationToken);
+            }
+        }
+
+        return (verifications, indexes);
+    }
+
+    private static async Task<int> DeleteIndexAsync(TableClient client, Channel channel, string messageId, string verificationId, CancellationToken cancellationToken)
+    {
+        var index = await client.GetEntityIfExistsAsync<MessageIndexEntity>(MessageIndexEntity.PartitionFor(channel, messageId), MessageIndexEntity.IndexRowKey, cancellationToken: cancellationToken);
+        return index.HasValue && index.Value!.VerificationId == verificationId
+            ? await DeleteAsync(client, index.Value.PartitionKey, index.Value.RowKey, index.Value.ETag, cancellationToken)
+            : 0;
+    }
+
+    /// <summary>The newest event a usage row recorded (the app's clock), or its last write when it holds none.</summary>
+    private static DateTimeOffset LastUsed(UsageEntity row) =>
+        new[] { UsageLog.Parse(row.Starts).Newest, UsageLog.Parse(row.Sms).Newest, UsageLog.Parse(row.FailedChecks).Newest }
+            .Where(t => t is not null).Select(t => t!.Value).DefaultIfEmpty(row.Timestamp ?? DateTimeOffset.MinValue).Max();
+
+    private static async Task<int> DeleteWhereAsync<T>(TableClient client, string filter, CancellationToken cancellationToken, Func<T, bool>? keep = null)
+        where T : class, ITableEntity
+    {
+        var deleted = 0;
+        await foreach (var page in client.QueryAsync<T>(filter, PageSize, cancellationToken: cancellationToken).AsPages())
+        {
+            foreach (var entity in page.Values.Where(e => keep?.Invoke(e) != true))
+            {
+                deleted += await DeleteAsync(client, entity.PartitionKey, entity.RowKey, entity.ETag, cancellationToken);
+            }
+        }
+
+        return deleted;
+    }
+
+    /// <summary>Deletes a row if it is still as it was read: 1 when it did, 0 when it changed or is gone (another run).</summary>
+    private static async Task<int> DeleteAsync(TableClient client, string partitionKey, string rowKey, ETag etag, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var response = await client.DeleteEntityAsync(partitionKey, rowKey, etag, cancellationToken);
+            return response.Status == 404 ? 0 : 1;
+        }
+        catch (RequestFailedException ex) when (ex.Status is 404 or 412)
+        {
+            return 0;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Retention purged {Verifications} verifications, {MessageIndexes} message indexes, {IdempotencyKeys} idempotency keys, {UsageRows} usage rows, {BudgetRows} SMS budget rows and {DurableInstances} durable instances that ended before {Cutoff:o}")]
+    private partial void LogPurged(int verifications, int messageIndexes, int idempotencyKeys, int usageRows, int budgetRows, int durableInstances, DateTimeOffset cutoff);
+}

@@ -1,0 +1,80 @@
+using Azure.Data.Tables;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using OtpFailover.Retention;
+using OtpFailover.Tests.Infrastructure;
+using OtpFailover.Verifications;
+
+namespace OtpFailover.Tests.Durability;
+
+/// <summary>
+/// The purge on the Azure Storage backend: with the clock moved past <c>Retention:KeepEndedFor</c>, nothing of the old
+/// verifications is left (rows, index rows, usage, history, instances), and a verification in flight is untouched.
+/// </summary>
+public sealed class RetentionTests
+{
+    [Fact]
+    public async Task AfterKeepEndedFor_NothingOfEndedVerificationsIsLeft_AndOneInFlightIsUntouched_EvenWithTwoPurgesAtOnce()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25), time: clock, backend: DurableBackend.AzureStorage);
+
+        // Two that ended: one approved (it has a WhatsApp message and its index row), one canceled.
+        var (approved, code) = await app.StartAndAwaitWhatsAppAsync("+4915112345671");
+        await app.Verifications.ApplyWhatsAppStatusAsync(approved.Id, WhatsAppDeliveryStatus.Delivered, clock.GetUtcNow(), null, app.Client, default);
+        Assert.Equal(CheckOutcome.Approved, (await app.Verifications.CheckAsync(approved.Id, code, app.Client, default)).Outcome);
+        var (canceled, _) = await app.StartAndAwaitWhatsAppAsync("+4915112345672");
+        Assert.Equal(ChangeOutcome.Done, (await app.Verifications.CancelAsync(canceled.Id, app.Client, default)).Outcome);
+        await app.WaitForCompletionAsync(approved.Id);
+        await app.WaitForCompletionAsync(canceled.Id);
+        var old = new[] { approved.Id, canceled.Id };
+        var oldNumbers = new List<string>();
+        foreach (var id in old)
+        {
+            oldNumbers.Add($"usage-number-{(await app.Store.FindAsync(id))!.PhoneIndex}");
+        }
+
+        Assert.Equal(2, (await app.RowsAsync()).Count(r => oldNumbers.Contains(r.PartitionKey)));
+        Assert.Contains(await app.RowsAsync(), r => old.Contains(r.GetString("VerificationId")));
+
+        // Thirty-one days later, one is in flight.
+        clock.Advance(TimeSpan.FromDays(31));
+        var (inFlight, _) = await app.StartAndAwaitWhatsAppAsync("+4915112345673");
+        await app.WaitForPhaseAsync(inFlight.Id, WorkflowPhases.AwaitingWhatsAppDelivery);
+
+        var retention = app.Services.GetRequiredService<RetentionService>();
+        var results = await Task.WhenAll(retention.PurgeAsync(app.Client, default), retention.PurgeAsync(app.Client, default));
+
+        // Each run counts what it deleted. (Azurite lets two deletes with the same ETag both succeed, so the two runs
+        // may both count a row; what matters is below: what is left.)
+        Assert.All(results, r => Assert.InRange(r.Verifications, 0, 2));
+        Assert.InRange(results.Sum(r => r.Verifications), 2, 4);
+        Assert.InRange(results.Sum(r => r.DurableInstances), 2, 4);
+        var rows = await app.RowsAsync();
+        Assert.DoesNotContain(rows, r => old.Contains(r.PartitionKey) || old.Contains(r.GetString("VerificationId")));
+        Assert.DoesNotContain(rows, r => oldNumbers.Contains(r.PartitionKey));
+        Assert.DoesNotContain(rows, r => r.PartitionKey.StartsWith("msg-", StringComparison.Ordinal) && old.Contains(r.GetString("VerificationId")));
+        foreach (var id in old)
+        {
+            Assert.Null(await app.Client.GetInstanceAsync(id));
+        }
+
+        var history = new TableClient(Azurite.ConnectionString, $"{app.TaskHubName}History");
+        await foreach (var row in history.QueryAsync<TableEntity>(select: ["PartitionKey"]))
+        {
+            Assert.DoesNotContain(row.PartitionKey, old);
+        }
+
+        // The one in flight: its row, its number's usage row (which names it), its orchestration, and it still works.
+        var kept = await app.Store.FindAsync(inFlight.Id);
+        Assert.NotNull(kept);
+        Assert.True(kept.IsPending);
+        Assert.Contains(rows, r => r.GetString("Holder") == inFlight.Id);
+        Assert.Equal(OrchestrationRuntimeStatus.Running, (await app.Client.GetInstanceAsync(inFlight.Id))!.RuntimeStatus);
+
+        // A third run finds nothing more to do.
+        var third = await retention.PurgeAsync(app.Client, default);
+        Assert.Equal(new RetentionResult(0, 0, 0, 0, 0, 0), third);
+    }
+}
