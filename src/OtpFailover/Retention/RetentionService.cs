@@ -36,13 +36,30 @@ public sealed partial class RetentionService(
         var cutoff = now - options.Value.KeepEndedFor;
         var client = await table.GetAsync(cancellationToken);
 
-        var (verifications, indexes) = await PurgeVerificationsAsync(client, cutoff, cancellationToken);
-        var keys = await DeleteWhereAsync<IdempotencyEntity>(client, TableClient.CreateQueryFilter<IdempotencyEntity>(e => e.ExpiresAt < now), cancellationToken);
+        var (verifications, indexes) = await PurgeVerificationsAsync(client, durable, cutoff, cancellationToken);
+        indexes += await PurgeOrphanIndexesAsync(client, cutoff, cancellationToken);
+
+        // Each kind of row by its own partition range: verification rows have an ExpiresAt column too.
+        var keys = await DeleteWhereAsync<IdempotencyEntity>(client, TableClient.CreateQueryFilter($"PartitionKey ge {"idem-"} and PartitionKey lt {"idem."} and ExpiresAt lt {now}"), cancellationToken);
 
         // A number's row names its verification in flight, so it is kept for at least a code's lifetime as well.
         var usageKeep = Longest(abuse.Value) > verification.Value.CodeLifetime ? Longest(abuse.Value) : verification.Value.CodeLifetime;
         var usageBefore = now - usageKeep - TimeSpan.FromHours(1);
-        var usage = await DeleteWhereAsync<UsageEntity>(client, TableClient.CreateQueryFilter($"RowKey eq {UsageEntity.UsageRowKey}"), cancellationToken, keep: row => LastUsed(row) >= usageBefore);
+        var usage = 0;
+        await foreach (var page in client.QueryAsync<UsageEntity>(TableClient.CreateQueryFilter($"RowKey eq {UsageEntity.UsageRowKey}"), PageSize, cancellationToken: cancellationToken).AsPages())
+        {
+            foreach (var row in page.Values.Where(r => LastUsed(r) < usageBefore))
+            {
+                // A number's row names its verification in flight: kept while that one is pending, whatever its logs say.
+                if (row.Holder is { } holder && await IsPendingAsync(client, holder, cancellationToken))
+                {
+                    continue;
+                }
+
+                usage += await DeleteAsync(client, row.PartitionKey, row.RowKey, row.ETag, cancellationToken);
+            }
+        }
+
         var budgetBefore = BudgetRow(now - TimeSpan.FromDays(1));
         var budget = await DeleteWhereAsync<SmsBudgetEntity>(client, TableClient.CreateQueryFilter($"PartitionKey ge {"budget-sms-"} and PartitionKey lt {"budget-sms."} and RowKey lt {budgetBefore}"), cancellationToken);
 
@@ -61,7 +78,36 @@ public sealed partial class RetentionService(
         new[] { abuse.StartsPerNumber, abuse.StartsPerNumberDaily, abuse.SmsPerNumber, abuse.FailedChecksPerNumber, abuse.StartsPerClient }
             .Where(r => r.IsOn).Select(r => r.Window).DefaultIfEmpty(TimeSpan.Zero).Max();
 
-    private async Task<(int Verifications, int Indexes)> PurgeVerificationsAsync(TableClient client, DateTimeOffset cutoff, CancellationToken cancellationToken)
+    private static async Task<bool> IsPendingAsync(TableClient client, string verificationId, CancellationToken cancellationToken)
+    {
+        var row = await client.GetEntityIfExistsAsync<VerificationEntity>(verificationId, VerificationEntity.VerificationRowKey, cancellationToken: cancellationToken);
+        return row.HasValue && row.Value!.IsPending;
+    }
+
+    /// <summary>
+    /// Index rows whose verification is gone (a send retried under a new message id, or an index written late, after
+    /// its verification was purged): nothing can reach them, and they hold a provider's message id.
+    /// </summary>
+    private static async Task<int> PurgeOrphanIndexesAsync(TableClient client, DateTimeOffset cutoff, CancellationToken cancellationToken)
+    {
+        var deleted = 0;
+        var filter = TableClient.CreateQueryFilter($"PartitionKey ge {"msg-"} and PartitionKey lt {"msg."} and Timestamp lt {cutoff}");
+        await foreach (var page in client.QueryAsync<MessageIndexEntity>(filter, PageSize, cancellationToken: cancellationToken).AsPages())
+        {
+            foreach (var index in page.Values)
+            {
+                var verification = await client.GetEntityIfExistsAsync<VerificationEntity>(index.VerificationId, VerificationEntity.VerificationRowKey, select: ["PartitionKey"], cancellationToken: cancellationToken);
+                if (!verification.HasValue)
+                {
+                    deleted += await DeleteAsync(client, index.PartitionKey, index.RowKey, index.ETag, cancellationToken);
+                }
+            }
+        }
+
+        return deleted;
+    }
+
+    private async Task<(int Verifications, int Indexes)> PurgeVerificationsAsync(TableClient client, DurableTaskClient durable, DateTimeOffset cutoff, CancellationToken cancellationToken)
     {
         var filter = TableClient.CreateQueryFilter($"RowKey eq {VerificationEntity.VerificationRowKey} and (EndedAt lt {cutoff} or ExpiresAt lt {cutoff})");
         var (verifications, indexes) = (0, 0);
@@ -79,6 +125,9 @@ public sealed partial class RetentionService(
                 }
 
                 verifications += await DeleteAsync(client, entity.PartitionKey, entity.RowKey, entity.ETag, cancellationToken);
+
+                // Its durable instance with it (a finished one; the range purge below catches any the engine finishes later).
+                await durable.PurgeInstanceAsync(entity.Id, cancellation: cancellationToken);
             }
         }
 
@@ -95,8 +144,8 @@ public sealed partial class RetentionService(
 
     /// <summary>The newest event a usage row recorded (the app's clock), or its last write when it holds none.</summary>
     private static DateTimeOffset LastUsed(UsageEntity row) =>
-        new[] { UsageLog.Parse(row.Starts).Newest, UsageLog.Parse(row.Sms).Newest, UsageLog.Parse(row.FailedChecks).Newest }
-            .Where(t => t is not null).Select(t => t!.Value).DefaultIfEmpty(row.Timestamp ?? DateTimeOffset.MinValue).Max();
+        new[] { UsageLog.Parse(row.Starts).Newest, UsageLog.Parse(row.Sms).Newest, UsageLog.Parse(row.FailedChecks).Newest, row.Timestamp }
+            .Where(t => t is not null).Select(t => t!.Value).DefaultIfEmpty(DateTimeOffset.MinValue).Max();
 
     private static async Task<int> DeleteWhereAsync<T>(TableClient client, string filter, CancellationToken cancellationToken, Func<T, bool>? keep = null)
         where T : class, ITableEntity
