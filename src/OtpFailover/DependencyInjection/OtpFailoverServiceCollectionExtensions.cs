@@ -141,6 +141,8 @@ public static class OtpFailoverServiceCollectionExtensions
     public static IServiceCollection AddOtpFailoverCore(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.TryAddSingleton<OtpFailover.Telemetry.OtpMetrics>();
         services.TryAddSingleton<ServerSecret>();
         services.TryAddSingleton<CodeGenerator>();
         services.TryAddSingleton<PhoneNumberProtector>();

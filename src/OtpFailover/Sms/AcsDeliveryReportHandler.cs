@@ -24,6 +24,7 @@ public sealed partial class AcsDeliveryReportHandler(
     VerificationService verifications,
     VerificationStore store,
     IOptions<SmsOptions> options,
+    OtpFailover.Telemetry.OtpMetrics metrics,
     ILogger<AcsDeliveryReportHandler> logger)
 {
     public const string KeyQueryParameter = "key";
@@ -55,6 +56,7 @@ public sealed partial class AcsDeliveryReportHandler(
         if (!KeyMatches(key))
         {
             LogRefused();
+            metrics.WebhookRejected("sms");
             return WebhookProblems.Unauthorized($"Present Sms:WebhookKey as the '{KeyQueryParameter}' query parameter or the {KeyHeader} header.");
         }
 
@@ -91,6 +93,7 @@ public sealed partial class AcsDeliveryReportHandler(
 
         var summary = tally.ToSummary();
         LogReports(summary.Applied, summary.Unchanged, summary.Unknown);
+        metrics.WebhookApplied("sms", summary.Applied, summary.Unchanged, summary.Unknown);
         return new OkObjectResult(summary);
     }
 

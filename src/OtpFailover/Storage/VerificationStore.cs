@@ -14,7 +14,7 @@ public sealed record IdempotencyClaim(bool Claimed, string VerificationId);
 /// Verification rows and idempotency keys in Azure Table Storage. Every change is read, changed
 /// and written back under the row's ETag, and retried on a conflict, so parallel requests never lose an update.
 /// </summary>
-public sealed partial class VerificationStore(AppTable table, TimeProvider time, ILogger<VerificationStore> logger)
+public sealed partial class VerificationStore(AppTable table, TimeProvider time, ILogger<VerificationStore> logger, OtpFailover.Telemetry.OtpMetrics metrics)
 {
     /// <summary>
     /// A claimed idempotency key whose start never finished (a process killed mid-start) may be taken over after this
@@ -109,6 +109,7 @@ public sealed partial class VerificationStore(AppTable table, TimeProvider time,
         var client = await table.GetAsync(cancellationToken);
         var operation = OperationStamps.NewOperation();
         var wrote = false;
+        var before = default(OtpFailover.Telemetry.VerificationSnapshotForMetrics);
         for (var attempt = 0; ; attempt++)
         {
             var entity = attempt == 0 && current is not null ? current : await FindAsync(id, cancellationToken);
@@ -120,9 +121,11 @@ public sealed partial class VerificationStore(AppTable table, TimeProvider time,
             if (wrote && entity.WasWrittenBy(operation))
             {
                 // Our write reached the table and only its answer was lost: the change is there, do not apply it again.
+                metrics.Transition(before, entity, time.GetUtcNow());
                 return (entity, true);
             }
 
+            before = OtpFailover.Telemetry.VerificationSnapshotForMetrics.Of(entity);
             if (!change(entity))
             {
                 return (entity, false);
@@ -134,6 +137,7 @@ public sealed partial class VerificationStore(AppTable table, TimeProvider time,
                 wrote = true;
                 var response = await client.UpdateEntityAsync(entity, entity.ETag, TableUpdateMode.Replace, cancellationToken);
                 entity.ETag = response.Headers.ETag ?? entity.ETag;
+                metrics.Transition(before, entity, time.GetUtcNow());
                 return (entity, true);
             }
             catch (RequestFailedException ex) when (ex.Status == (int)HttpStatusCode.PreconditionFailed && attempt < MaxConflictRetries)

@@ -89,6 +89,7 @@ public sealed partial class VerificationService(
     IOptions<VerificationOptions> options,
     IOptions<AbuseOptions> abuse,
     TimeProvider time,
+    OtpFailover.Telemetry.OtpMetrics metrics,
     ILogger<VerificationService> logger)
 {
     /// <summary>
@@ -97,6 +98,21 @@ public sealed partial class VerificationService(
     /// and the orchestration is scheduled.
     /// </summary>
     public async Task<StartResult> StartAsync(StartRequest request, DurableTaskClient durable, CancellationToken cancellationToken)
+    {
+        var result = await StartCoreAsync(request, durable, cancellationToken);
+        if (result.Outcome == StartOutcome.Started)
+        {
+            metrics.Started();
+        }
+        else if (result.Outcome == StartOutcome.RateLimited)
+        {
+            metrics.Refused(result.Limit?.Limit);
+        }
+
+        return result;
+    }
+
+    private async Task<StartResult> StartCoreAsync(StartRequest request, DurableTaskClient durable, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(durable);
@@ -295,6 +311,18 @@ public sealed partial class VerificationService(
     /// </summary>
     public async Task<CheckResult> CheckAsync(string id, string code, DurableTaskClient durable, CancellationToken cancellationToken)
     {
+        var result = await CheckCoreAsync(id, code, durable, cancellationToken);
+        metrics.Checked(result.Outcome);
+        if (result.Outcome == CheckOutcome.RateLimited)
+        {
+            metrics.Refused(result.Limit?.Limit);
+        }
+
+        return result;
+    }
+
+    private async Task<CheckResult> CheckCoreAsync(string id, string code, DurableTaskClient durable, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(code);
         var current = await store.FindAsync(id, cancellationToken);
         if (current is null)
@@ -432,6 +460,17 @@ public sealed partial class VerificationService(
     /// verification never claims an SMS that nobody will send.
     /// </summary>
     public async Task<ChangeResult> ResendAsync(string id, DurableTaskClient durable, CancellationToken cancellationToken)
+    {
+        var result = await ResendCoreAsync(id, durable, cancellationToken);
+        if (result.Outcome == ChangeOutcome.RateLimited)
+        {
+            metrics.Refused(result.Limit?.Limit);
+        }
+
+        return result;
+    }
+
+    private async Task<ChangeResult> ResendCoreAsync(string id, DurableTaskClient durable, CancellationToken cancellationToken)
     {
         var current = await store.FindAsync(id, cancellationToken);
         if (current is null)

@@ -21,6 +21,7 @@ public sealed partial class WhatsAppWebhookHandler(
     VerificationService verifications,
     VerificationStore store,
     IOptions<WhatsAppOptions> options,
+    OtpFailover.Telemetry.OtpMetrics metrics,
     ILogger<WhatsAppWebhookHandler> logger)
 {
     /// <summary>Meta sends at most 3 MB in one notification.</summary>
@@ -48,6 +49,7 @@ public sealed partial class WhatsAppWebhookHandler(
         if (!WhatsAppSignature.IsValid(body.Span, signature, options.Value.AppSecret))
         {
             LogSignatureRefused(signature is null ? "missing" : "invalid");
+            metrics.WebhookRejected("whatsapp");
             return WebhookProblems.Unauthorized($"The {WhatsAppSignature.HeaderName} header is missing or does not match the body.");
         }
 
@@ -63,6 +65,7 @@ public sealed partial class WhatsAppWebhookHandler(
 
         var summary = await ApplyAsync(payload, durable, cancellationToken);
         LogNotification(summary.Applied, summary.Unchanged, summary.Unknown);
+        metrics.WebhookApplied("whatsapp", summary.Applied, summary.Unchanged, summary.Unknown);
         return new OkObjectResult(summary);
     }
 

@@ -1,0 +1,123 @@
+using System.Diagnostics.Metrics;
+using OtpFailover.Abuse;
+using OtpFailover.Storage;
+using OtpFailover.Verifications;
+
+namespace OtpFailover.Telemetry;
+
+/// <summary>
+/// The <c>otpfailover</c> meter. Most figures are read off a verification row's transitions as the store writes them
+/// (<see cref="Transition"/>): a transition is written once, under the row's ETag, however often an activity runs, so
+/// each is counted once. Tags hold only channels, outcomes, reasons and limits: never a number, a code or an id.
+/// </summary>
+public sealed class OtpMetrics
+{
+    public const string MeterName = "otpfailover";
+
+    private readonly Counter<long> _started;
+    private readonly Counter<long> _ended;
+    private readonly Counter<long> _codesSent;
+    private readonly Counter<long> _failovers;
+    private readonly Histogram<double> _delivery;
+    private readonly Histogram<double> _approval;
+    private readonly Counter<long> _checks;
+    private readonly Counter<long> _webhooks;
+    private readonly Counter<long> _refusals;
+
+    public OtpMetrics(IMeterFactory meterFactory)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        var meter = meterFactory.Create(MeterName);
+        _started = meter.CreateCounter<long>("otpfailover.verifications.started", "{verification}", "Verifications started.");
+        _ended = meter.CreateCounter<long>("otpfailover.verifications.ended", "{verification}", "Verifications ended, by outcome.");
+        _codesSent = meter.CreateCounter<long>("otpfailover.codes.sent", "{message}", "Codes handed to a provider, by channel.");
+        _failovers = meter.CreateCounter<long>("otpfailover.failovers", "{failover}", "Failovers to SMS, by reason.");
+        _delivery = meter.CreateHistogram<double>("otpfailover.delivery.duration", "s", "Time from the start to the provider's delivery confirmation, by channel.");
+        _approval = meter.CreateHistogram<double>("otpfailover.approval.duration", "s", "Time from the start to the approval.");
+        _checks = meter.CreateCounter<long>("otpfailover.checks", "{check}", "Code checks, by result.");
+        _webhooks = meter.CreateCounter<long>("otpfailover.webhook.requests", "{request}", "Provider webhook requests, by provider and result.");
+        _refusals = meter.CreateCounter<long>("otpfailover.rate_limit.refusals", "{refusal}", "Requests refused by an abuse limit, by limit.");
+    }
+
+    public void Started() => _started.Add(1);
+
+    public void Checked(CheckOutcome outcome) => _checks.Add(1, new KeyValuePair<string, object?>("otpfailover.check.result", Name(outcome)));
+
+    /// <summary>A webhook request refused (no valid signature or key): it changed nothing.</summary>
+    public void WebhookRejected(string provider) => Webhook(provider, "rejected", 1);
+
+    /// <summary>What a webhook request's statuses did: applied, unchanged (duplicates, stale) or unknown (no such verification).</summary>
+    public void WebhookApplied(string provider, int applied, int unchanged, int unknown)
+    {
+        Webhook(provider, "applied", applied);
+        Webhook(provider, "unchanged", unchanged);
+        Webhook(provider, "unknown", unknown);
+    }
+
+    private void Webhook(string provider, string result, long count)
+    {
+        if (count > 0)
+        {
+            _webhooks.Add(count, new KeyValuePair<string, object?>("otpfailover.provider", provider), new KeyValuePair<string, object?>("otpfailover.webhook.result", result));
+        }
+    }
+
+    public void Refused(LimitKind? limit) =>
+        _refusals.Add(1, new KeyValuePair<string, object?>("otpfailover.limit", limit is { } kind ? Name(kind) : "unknown"));
+
+    /// <summary>What a written change of a verification row means, from how it was to how it is.</summary>
+    internal void Transition(VerificationSnapshotForMetrics before, VerificationEntity after, DateTimeOffset now)
+    {
+        var sinceStart = (now - after.CreatedAt).TotalSeconds;
+        if (before.WhatsAppMessageId is null && after.WhatsAppMessageId is not null)
+        {
+            _codesSent.Add(1, Channel(Verifications.Channel.WhatsApp));
+        }
+
+        if (before.SmsMessageId is null && after.SmsMessageId is not null)
+        {
+            _codesSent.Add(1, Channel(Verifications.Channel.Sms));
+        }
+
+        if (before.FailoverReason is null && after.FailoverReason is { } reason && Enum.TryParse<FailoverReason>(reason, out var parsed))
+        {
+            _failovers.Add(1, new KeyValuePair<string, object?>("otpfailover.failover.reason", Name(parsed)));
+        }
+
+        if (before.WhatsAppStatus < WhatsAppDeliveryStatus.Delivered && after.WhatsAppStatusValue is WhatsAppDeliveryStatus.Delivered or WhatsAppDeliveryStatus.Read)
+        {
+            _delivery.Record(sinceStart, Channel(Verifications.Channel.WhatsApp));
+        }
+
+        if (before.SmsDeliveryStatus != "Delivered" && after.SmsDeliveryStatus == "Delivered")
+        {
+            _delivery.Record(sinceStart, Channel(Verifications.Channel.Sms));
+        }
+
+        if (before.Pending && !after.IsPending)
+        {
+            _ended.Add(1, new KeyValuePair<string, object?>("otpfailover.outcome", Name(after.StatusValue)));
+            if (after.StatusValue == VerificationStatus.Approved)
+            {
+                _approval.Record(sinceStart);
+            }
+        }
+    }
+
+    private static KeyValuePair<string, object?> Channel(Verifications.Channel channel) => new("otpfailover.channel", Name(channel));
+
+    /// <summary>The API's name of a value where it has one (<c>whatsapp</c>), otherwise its name in snake case.</summary>
+    private static string Name<TEnum>(TEnum value)
+        where TEnum : struct, Enum
+    {
+        var wire = WireNames.Of(value);
+        return wire == value.ToString() ? System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(wire) : wire;
+    }
+}
+
+/// <summary>The parts of a verification row the metrics compare before and after a write.</summary>
+internal readonly record struct VerificationSnapshotForMetrics(bool Pending, string? WhatsAppMessageId, string? SmsMessageId, string? FailoverReason, WhatsAppDeliveryStatus WhatsAppStatus, string SmsDeliveryStatus)
+{
+    public static VerificationSnapshotForMetrics Of(VerificationEntity entity) =>
+        new(entity.IsPending, entity.WhatsAppMessageId, entity.SmsMessageId, entity.FailoverReason, entity.WhatsAppStatusValue, entity.SmsDeliveryStatus);
+}
