@@ -11,5 +11,6 @@ public static class FunctionsComposition
     {
         services.AddMvcCore();
         services.AddOtpFailover(configuration);
+        Telemetry.Configure(services, configuration);
     }
 }

@@ -1,0 +1,64 @@
+using Azure.Identity;
+using Azure.Monitor.OpenTelemetry.Exporter;
+using Microsoft.Azure.Functions.Worker.OpenTelemetry;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+using OtpFailover.Telemetry;
+
+namespace OtpFailover.Functions;
+
+/// <summary>
+/// OpenTelemetry the Functions way (host.json's <c>telemetryMode</c> is <c>OpenTelemetry</c>): the worker's spans, the
+/// provider calls' HTTP client spans (the instrumentation redacts query strings and never records bodies), and the
+/// <c>otpfailover</c> meter. Exported to Azure Monitor when <c>APPLICATIONINSIGHTS_CONNECTION_STRING</c> is set (with
+/// Entra ID when <c>APPLICATIONINSIGHTS_AUTHENTICATION_STRING</c> names a managed identity), over OTLP when
+/// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set, and nowhere when neither is.
+/// </summary>
+public static class Telemetry
+{
+    public const string AzureMonitorSetting = "APPLICATIONINSIGHTS_CONNECTION_STRING";
+    public const string AzureMonitorAuthenticationSetting = "APPLICATIONINSIGHTS_AUTHENTICATION_STRING";
+    public const string OtlpSetting = "OTEL_EXPORTER_OTLP_ENDPOINT";
+
+    public static void Configure(IServiceCollection services, IConfiguration configuration)
+    {
+        var azureMonitor = configuration[AzureMonitorSetting];
+        var otlp = configuration[OtlpSetting];
+        if (string.IsNullOrWhiteSpace(azureMonitor) && string.IsNullOrWhiteSpace(otlp))
+        {
+            return;
+        }
+
+        var telemetry = services.AddOpenTelemetry()
+            .UseFunctionsWorkerDefaults()
+            .WithTracing(tracing => tracing.AddHttpClientInstrumentation())
+            .WithMetrics(metrics => metrics.AddMeter(OtpMetrics.MeterName).AddHttpClientInstrumentation());
+        if (!string.IsNullOrWhiteSpace(azureMonitor))
+        {
+            telemetry.UseAzureMonitorExporter(options =>
+            {
+                options.ConnectionString = azureMonitor;
+                if (ManagedIdentityClientId(configuration[AzureMonitorAuthenticationSetting]) is { } clientId)
+                {
+                    options.Credential = new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(clientId));
+                }
+            });
+        }
+
+        if (!string.IsNullOrWhiteSpace(otlp))
+        {
+            telemetry.UseOtlpExporter();
+        }
+    }
+
+    /// <summary>The client id in <c>ClientId=…;Authorization=AAD</c>, the form Application Insights documents.</summary>
+    public static string? ManagedIdentityClientId(string? authentication) =>
+        (authentication ?? string.Empty).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(part => part.Split('=', 2))
+            .Where(pair => pair.Length == 2 && pair[0].Equals("ClientId", StringComparison.OrdinalIgnoreCase) && pair[1].Length > 0)
+            .Select(pair => pair[1])
+            .FirstOrDefault();
+}
