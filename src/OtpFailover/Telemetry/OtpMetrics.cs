@@ -8,7 +8,8 @@ namespace OtpFailover.Telemetry;
 /// <summary>
 /// The <c>otpfailover</c> meter. Most figures are read off a verification row's transitions as the store writes them
 /// (<see cref="Transition"/>): a transition is written once, under the row's ETag, however often an activity runs, so
-/// each is counted once. Tags hold only channels, outcomes, reasons and limits: never a number, a code or an id.
+/// each is counted once. Tags hold only channels, calling regions (ISO country codes), outcomes, reasons and limits:
+/// never a number, a code or an id.
 /// </summary>
 public sealed class OtpMetrics
 {
@@ -69,29 +70,30 @@ public sealed class OtpMetrics
     internal void Transition(VerificationSnapshotForMetrics before, VerificationEntity after, DateTimeOffset now)
     {
         var sinceStart = (now - after.CreatedAt).TotalSeconds;
+        var region = new KeyValuePair<string, object?>("otpfailover.region", string.IsNullOrEmpty(after.RegionCode) ? "unknown" : after.RegionCode);
         if (before.WhatsAppMessageId is null && after.WhatsAppMessageId is not null)
         {
-            _codesSent.Add(1, Channel(Verifications.Channel.WhatsApp));
+            _codesSent.Add(1, Channel(Verifications.Channel.WhatsApp), region);
         }
 
         if (before.SmsMessageId is null && after.SmsMessageId is not null)
         {
-            _codesSent.Add(1, Channel(Verifications.Channel.Sms));
+            _codesSent.Add(1, Channel(Verifications.Channel.Sms), region);
         }
 
         if (before.FailoverReason is null && after.FailoverReason is { } reason && Enum.TryParse<FailoverReason>(reason, out var parsed))
         {
-            _failovers.Add(1, new KeyValuePair<string, object?>("otpfailover.failover.reason", Name(parsed)));
+            _failovers.Add(1, new KeyValuePair<string, object?>("otpfailover.failover.reason", Name(parsed)), region);
         }
 
         if (before.WhatsAppStatus < WhatsAppDeliveryStatus.Delivered && after.WhatsAppStatusValue is WhatsAppDeliveryStatus.Delivered or WhatsAppDeliveryStatus.Read)
         {
-            _delivery.Record(sinceStart, Channel(Verifications.Channel.WhatsApp));
+            _delivery.Record(sinceStart, Channel(Verifications.Channel.WhatsApp), region);
         }
 
         if (before.SmsDeliveryStatus != "Delivered" && after.SmsDeliveryStatus == "Delivered")
         {
-            _delivery.Record(sinceStart, Channel(Verifications.Channel.Sms));
+            _delivery.Record(sinceStart, Channel(Verifications.Channel.Sms), region);
         }
 
         if (before.Pending && !after.IsPending)

@@ -52,6 +52,7 @@ public sealed class MetricsTests
         Assert.Equal(1, Sum("otpfailover.codes.sent", "otpfailover.channel", "whatsapp"));
         Assert.Equal(1, Sum("otpfailover.codes.sent", "otpfailover.channel", "sms"));
         Assert.Equal(1, Sum("otpfailover.failovers", "otpfailover.failover.reason", "send_error"));
+        Assert.Equal(2, Sum("otpfailover.codes.sent", "otpfailover.region", "DE"));
         Assert.Equal(1, Sum("otpfailover.verifications.ended", "otpfailover.outcome", "approved"));
         Assert.Equal(1, Sum("otpfailover.checks", "otpfailover.check.result", "incorrect"));
         Assert.Equal(1, Sum("otpfailover.checks", "otpfailover.check.result", "rate_limited"));
