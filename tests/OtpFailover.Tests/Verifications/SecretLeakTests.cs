@@ -1,3 +1,6 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Text;
 using Azure.Data.Tables;
 using OtpFailover.Tests.Infrastructure;
@@ -8,15 +11,33 @@ namespace OtpFailover.Tests.Verifications;
 /// <summary>
 /// Runs a whole flow (WhatsApp, timeout, SMS, a wrong code, the right code) and then searches everything the app
 /// and the engine kept (durable history, the instance's input, output and custom status, every Table row, every
-/// log line) for the code and the phone number.
+/// log line, every span and every metric measurement with its tags) for the code and the phone number.
 /// </summary>
 public sealed class SecretLeakTests
 {
     private const string PhoneNumber = "+14155550199";
 
     [Fact]
-    public async Task TheCodeAndThePhoneNumber_AppearInNoHistory_NoRow_AndNoLog()
+    public async Task TheCodeAndThePhoneNumber_AppearInNoHistory_NoRow_NoLog_NoSpan_AndNoMetric()
     {
+        // Every span and every measurement of the process while the flow runs: what an OpenTelemetry exporter would get.
+        var spans = new ConcurrentQueue<string>();
+        using var activities = new ActivityListener
+        {
+            ShouldListenTo = _ => true,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity => spans.Enqueue($"{activity.Source.Name}|{activity.DisplayName}|{activity.StatusDescription}|{string.Join(',', activity.TagObjects.Select(t => $"{t.Key}={t.Value}"))}|{string.Join(',', activity.Events.Select(e => e.Name))}"),
+        };
+        ActivitySource.AddActivityListener(activities);
+        var measurements = new ConcurrentQueue<string>();
+        using var meters = new MeterListener { InstrumentPublished = (instrument, listener) => listener.EnableMeasurementEvents(instrument) };
+        void Record<T>(Instrument instrument, T value, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state) =>
+            measurements.Enqueue($"{instrument.Meter.Name}|{instrument.Name}|{value}|{string.Join(',', tags.ToArray().Select(t => $"{t.Key}={t.Value}"))}");
+        meters.SetMeasurementEventCallback<long>(Record);
+        meters.SetMeasurementEventCallback<double>(Record);
+        meters.SetMeasurementEventCallback<int>(Record);
+        meters.Start();
+
         // The real provider clients (and their HTTP logging) against the local stand-ins; WhatsApp stays silent.
         await using var graph = await WhatsApp.WhatsAppStandIns.StartGraphApiAsync();
         await using var acs = await Sms.AcsStandIns.StartAsync();
@@ -51,7 +72,13 @@ public sealed class SecretLeakTests
         var logText = string.Join('\n', logs.Select(r => $"{r.Message}|{r.Exception}|{string.Join(',', r.StructuredState?.Select(kv => $"{kv.Key}={kv.Value}") ?? [])}"));
         Assert.Contains(verification.Id, logText);
 
-        foreach (var (where, text) in new[] { ("history table", historyText), ("instances table", instancesText), ("instance", instanceText), ("table rows", rowsText), ("logs", logText) })
+        meters.RecordObservableInstruments();
+        var spanText = string.Join('\n', spans);
+        Assert.Contains("System.Net.Http", spanText, StringComparison.Ordinal); // the provider calls' spans are searched
+        var metricText = string.Join('\n', measurements);
+        Assert.Contains("otpfailover.codes.sent", metricText, StringComparison.Ordinal); // and the app's own meter
+
+        foreach (var (where, text) in new[] { ("history table", historyText), ("instances table", instancesText), ("instance", instanceText), ("table rows", rowsText), ("logs", logText), ("spans", spanText), ("metrics", metricText) })
         {
             Assert.False(text.Contains(code, StringComparison.Ordinal), $"The code appears in the {where}.");
             Assert.False(text.Contains(PhoneNumber, StringComparison.Ordinal), $"The phone number appears in the {where}.");
