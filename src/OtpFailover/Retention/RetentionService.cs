@@ -43,24 +43,11 @@ public sealed partial class RetentionService(
         var keys = await DeleteWhereAsync<IdempotencyEntity>(client, TableClient.CreateQueryFilter($"PartitionKey ge {"idem-"} and PartitionKey lt {"idem."} and ExpiresAt lt {now}"), cancellationToken);
 
         // A number's row names its verification in flight, so it is kept for at least a code's lifetime as well.
-        var usageKeep = Longest(abuse.Value) > verification.Value.CodeLifetime ? Longest(abuse.Value) : verification.Value.CodeLifetime;
-        var usageBefore = now - usageKeep - TimeSpan.FromHours(1);
-        var usage = 0;
-        await foreach (var page in client.QueryAsync<UsageEntity>(TableClient.CreateQueryFilter($"RowKey eq {UsageEntity.UsageRowKey}"), PageSize, cancellationToken: cancellationToken).AsPages())
-        {
-            foreach (var row in page.Values.Where(r => LastUsed(r) < usageBefore))
-            {
-                // A number's row names its verification in flight: kept while that one is pending, whatever its logs say.
-                if (row.Holder is { } holder && await IsPendingAsync(client, holder, cancellationToken))
-                {
-                    continue;
-                }
+        var usageBefore = now - Max(Longest(abuse.Value), verification.Value.CodeLifetime) - TimeSpan.FromHours(1);
+        var usage = await DeleteWhereAsync<UsageEntity>(client, TableClient.CreateQueryFilter($"RowKey eq {UsageEntity.UsageRowKey}"), cancellationToken, keep: async row =>
+            LastUsed(row) >= usageBefore || (row.Holder is { } holder && await IsPendingAsync(client, holder, cancellationToken)));
 
-                usage += await DeleteAsync(client, row.PartitionKey, row.RowKey, row.ETag, cancellationToken);
-            }
-        }
-
-        var budgetBefore = BudgetRow(now - TimeSpan.FromDays(1));
+        var budgetBefore = SmsBudgetEntity.RowFor(now - TimeSpan.FromDays(1));
         var budget = await DeleteWhereAsync<SmsBudgetEntity>(client, TableClient.CreateQueryFilter($"PartitionKey ge {"budget-sms-"} and PartitionKey lt {"budget-sms."} and RowKey lt {budgetBefore}"), cancellationToken);
 
         var purged = await durable.PurgeAllInstancesAsync(
@@ -72,7 +59,7 @@ public sealed partial class RetentionService(
         return result;
     }
 
-    private static string BudgetRow(DateTimeOffset at) => SmsBudgetEntity.RowFor(at);
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     private static TimeSpan Longest(AbuseOptions abuse) =>
         new[] { abuse.StartsPerNumber, abuse.StartsPerNumberDaily, abuse.SmsPerNumber, abuse.FailedChecksPerNumber, abuse.StartsPerClient }
@@ -88,24 +75,9 @@ public sealed partial class RetentionService(
     /// Index rows whose verification is gone (a send retried under a new message id, or an index written late, after
     /// its verification was purged): nothing can reach them, and they hold a provider's message id.
     /// </summary>
-    private static async Task<int> PurgeOrphanIndexesAsync(TableClient client, DateTimeOffset cutoff, CancellationToken cancellationToken)
-    {
-        var deleted = 0;
-        var filter = TableClient.CreateQueryFilter($"PartitionKey ge {"msg-"} and PartitionKey lt {"msg."} and Timestamp lt {cutoff}");
-        await foreach (var page in client.QueryAsync<MessageIndexEntity>(filter, PageSize, cancellationToken: cancellationToken).AsPages())
-        {
-            foreach (var index in page.Values)
-            {
-                var verification = await client.GetEntityIfExistsAsync<VerificationEntity>(index.VerificationId, VerificationEntity.VerificationRowKey, select: ["PartitionKey"], cancellationToken: cancellationToken);
-                if (!verification.HasValue)
-                {
-                    deleted += await DeleteAsync(client, index.PartitionKey, index.RowKey, index.ETag, cancellationToken);
-                }
-            }
-        }
-
-        return deleted;
-    }
+    private static Task<int> PurgeOrphanIndexesAsync(TableClient client, DateTimeOffset cutoff, CancellationToken cancellationToken) =>
+        DeleteWhereAsync<MessageIndexEntity>(client, TableClient.CreateQueryFilter($"PartitionKey ge {"msg-"} and PartitionKey lt {"msg."} and Timestamp lt {cutoff}"), cancellationToken, keep: async index =>
+            (await client.GetEntityIfExistsAsync<VerificationEntity>(index.VerificationId, VerificationEntity.VerificationRowKey, select: ["PartitionKey"], cancellationToken: cancellationToken)).HasValue);
 
     private async Task<(int Verifications, int Indexes)> PurgeVerificationsAsync(TableClient client, DurableTaskClient durable, DateTimeOffset cutoff, CancellationToken cancellationToken)
     {
@@ -147,14 +119,20 @@ public sealed partial class RetentionService(
         new[] { UsageLog.Parse(row.Starts).Newest, UsageLog.Parse(row.Sms).Newest, UsageLog.Parse(row.FailedChecks).Newest, row.Timestamp }
             .Where(t => t is not null).Select(t => t!.Value).DefaultIfEmpty(DateTimeOffset.MinValue).Max();
 
-    private static async Task<int> DeleteWhereAsync<T>(TableClient client, string filter, CancellationToken cancellationToken, Func<T, bool>? keep = null)
+    /// <summary>Deletes the rows <paramref name="filter"/> finds, a page at a time, but for those <paramref name="keep"/> keeps.</summary>
+    private static async Task<int> DeleteWhereAsync<T>(TableClient client, string filter, CancellationToken cancellationToken, Func<T, Task<bool>>? keep = null)
         where T : class, ITableEntity
     {
         var deleted = 0;
         await foreach (var page in client.QueryAsync<T>(filter, PageSize, cancellationToken: cancellationToken).AsPages())
         {
-            foreach (var entity in page.Values.Where(e => keep?.Invoke(e) != true))
+            foreach (var entity in page.Values)
             {
+                if (keep is not null && await keep(entity))
+                {
+                    continue;
+                }
+
                 deleted += await DeleteAsync(client, entity.PartitionKey, entity.RowKey, entity.ETag, cancellationToken);
             }
         }

@@ -24,12 +24,11 @@ public sealed class EmptySettingsTests
 
     private static Dictionary<string, string?> Host(Dictionary<string, string?> settings)
     {
-        settings["Functions:Worker:HostEndpoint"] = "http://127.0.0.1:9";
-        settings["Functions:Worker:WorkerId"] = "test-worker";
-        settings["Functions:Worker:RequestId"] = "test-request";
-        settings["Functions:Worker:GrpcMaxMessageLength"] = "2147483647";
-        settings["AzureWebJobsStorage"] = "UseDevelopmentStorage=true";
-        settings["Verification:CodeKey"] = Convert.ToBase64String(new byte[32]);
+        foreach (var (name, value) in StartupValidationTests.GoodSettings())
+        {
+            settings[name] = value;
+        }
+
         return settings;
     }
 

@@ -26,6 +26,9 @@ public sealed class StartupValidationTests
         ["Verification:CodeKey"] = Convert.ToBase64String(new byte[32]),
     };
 
+    /// <summary>A copy of the smallest settings the Functions app starts with (the worker's own, storage, a code key).</summary>
+    internal static Dictionary<string, string?> GoodSettings() => new(Good);
+
     [Theory]
     [InlineData("Verification:CodeLength", "3")]
     [InlineData("Verification:CodeLength", "11")]

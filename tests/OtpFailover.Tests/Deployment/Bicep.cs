@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
-using OtpFailover.Simulator;
+using OtpFailover.Tests.Infrastructure;
 
 namespace OtpFailover.Tests.Deployment;
 
@@ -11,10 +11,7 @@ namespace OtpFailover.Tests.Deployment;
 /// </summary>
 internal static class Bicep
 {
-    public static string InfraFolder => Path.Combine(RepositoryRoot, "infra");
-
-    public static string RepositoryRoot => LocalRun.FindRepositoryRoot(AppContext.BaseDirectory)
-        ?? throw new InvalidOperationException("The repository root was not found above the test output.");
+    public static string InfraFolder => Path.Combine(ChildProcesses.RepositoryRoot, "infra");
 
     /// <summary>The CLI's path, or null where the package's Linux x64 build cannot run (the tests then skip).</summary>
     public static string? Executable
@@ -40,9 +37,9 @@ internal static class Bicep
         Skip.IfNot(runs, "The Bicep CLI from NuGet runs on Linux x64 only (CI runs there).");
     }
 
-    public static async Task<(int ExitCode, string Output)> RunAsync(params string[] arguments)
+    public static Task<(int ExitCode, string Output)> RunAsync(params string[] arguments)
     {
-        var start = new ProcessStartInfo(Executable!) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = RepositoryRoot };
+        var start = new ProcessStartInfo(Executable!) { WorkingDirectory = ChildProcesses.RepositoryRoot };
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
@@ -50,12 +47,7 @@ internal static class Bicep
 
         // No telemetry, and no attempt to reach a registry or the internet.
         start.Environment["BICEP_TELEMETRY_ENABLED"] = "false";
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output + await errors);
+        return ChildProcesses.RunAsync(start, TimeSpan.FromMinutes(3));
     }
 
     /// <summary><c>infra/main.bicep</c> compiled to an ARM template.</summary>

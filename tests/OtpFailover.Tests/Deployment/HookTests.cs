@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
+using OtpFailover.Tests.Infrastructure;
 
 namespace OtpFailover.Tests.Deployment;
 
@@ -43,15 +44,7 @@ public sealed partial class HookTests : IDisposable
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    private void Write(string command, string script)
-    {
-        var path = Path.Combine(_folder, command);
-        File.WriteAllText(path, script.Replace("\r\n", "\n", StringComparison.Ordinal) + "\n");
-        if (!OperatingSystem.IsWindows())
-        {
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
-    }
+    private void Write(string command, string script) => ChildProcesses.WriteExecutable(_folder, command, script);
 
     private void SetEnv(params (string Name, string Value)[] values) =>
         File.WriteAllLines(Path.Combine(_folder, "env"), values.Select(v => $"{v.Name}={v.Value}"));
@@ -59,9 +52,9 @@ public sealed partial class HookTests : IDisposable
     private Dictionary<string, string> Env() =>
         File.ReadAllLines(Path.Combine(_folder, "env")).Select(l => l.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
 
-    private async Task<(int ExitCode, string Output)> RunAsync(string hook, params (string Name, string Value)[] variables)
+    private Task<(int ExitCode, string Output)> RunAsync(string hook, params (string Name, string Value)[] variables)
     {
-        var start = new ProcessStartInfo("sh") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Bicep.RepositoryRoot };
+        var start = new ProcessStartInfo("sh") { WorkingDirectory = ChildProcesses.RepositoryRoot };
         start.ArgumentList.Add(Path.Combine(Bicep.InfraFolder, "hooks", hook));
         start.Environment["PATH"] = $"{_folder}:{Environment.GetEnvironmentVariable("PATH")}";
         start.Environment["FAKE_HOME"] = _folder;
@@ -70,11 +63,7 @@ public sealed partial class HookTests : IDisposable
             start.Environment[name] = value;
         }
 
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await output + await errors);
+        return ChildProcesses.RunAsync(start, TimeSpan.FromMinutes(1));
     }
 
     [SkippableFact]

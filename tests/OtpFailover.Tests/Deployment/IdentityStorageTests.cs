@@ -25,22 +25,20 @@ public sealed class IdentityStorageTests
     private const string ClientId = "6f2c5d0e-0b7a-4b0e-9c53-2f4c1a7e9d11";
     private const string TableServiceUri = "https://stotpfailover.table.core.windows.net/";
 
-    private static Dictionary<string, string?> IdentitySettings() => new()
+    private static Dictionary<string, string?> IdentitySettings()
     {
-        ["Functions:Worker:HostEndpoint"] = "http://127.0.0.1:9",
-        ["Functions:Worker:WorkerId"] = "test-worker",
-        ["Functions:Worker:RequestId"] = "test-request",
-        ["Functions:Worker:GrpcMaxMessageLength"] = "2147483647",
-        ["Verification:CodeKey"] = Convert.ToBase64String(new byte[32]),
+        var settings = StartupValidationTests.GoodSettings();
+
         // What infra/app/function-app.bicep deploys, and nothing else about storage (the empty connection string is
         // how App Service hands an unset one over, at worst).
-        ["AzureWebJobsStorage"] = "",
-        ["AzureWebJobsStorage:blobServiceUri"] = "https://stotpfailover.blob.core.windows.net/",
-        ["AzureWebJobsStorage:queueServiceUri"] = "https://stotpfailover.queue.core.windows.net/",
-        ["AzureWebJobsStorage:tableServiceUri"] = TableServiceUri,
-        ["AzureWebJobsStorage:credential"] = "managedidentity",
-        ["AzureWebJobsStorage:clientId"] = ClientId,
-    };
+        settings["AzureWebJobsStorage"] = "";
+        settings["AzureWebJobsStorage:blobServiceUri"] = "https://stotpfailover.blob.core.windows.net/";
+        settings["AzureWebJobsStorage:queueServiceUri"] = "https://stotpfailover.queue.core.windows.net/";
+        settings["AzureWebJobsStorage:tableServiceUri"] = TableServiceUri;
+        settings["AzureWebJobsStorage:credential"] = "managedidentity";
+        settings["AzureWebJobsStorage:clientId"] = ClientId;
+        return settings;
+    }
 
     [Fact]
     public void TheTableClient_IsBuiltFromTheIdentitySettingsAlone()

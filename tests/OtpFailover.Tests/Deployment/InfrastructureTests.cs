@@ -5,6 +5,7 @@ using OtpFailover.Abuse;
 using OtpFailover.Retention;
 using OtpFailover.Sms;
 using OtpFailover.Storage;
+using OtpFailover.Tests.Infrastructure;
 using OtpFailover.Verifications;
 using OtpFailover.WhatsApp;
 
@@ -86,9 +87,9 @@ public sealed class InfrastructureTests
         foreach (var file in files)
         {
             var lint = await Bicep.RunAsync("lint", file);
-            Assert.True(lint.ExitCode == 0 && lint.Output.Trim().Length == 0, $"bicep lint {Path.GetRelativePath(Bicep.RepositoryRoot, file)}:\n{lint.Output}");
+            Assert.True(lint.ExitCode == 0 && lint.Output.Trim().Length == 0, $"bicep lint {Path.GetRelativePath(ChildProcesses.RepositoryRoot, file)}:\n{lint.Output}");
             var build = await Bicep.RunAsync("build", file, "--stdout");
-            Assert.True(build.ExitCode == 0 && !build.Output.Contains("Warning", StringComparison.Ordinal), $"bicep build {Path.GetRelativePath(Bicep.RepositoryRoot, file)}:\n{build.Output}");
+            Assert.True(build.ExitCode == 0 && !build.Output.Contains("Warning", StringComparison.Ordinal), $"bicep build {Path.GetRelativePath(ChildProcesses.RepositoryRoot, file)}:\n{build.Output}");
         }
     }
 

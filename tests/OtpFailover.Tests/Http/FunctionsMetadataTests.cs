@@ -34,22 +34,11 @@ public sealed class FunctionsMetadataTests
         new("PurgeEndedVerifications", "timerTrigger"),
     ];
 
-    private static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Functions.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? throw new InvalidOperationException("Functions.sln not found above the test output.");
-    }
-
     /// <summary>The metadata the Functions project's build wrote, in the configuration these tests were built in.</summary>
     private static List<Documented> ReadMetadata()
     {
         var configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name; // bin/{configuration}/net10.0
-        var path = Path.Combine(RepositoryRoot(), "src", "OtpFailover.Functions", "bin", configuration, "net10.0", "functions.metadata");
+        var path = Path.Combine(OtpFailover.Tests.Infrastructure.ChildProcesses.RepositoryRoot, "src", "OtpFailover.Functions", "bin", configuration, "net10.0", "functions.metadata");
         using var metadata = JsonDocument.Parse(File.ReadAllText(path));
         return metadata.RootElement.EnumerateArray().Select(function =>
         {

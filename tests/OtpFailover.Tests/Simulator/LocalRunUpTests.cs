@@ -4,10 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using OtpFailover.Simulator;
-using OtpFailover.Tests.Deployment;
 using OtpFailover.Tests.Infrastructure;
-using OtpFailover.Tests.Sms;
-using OtpFailover.Tests.WhatsApp;
 
 namespace OtpFailover.Tests.Simulator;
 
@@ -27,19 +24,10 @@ public sealed class LocalRunUpTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        CopyRepository(Bicep.RepositoryRoot, _root);
+        CopyRepository(ChildProcesses.RepositoryRoot, _root);
         (_functions, _functionsUrl) = await LoopbackFunctionHost.StartAsync(() => _app);
         var simulator = new Uri($"http://127.0.0.1:{LocalRun.SimulatorPort}/");
-        _app = await TestApp.StartAsync(services: s =>
-        {
-            WhatsAppStandIns.UseCloudApi(s, simulator);
-            AcsStandIns.UseAcs(s, new Dictionary<string, string?>
-            {
-                ["Sms:ConnectionString"] = $"endpoint={simulator};accesskey={Convert.ToBase64String(AcsStandIns.AccessKey)}",
-                ["Sms:From"] = "+18005550100",
-                ["Sms:WebhookKey"] = TestSecrets.SmsWebhookKey,
-            });
-        });
+        _app = await SimulatorWiring.StartAppAgainstAsync(simulator);
 
         Fake("npx", """
             #!/bin/sh
@@ -114,30 +102,14 @@ public sealed class LocalRunUpTests : IAsyncLifetime
         }
     }
 
-    private void Fake(string command, string script)
-    {
-        var path = Path.Combine(_fakes, command);
-        File.WriteAllText(path, script.Replace("\r\n", "\n", StringComparison.Ordinal) + "\n");
-        if (!OperatingSystem.IsWindows())
-        {
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
-    }
+    private void Fake(string command, string script) => ChildProcesses.WriteExecutable(_fakes, command, script);
 
     private (Process Process, StringBuilder Output) Up()
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _root };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "OtpFailover.Simulator.dll"));
         start.ArgumentList.Add("up");
-        foreach (var (name, value) in new Dictionary<string, string>
-        {
-            ["Simulator:WhatsAppAccessToken"] = TestSecrets.AccessToken,
-            ["Simulator:WhatsAppPhoneNumberId"] = TestSecrets.PhoneNumberId,
-            ["Simulator:WhatsAppAppSecret"] = TestSecrets.AppSecret,
-            ["Simulator:AcsAccessKey"] = Convert.ToBase64String(AcsStandIns.AccessKey),
-            ["Simulator:AcsWebhookKey"] = TestSecrets.SmsWebhookKey,
-            ["Simulator:DeliveryDelay"] = "00:00:00.300",
-        })
+        foreach (var (name, value) in SimulatorWiring.SimulatorSettings())
         {
             start.ArgumentList.Add($"--{name}={value}");
         }

@@ -5,8 +5,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using OtpFailover.Simulator;
 using OtpFailover.Tests.Infrastructure;
-using OtpFailover.Tests.Sms;
-using OtpFailover.Tests.WhatsApp;
 using OtpFailover.Verifications;
 
 namespace OtpFailover.Tests.Simulator;
@@ -28,31 +26,15 @@ public sealed class SimulatorTests : IAsyncLifetime
         _simulator = SimulatorApp.Build([], builder =>
         {
             builder.WebHost.UseSetting("urls", "http://127.0.0.1:0");
-            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["Simulator:FunctionAppUrl"] = functionsUrl.ToString(),
-                ["Simulator:WhatsAppAccessToken"] = TestSecrets.AccessToken,
-                ["Simulator:WhatsAppPhoneNumberId"] = TestSecrets.PhoneNumberId,
-                ["Simulator:WhatsAppAppSecret"] = TestSecrets.AppSecret,
-                ["Simulator:AcsAccessKey"] = Convert.ToBase64String(AcsStandIns.AccessKey),
-                ["Simulator:AcsWebhookKey"] = TestSecrets.SmsWebhookKey,
-                ["Simulator:DeliveryDelay"] = "00:00:00.300",
-                ["Simulator:ReadDelay"] = "00:00:00.300",
-            });
+            var settings = SimulatorWiring.SimulatorSettings();
+            settings["Simulator:FunctionAppUrl"] = functionsUrl.ToString();
+            settings["Simulator:ReadDelay"] = "00:00:00.300";
+            builder.Configuration.AddInMemoryCollection(settings);
         });
         await _simulator.StartAsync();
         var simulatorUrl = LoopbackStandIn.ListeningUrl(_simulator);
 
-        _app = await TestApp.StartAsync(services: s =>
-        {
-            WhatsAppStandIns.UseCloudApi(s, simulatorUrl);
-            AcsStandIns.UseAcs(s, new Dictionary<string, string?>
-            {
-                ["Sms:ConnectionString"] = $"endpoint={simulatorUrl};accesskey={Convert.ToBase64String(AcsStandIns.AccessKey)}",
-                ["Sms:From"] = "+18005550100",
-                ["Sms:WebhookKey"] = TestSecrets.SmsWebhookKey,
-            });
-        });
+        _app = await SimulatorWiring.StartAppAgainstAsync(simulatorUrl);
         _browser = new HttpClient { BaseAddress = simulatorUrl };
     }
 

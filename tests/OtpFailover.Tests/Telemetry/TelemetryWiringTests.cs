@@ -10,15 +10,7 @@ public sealed class TelemetryWiringTests
 {
     private static Dictionary<string, string?> Settings(params (string Name, string Value)[] extra)
     {
-        var settings = new Dictionary<string, string?>
-        {
-            ["Functions:Worker:HostEndpoint"] = "http://127.0.0.1:9",
-            ["Functions:Worker:WorkerId"] = "test-worker",
-            ["Functions:Worker:RequestId"] = "test-request",
-            ["Functions:Worker:GrpcMaxMessageLength"] = "2147483647",
-            ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true",
-            ["Verification:CodeKey"] = Convert.ToBase64String(new byte[32]),
-        };
+        var settings = StartupValidationTests.GoodSettings();
         foreach (var (name, value) in extra)
         {
             settings[name] = value;
