@@ -2,7 +2,7 @@
 // registry is reachable from CI). README › Deploy to Azure walks through it.
 targetScope = 'subscription'
 
-import { verificationSettings, whatsAppSettings, smsSettings, abuseSettings, retentionSettings } from 'app/settings-types.bicep'
+import { verificationSettings, whatsAppSettings, smsSettings, abuseSettings, retentionSettings, callbackSettings } from 'app/settings-types.bicep'
 
 @minLength(1)
 @maxLength(40)
@@ -31,6 +31,10 @@ param codeKey string = ''
 param smsWebhookKey string = ''
 
 @secure()
+@description('Callbacks:SigningKey (whsec_ and Base64 of 32 bytes). Made by the preprovision hook like codeKey.')
+param callbackSigningKey string = ''
+
+@secure()
 @description('WhatsApp:AccessToken. Written to the vault when given; empty keeps what the vault has.')
 param whatsAppAccessToken string = ''
 
@@ -56,6 +60,9 @@ param abuse abuseSettings = {}
 
 @description('Retention:* settings: when the daily purge runs, and how long ended verifications are kept.')
 param retention retentionSettings = {}
+
+@description('Callbacks:* settings: the global receiver, the hosts a start may name, and the retries.')
+param callbacks callbackSettings = {}
 
 @description('Where Communication Services keeps its data at rest.')
 param communicationDataLocation string = 'United States'
@@ -132,6 +139,7 @@ module vault 'core/key-vault.bicep' = {
     whatsAppAccessToken: whatsAppAccessToken
     whatsAppAppSecret: whatsAppAppSecret
     whatsAppVerifyToken: whatsAppVerifyToken
+    callbackSigningKey: callbackSigningKey
   }
   dependsOn: [identity]
 }
@@ -173,6 +181,7 @@ module api 'app/function-app.bicep' = {
     sms: sms
     abuse: abuse
     retention: retention
+    callbacks: callbacks
   }
 }
 

@@ -1,7 +1,7 @@
 // The Function App on the Flex Consumption plan, running as a user-assigned identity, with every setting the app
 // binds (tests/OtpFailover.Tests/Infrastructure/InfrastructureTests.cs compares them with the options it binds).
 
-import { verificationSettings, whatsAppSettings, smsSettings, abuseSettings, retentionSettings } from 'settings-types.bicep'
+import { verificationSettings, whatsAppSettings, smsSettings, abuseSettings, retentionSettings, callbackSettings } from 'settings-types.bicep'
 
 param name string
 
@@ -60,6 +60,8 @@ param abuse abuseSettings = {}
 
 param retention retentionSettings = {}
 
+param callbacks callbackSettings = {}
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
   location: location
@@ -104,6 +106,15 @@ var appSettings = {
   // The purge's timer trigger resolves %Retention:Schedule% itself, so this one is never empty.
   Retention__Schedule: retention.?schedule ?? '0 30 3 * * *'
   Retention__KeepEndedFor: retention.?keepEndedFor ?? ''
+
+  // Status callbacks are signed with the key in the vault; they go nowhere until a URL or allowed hosts are given.
+  Callbacks__SigningKey: '@Microsoft.KeyVault(SecretUri=${secretUris.callbackSigningKey})'
+  Callbacks__Url: callbacks.?url ?? ''
+  Callbacks__AllowedHosts: callbacks.?allowedHosts ?? ''
+  Callbacks__RetryFor: callbacks.?retryFor ?? ''
+  Callbacks__FirstRetryInterval: callbacks.?firstRetryInterval ?? ''
+  Callbacks__MaximumRetryInterval: callbacks.?maximumRetryInterval ?? ''
+  Callbacks__RequestTimeout: callbacks.?requestTimeout ?? ''
 
   // WhatsApp is on when a phone number id is given; its secrets must then be in the vault.
   WhatsApp__PhoneNumberId: whatsApp.?phoneNumberId ?? ''

@@ -45,6 +45,19 @@ type retentionSettings = {
 }
 
 @export()
+@description('Callbacks:* (README › Status callbacks; the signing key is a parameter of its own).')
+type callbackSettings = {
+  @description('The receiver of every verification started without a callbackUrl of its own (https).')
+  url: string?
+  @description('Hosts a start\'s own callbackUrl may name, comma-separated: hooks.example.com or *.example.com.')
+  allowedHosts: string?
+  retryFor: string?
+  firstRetryInterval: string?
+  maximumRetryInterval: string?
+  requestTimeout: string?
+}
+
+@export()
 @description('A sliding-window limit: how many, and in how long (a TimeSpan such as 01:00:00).')
 type rateLimit = {
   limit: string?

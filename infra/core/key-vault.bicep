@@ -1,5 +1,5 @@
 // Key Vault in RBAC mode with the app's secrets. A secret is written only when its value is given: the preprovision
-// hook gives Verification:CodeKey and Sms:WebhookKey once, when the vault does not hold them yet, so a later
+// hook gives Verification:CodeKey, Sms:WebhookKey and Callbacks:SigningKey once, when the vault does not hold them yet, so a later
 // deployment never replaces them (a new CodeKey would invalidate every verification in flight). Rotate a secret by
 // adding a version in the vault (README, "Deploy to Azure").
 
@@ -40,6 +40,9 @@ param whatsAppAppSecret string = ''
 @secure()
 param whatsAppVerifyToken string = ''
 
+@secure()
+param callbackSigningKey string = ''
+
 @description('Names of the secrets, by the setting each one holds.')
 var secretNames = {
   codeKey: 'verification-code-key'
@@ -47,6 +50,7 @@ var secretNames = {
   whatsAppAccessToken: 'whatsapp-access-token'
   whatsAppAppSecret: 'whatsapp-app-secret'
   whatsAppVerifyToken: 'whatsapp-verify-token'
+  callbackSigningKey: 'callback-signing-key'
 }
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
@@ -110,6 +114,15 @@ resource whatsAppVerifyTokenSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01
   }
 }
 
+resource callbackSigningKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(callbackSigningKey)) {
+  parent: vault
+  name: secretNames.callbackSigningKey
+  properties: {
+    value: callbackSigningKey
+    contentType: 'Callbacks:SigningKey (whsec_, Standard Webhooks)'
+  }
+}
+
 var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
 var keyVaultSecretsOfficer = 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
 
@@ -145,6 +158,7 @@ output secretUris object = {
   whatsAppAccessToken: '${vault.properties.vaultUri}secrets/${secretNames.whatsAppAccessToken}'
   whatsAppAppSecret: '${vault.properties.vaultUri}secrets/${secretNames.whatsAppAppSecret}'
   whatsAppVerifyToken: '${vault.properties.vaultUri}secrets/${secretNames.whatsAppVerifyToken}'
+  callbackSigningKey: '${vault.properties.vaultUri}secrets/${secretNames.callbackSigningKey}'
 }
 
 output secretNames object = secretNames

@@ -21,6 +21,7 @@ function Clear-Copy([string] $envName, [string] $secretName) {
 
 Clear-Copy 'OTPFAILOVER_CODE_KEY' 'verification-code-key'
 Clear-Copy 'OTPFAILOVER_SMS_WEBHOOK_KEY' 'sms-webhook-key'
+Clear-Copy 'OTPFAILOVER_CALLBACK_SIGNING_KEY' 'callback-signing-key'
 Clear-Copy 'WHATSAPP_ACCESS_TOKEN' 'whatsapp-access-token'
 Clear-Copy 'WHATSAPP_APP_SECRET' 'whatsapp-app-secret'
 Clear-Copy 'WHATSAPP_VERIFY_TOKEN' 'whatsapp-verify-token'

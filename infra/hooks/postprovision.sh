@@ -20,6 +20,7 @@ forget() { # forget ENV_NAME SECRET_NAME
 
 forget OTPFAILOVER_CODE_KEY verification-code-key
 forget OTPFAILOVER_SMS_WEBHOOK_KEY sms-webhook-key
+forget OTPFAILOVER_CALLBACK_SIGNING_KEY callback-signing-key
 forget WHATSAPP_ACCESS_TOKEN whatsapp-access-token
 forget WHATSAPP_APP_SECRET whatsapp-app-secret
 forget WHATSAPP_VERIFY_TOKEN whatsapp-verify-token

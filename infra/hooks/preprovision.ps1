@@ -1,4 +1,4 @@
-# azd preprovision hook: makes Verification:CodeKey and Sms:WebhookKey the first time only.
+# azd preprovision hook: makes Verification:CodeKey, Sms:WebhookKey and Callbacks:SigningKey the first time only.
 # A key the vault already holds is kept: the parameter is left empty and the deployment does not touch the secret
 # (a new CodeKey would invalidate every verification in flight, and every stored phone number with it). It fails
 # closed: when it cannot tell whether the vault holds a key, it stops instead of making a new one.
@@ -41,7 +41,11 @@ function Confirm-Key([string] $envName, [string] $secretName, [string] $kind) {
     }
     elseif (-not (Get-EnvValue $envName)) {
         $random = [System.Security.Cryptography.RandomNumberGenerator]::GetBytes(32)
-        $key = if ($kind -eq 'base64') { [Convert]::ToBase64String($random) } else { [Convert]::ToHexString($random).ToLowerInvariant() }
+        $key = switch ($kind) {
+            'base64' { [Convert]::ToBase64String($random) }
+            'whsec' { 'whsec_' + [Convert]::ToBase64String($random) }
+            default { [Convert]::ToHexString($random).ToLowerInvariant() }
+        }
         azd env set $envName $key
         Write-Host "preprovision: $secretName generated; the deployment writes it to the vault"
     }
@@ -49,3 +53,4 @@ function Confirm-Key([string] $envName, [string] $secretName, [string] $kind) {
 
 Confirm-Key 'OTPFAILOVER_CODE_KEY' 'verification-code-key' 'base64'
 Confirm-Key 'OTPFAILOVER_SMS_WEBHOOK_KEY' 'sms-webhook-key' 'hex'
+Confirm-Key 'OTPFAILOVER_CALLBACK_SIGNING_KEY' 'callback-signing-key' 'whsec'

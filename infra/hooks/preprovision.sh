@@ -1,5 +1,5 @@
 #!/bin/sh
-# azd preprovision hook: makes Verification:CodeKey and Sms:WebhookKey the first time only.
+# azd preprovision hook: makes Verification:CodeKey, Sms:WebhookKey and Callbacks:SigningKey the first time only.
 # A key the vault already holds is kept: the parameter is left empty and the deployment does not touch the secret
 # (a new CodeKey would invalidate every verification in flight, and every stored phone number with it). It fails
 # closed: when it cannot tell whether the vault holds a key, it stops instead of making a new one.
@@ -34,7 +34,11 @@ ensure() { # ensure ENV_NAME SECRET_NAME KIND
     azd env set "$1" ""
     echo "preprovision: $2 is in $vault; kept"
   elif [ -z "$(azd env get-value "$1" 2>/dev/null || true)" ]; then
-    if [ "$3" = base64 ]; then key=$(openssl rand -base64 32); else key=$(openssl rand -hex 32); fi
+    case "$3" in
+      base64) key=$(openssl rand -base64 32) ;;
+      whsec) key="whsec_$(openssl rand -base64 32)" ;;
+      *) key=$(openssl rand -hex 32) ;;
+    esac
     azd env set "$1" "$key"
     echo "preprovision: $2 generated; the deployment writes it to the vault"
   fi
@@ -42,3 +46,4 @@ ensure() { # ensure ENV_NAME SECRET_NAME KIND
 
 ensure OTPFAILOVER_CODE_KEY verification-code-key base64
 ensure OTPFAILOVER_SMS_WEBHOOK_KEY sms-webhook-key hex
+ensure OTPFAILOVER_CALLBACK_SIGNING_KEY callback-signing-key whsec

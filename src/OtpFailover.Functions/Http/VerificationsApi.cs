@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask.Client;
 using OtpFailover.Abuse;
+using OtpFailover.Callbacks;
 using OtpFailover.Http;
 using OtpFailover.PhoneNumbers;
 using OtpFailover.Verifications;
@@ -11,7 +12,7 @@ using OtpFailover.Verifications;
 namespace OtpFailover.Functions.Http;
 
 /// <summary>The public API, <c>/api/verifications…</c>, behind a function key.</summary>
-public sealed partial class VerificationsApi(VerificationService verifications, PhoneNumberPolicy policy, TimeProvider time)
+public sealed partial class VerificationsApi(VerificationService verifications, PhoneNumberPolicy policy, CallbackUrlPolicy callbacks, TimeProvider time)
 {
     public const int MaxClientReferenceLength = 128;
     public const string IdempotencyKeyHeader = "Idempotency-Key";
@@ -71,6 +72,12 @@ public sealed partial class VerificationsApi(VerificationService verifications, 
             clientSubjects.Add(ipSubject);
         }
 
+        Uri? callbackUrl = null;
+        if (body.CallbackUrl is not null && callbacks.Check(body.CallbackUrl, out callbackUrl) is var callbackProblem and not CallbackUrlProblem.None)
+        {
+            return ApiProblems.CallbackUrlNotAllowed(callbackProblem);
+        }
+
         var idempotencyKey = request.Headers[IdempotencyKeyHeader];
         if (idempotencyKey.Count > 1 || (idempotencyKey.Count == 1 && !IdempotencyKeyPattern().IsMatch(idempotencyKey[0] ?? string.Empty)))
         {
@@ -78,7 +85,7 @@ public sealed partial class VerificationsApi(VerificationService verifications, 
         }
 
         var result = await verifications.StartAsync(
-            new StartRequest(phoneNumber, body.ClientReference, clientSubjects, idempotencyKey.Count == 1 ? idempotencyKey[0] : null),
+            new StartRequest(phoneNumber, body.ClientReference, clientSubjects, idempotencyKey.Count == 1 ? idempotencyKey[0] : null, callbackUrl),
             durable,
             cancellationToken);
         return result.Outcome switch

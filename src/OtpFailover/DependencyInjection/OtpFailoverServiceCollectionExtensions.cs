@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using OtpFailover.Abuse;
+using OtpFailover.Callbacks;
 using OtpFailover.Codes;
 using OtpFailover.PhoneNumbers;
 using OtpFailover.Retention;
@@ -50,6 +51,12 @@ public static class OtpFailoverServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddKeyVaultReferenceCheck<RetentionOptions>(configuration, RetentionOptions.SectionName);
+        services.AddOptions<CallbackOptions>()
+            .Bind(configuration.GetSection(CallbackOptions.SectionName).WithoutEmptyValues())
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CallbackOptions>, CallbackOptionsValidator>());
+        services.AddKeyVaultReferenceCheck<CallbackOptions>(configuration, CallbackOptions.SectionName);
         services.TryAddSingleton(_ => CreateTableServiceClient(configuration));
         services.AddWhatsAppCloudApi(configuration);
         services.AddAcsSms(configuration);
@@ -154,12 +161,35 @@ public static class OtpFailoverServiceCollectionExtensions
         services.TryAddSingleton<VerificationService>();
         services.TryAddSingleton<VerificationActivities>();
         services.TryAddSingleton<RetentionService>();
+        services.TryAddSingleton<CallbackSigner>();
+        services.TryAddSingleton<CallbackUrlPolicy>();
+        services.TryAddSingleton<CallbackActivities>();
+        services.AddCallbackSender();
         services.TryAddSingleton<WhatsAppWebhookHandler>();
         services.TryAddSingleton<AcsDeliveryReportHandler>();
         services.TryAddSingleton<UnconfiguredChannelSender>();
         services.TryAddSingleton<IWhatsAppCodeSender>(sp => sp.GetRequiredService<UnconfiguredChannelSender>());
         services.TryAddSingleton<ISmsCodeSender>(sp => sp.GetRequiredService<UnconfiguredChannelSender>());
         return services;
+    }
+
+    /// <summary>
+    /// The callbacks' client: redirects are never followed (an allowed host must not bounce a callback elsewhere), and
+    /// the standard handler runs one pipeline per receiver (<c>SelectPipelineByAuthority</c>), so one receiver that is
+    /// down opens its own circuit, not everyone's. It does not retry: the delivery orchestration does, durably.
+    /// </summary>
+    private static void AddCallbackSender(this IServiceCollection services)
+    {
+        if (services.Any(d => d.ServiceType == typeof(CallbackSender)))
+        {
+            return;
+        }
+
+        services.AddHttpClient<CallbackSender>(http => http.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+            .AddStandardResilienceHandler()
+            .Configure((resilience, sp) => ForProviderSends(resilience, sp.GetRequiredService<IOptions<CallbackOptions>>().Value.RequestTimeout))
+            .SelectPipelineByAuthority();
     }
 
     /// <summary>

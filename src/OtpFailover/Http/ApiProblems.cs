@@ -63,6 +63,19 @@ public static class ApiProblems
         return new HeaderedResult(result, ("Retry-After", seconds.ToString(CultureInfo.InvariantCulture)));
     }
 
+    /// <summary>The start's <c>callbackUrl</c> may not be used; <c>rule</c> says why (the URL is never echoed).</summary>
+    public static ObjectResult CallbackUrlNotAllowed(Callbacks.CallbackUrlProblem problem)
+    {
+        var (rule, detail) = problem switch
+        {
+            Callbacks.CallbackUrlProblem.NotEnabled => ("not-enabled", "callbackUrl cannot be used here: callbacks are off, or no host is allowed for a start's own URL (Callbacks:SigningKey, Callbacks:AllowedHosts)."),
+            Callbacks.CallbackUrlProblem.NotHttps => ("https", "callbackUrl must be an https URL."),
+            Callbacks.CallbackUrlProblem.HostNotAllowed => ("host", "callbackUrl names a host that is not allowed (Callbacks:AllowedHosts)."),
+            _ => ("format", $"callbackUrl must be an absolute https URL of at most {Callbacks.CallbackUrlPolicy.MaxUrlLength} characters, without user information or a fragment."),
+        };
+        return WithExtensions(Create(StatusCodes.Status400BadRequest, "callback-url-not-allowed", "The callback URL may not be used.", detail), ("rule", rule));
+    }
+
     public static ObjectResult IdempotencyKeyInUse() =>
         new HeaderedResult(
             Create(StatusCodes.Status409Conflict, "idempotency-key-in-use", "A start with this Idempotency-Key is still in progress.", "Another start with the same Idempotency-Key for this number has not finished; try again in a moment."),

@@ -100,6 +100,11 @@ public sealed partial class RetentionService(
 
                 // Its durable instance with it (a finished one; the range purge below catches any the engine finishes later).
                 await durable.PurgeInstanceAsync(entity.Id, cancellation: cancellationToken);
+                if (entity.CallbackUrl is not null)
+                {
+                    // Its callback delivery too (one still retrying is finished later, and the range purge takes it).
+                    await durable.PurgeInstanceAsync(Callbacks.CallbackDelivery.InstanceIdFor(entity.Id), cancellation: cancellationToken);
+                }
             }
         }
 

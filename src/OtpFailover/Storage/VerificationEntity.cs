@@ -37,6 +37,9 @@ public sealed class VerificationEntity : ITableEntity, IOperationStamped
 
     public string? ClientReference { get; set; }
 
+    /// <summary>Where this verification's status events go (its start's own URL, or the global one then); null: nowhere.</summary>
+    public string? CallbackUrl { get; set; }
+
     public int CodeLength { get; set; }
 
     public int MaxAttempts { get; set; }

@@ -50,8 +50,8 @@ public sealed partial class VerificationStore(AppTable table, TimeProvider time,
     /// Ends the verification a number had in flight, because a new start for the number takes its place: it ends
     /// <c>canceled</c> (detail <c>superseded</c>), or <c>expired</c> when its lifetime had run out already.
     /// </summary>
-    /// <returns>How it ended, when this call ended it; null when it had ended before (or never existed).</returns>
-    public async Task<VerificationStatus?> SupersedeAsync(string id, CancellationToken cancellationToken = default)
+    /// <returns>The row as this call ended it; null when it had ended before (or never existed).</returns>
+    public async Task<VerificationEntity?> SupersedeAsync(string id, CancellationToken cancellationToken = default)
     {
         var ended = await UpdateAsync(id, entity =>
         {
@@ -72,7 +72,7 @@ public sealed partial class VerificationStore(AppTable table, TimeProvider time,
 
             return true;
         }, cancellationToken);
-        return ended is { Changed: true, Entity: var entity } ? entity.StatusValue : null;
+        return ended is { Changed: true, Entity: var entity } ? entity : null;
     }
 
     /// <summary>Updates a verification's share of its number's wrong-code budget, when a start had to judge again.</summary>

@@ -24,6 +24,7 @@ public sealed class OtpMetrics
     private readonly Counter<long> _checks;
     private readonly Counter<long> _webhooks;
     private readonly Counter<long> _refusals;
+    private readonly Counter<long> _callbacks;
 
     public OtpMetrics(IMeterFactory meterFactory)
     {
@@ -38,7 +39,12 @@ public sealed class OtpMetrics
         _checks = meter.CreateCounter<long>("otpfailover.checks", "{check}", "Code checks, by result.");
         _webhooks = meter.CreateCounter<long>("otpfailover.webhook.requests", "{request}", "Provider webhook requests, by provider and result.");
         _refusals = meter.CreateCounter<long>("otpfailover.rate_limit.refusals", "{refusal}", "Requests refused by an abuse limit, by limit.");
+        _callbacks = meter.CreateCounter<long>("otpfailover.callback.attempts", "{attempt}", "Status callbacks posted to the customer's backend, by event type and result (delivered, failed).");
     }
+
+    /// <summary>One attempt to post a status callback: delivered (2xx) or failed (tried again later).</summary>
+    public void CallbackAttempted(string eventType, bool delivered) =>
+        _callbacks.Add(1, new KeyValuePair<string, object?>("otpfailover.callback.type", eventType), new KeyValuePair<string, object?>("otpfailover.callback.result", delivered ? "delivered" : "failed"));
 
     public void Started() => _started.Add(1);
 

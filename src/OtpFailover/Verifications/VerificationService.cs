@@ -3,6 +3,7 @@ using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OtpFailover.Abuse;
+using OtpFailover.Callbacks;
 using OtpFailover.Codes;
 using OtpFailover.PhoneNumbers;
 using OtpFailover.Sms;
@@ -55,7 +56,8 @@ public enum StatusUpdateOutcome
 /// <summary>A start, as the API received it: the number already normalised and allowed by the policy.</summary>
 /// <param name="ClientSubjects">The clients the start counts against (see <see cref="ClientKeys"/>): its IP address, its key, or both.</param>
 /// <param name="IdempotencyKey">The caller's <c>Idempotency-Key</c>: a repeat (same number, same clients) returns the verification it started.</param>
-public sealed record StartRequest(PhoneNumber PhoneNumber, string? ClientReference = null, IReadOnlyList<string>? ClientSubjects = null, string? IdempotencyKey = null)
+/// <param name="CallbackUrl">Where this verification's status events go (already allowed by <see cref="CallbackUrlPolicy"/>); null: <c>Callbacks:Url</c>.</param>
+public sealed record StartRequest(PhoneNumber PhoneNumber, string? ClientReference = null, IReadOnlyList<string>? ClientSubjects = null, string? IdempotencyKey = null, Uri? CallbackUrl = null)
 {
     public IReadOnlyList<string> ClientSubjects { get; init; } = ClientSubjects ?? [];
 }
@@ -86,6 +88,7 @@ public sealed partial class VerificationService(
     ClientKeys clientKeys,
     UsageLimiter limits,
     ISmsCodeSender sms,
+    CallbackUrlPolicy callbacks,
     IOptions<VerificationOptions> options,
     IOptions<AbuseOptions> abuse,
     TimeProvider time,
@@ -121,6 +124,7 @@ public sealed partial class VerificationService(
         var id = VerificationIds.New();
         var now = time.GetUtcNow();
         var phoneIndex = phoneNumbers.Index(phoneNumber);
+        var callbackUrl = callbacks.Resolve(request.CallbackUrl);
 
         var keyIndex = request.IdempotencyKey is { } key ? clientKeys.IdempotencyKeyIndex(key, request.ClientSubjects) : null;
         if (keyIndex is not null)
@@ -145,6 +149,7 @@ public sealed partial class VerificationService(
             PhoneCiphertext = phoneNumbers.Encrypt(phoneNumber, id),
             RegionCode = phoneNumber.RegionCode,
             ClientReference = request.ClientReference,
+            CallbackUrl = callbackUrl?.AbsoluteUri,
             CodeLength = settings.CodeLength,
             MaxAttempts = settings.MaxCheckAttempts,
             CreatedAt = now,
@@ -152,7 +157,7 @@ public sealed partial class VerificationService(
         };
         entity.Append(new TimelineEvent(TimelineEventTypes.Created, now));
 
-        var superseded = new List<(string Id, VerificationStatus Status)>();
+        var superseded = new List<VerificationEntity>();
         var stored = false;
         try
         {
@@ -183,7 +188,7 @@ public sealed partial class VerificationService(
                 // has ended every one before it, so at most one is ever pending.
                 if (plan.PreviousHolder is { } holder && checkedHolders.Add(holder) && await store.SupersedeAsync(holder, CancellationToken.None) is { } ended)
                 {
-                    superseded.Add((holder, ended));
+                    superseded.Add(ended);
                 }
 
                 if (!stored)
@@ -206,13 +211,22 @@ public sealed partial class VerificationService(
                 await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(5, 20 + (Math.Min(attempt, 40) * 5))), CancellationToken.None);
             }
 
-            foreach (var (oldId, oldStatus) in superseded)
+            foreach (var old in superseded)
             {
-                LogSuperseded(oldId, id, oldStatus);
-                await SignalAsync(durable, oldId, VerificationSignal.EndedWith(oldStatus), CancellationToken.None);
+                LogSuperseded(old.Id, id, old.StatusValue);
+                await SignalAsync(durable, old.Id, VerificationSignal.EndedWith(old.StatusValue), CancellationToken.None);
+                await NotifyCallbacksAsync(durable, old);
             }
 
-            var input = new VerificationWorkflowInput(id, entity.ExpiresAt, settings.WhatsAppDeliveryTimeout, settings.FailoverWhen, settings.FailoverIfUnverifiedAfter, settings.ReconcileInterval);
+            if (callbackUrl is not null)
+            {
+                // Before the workflow, so that its first wake-up finds the delivery listening.
+                var callbackSettings = callbacks.Settings;
+                var delivery = new CallbackDeliveryInput(id, entity.ExpiresAt + CallbackDelivery.ListenAfterExpiry, callbackSettings.RetryFor, callbackSettings.FirstRetryInterval, callbackSettings.MaximumRetryInterval);
+                await durable.ScheduleNewOrchestrationInstanceAsync(CallbackDelivery.OrchestratorName, delivery, new StartOrchestrationOptions(CallbackDelivery.InstanceIdFor(id)), CancellationToken.None);
+            }
+
+            var input = new VerificationWorkflowInput(id, entity.ExpiresAt, settings.WhatsAppDeliveryTimeout, settings.FailoverWhen, settings.FailoverIfUnverifiedAfter, settings.ReconcileInterval, Callbacks: callbackUrl is not null);
             await durable.ScheduleNewOrchestrationInstanceAsync(VerificationWorkflow.OrchestratorName, input, new StartOrchestrationOptions(id), CancellationToken.None);
         }
         catch (Exception ex)
@@ -383,6 +397,7 @@ public sealed partial class VerificationService(
             if (updated.Changed && !updated.Entity.IsPending)
             {
                 await SignalAsync(durable, id, VerificationSignal.EndedWith(updated.Entity.StatusValue), CancellationToken.None);
+                await NotifyCallbacksAsync(durable, updated.Entity);
             }
 
             return new CheckResult(outcome, updated.Entity.ToVerification());
@@ -570,6 +585,7 @@ public sealed partial class VerificationService(
         if (updated.Changed)
         {
             await SignalAsync(durable, id, VerificationSignal.EndedWith(VerificationStatus.Canceled), CancellationToken.None);
+            await NotifyCallbacksAsync(durable, updated.Entity);
         }
 
         return new ChangeResult(outcome, updated.Entity.ToVerification());
@@ -611,6 +627,11 @@ public sealed partial class VerificationService(
         if (outcome == StatusUpdateOutcome.Applied && result!.Value.Entity.IsPending && WakesTheWorkflow(options.Value.FailoverWhen, previous, status))
         {
             await SignalAsync(durable, id, VerificationSignal.ForWhatsAppStatus(status), CancellationToken.None);
+        }
+
+        if (outcome == StatusUpdateOutcome.Applied)
+        {
+            await NotifyCallbacksAsync(durable, result!.Value.Entity);
         }
 
         return outcome;
@@ -657,6 +678,11 @@ public sealed partial class VerificationService(
             await SignalAsync(durable, id, VerificationSignal.EndedWith(VerificationStatus.Failed), CancellationToken.None);
         }
 
+        if (outcome == StatusUpdateOutcome.Applied)
+        {
+            await NotifyCallbacksAsync(durable, result!.Value.Entity);
+        }
+
         return outcome;
     }
 
@@ -689,6 +715,30 @@ public sealed partial class VerificationService(
             return false;
         }
     }
+
+    /// <summary>
+    /// Wakes the verification's callback delivery when the write that left <paramref name="row"/> recorded an event its
+    /// receiver should hear about. Best effort: a lost wake-up only delays the event until the delivery's last look.
+    /// </summary>
+    private async Task NotifyCallbacksAsync(DurableTaskClient durable, VerificationEntity row)
+    {
+        if (!CallbackEvents.EndsWithCallbackEvent(row))
+        {
+            return;
+        }
+
+        try
+        {
+            await durable.RaiseEventAsync(CallbackDelivery.InstanceIdFor(row.Id), CallbackDelivery.KickEventName, true, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogCallbackWakeFailed(ex, row.Id);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: could not wake its callback delivery; it delivers at its next look")]
+    private partial void LogCallbackWakeFailed(Exception exception, string verificationId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Verification {VerificationId} started for {PhoneNumber}, expires {ExpiresAt:o}")]
     private partial void LogStarted(string verificationId, string phoneNumber, DateTimeOffset expiresAt);

@@ -11,13 +11,15 @@ namespace OtpFailover.Verifications;
 /// While WhatsApp's delivery is confirmed and the workflow waits for the user, how often it reads the row anyway:
 /// a signal can be late after a crash (a resend the user asked for must not wait minutes for it). Null: never.
 /// </param>
+/// <param name="Callbacks">The verification has a callback delivery to wake after each step (see <see cref="Callbacks.CallbackDelivery"/>).</param>
 public sealed record VerificationWorkflowInput(
     string VerificationId,
     DateTimeOffset ExpiresAt,
     TimeSpan WhatsAppDeliveryTimeout,
     FailoverWhen FailoverWhen,
     TimeSpan? FailoverIfUnverifiedAfter,
-    TimeSpan? ReconcileInterval = null);
+    TimeSpan? ReconcileInterval = null,
+    bool Callbacks = false);
 
 /// <summary>What the row says now, for the workflow to act on instead of a signal that may be late or lost.</summary>
 public sealed record VerificationSnapshot(VerificationStatus Status, WhatsAppDeliveryStatus WhatsAppStatus, bool ResendRequested);
@@ -380,10 +382,32 @@ public static class VerificationWorkflow
                 logger.LogError("Verification {VerificationId}: {Activity} failed after retries: {ErrorType}", _id, activity, ex.FailureDetails.ErrorType);
                 return new SendActivityResult(false, VerificationStatus.Pending, $"{activity.ToLowerInvariant()}_error", Unknown: true);
             }
+            finally
+            {
+                WakeCallbacks();
+            }
         }
 
-        private async Task<VerificationStatus> EndAsync(string activity, EndVerificationRequest request) =>
-            await context.CallActivityAsync<VerificationStatus>(activity, request, ActivityRetry);
+        private async Task<VerificationStatus> EndAsync(string activity, EndVerificationRequest request)
+        {
+            try
+            {
+                return await context.CallActivityAsync<VerificationStatus>(activity, request, ActivityRetry);
+            }
+            finally
+            {
+                WakeCallbacks();
+            }
+        }
+
+        /// <summary>A step may have recorded events (sent, failover, an ending): the callback delivery reads the row.</summary>
+        private void WakeCallbacks()
+        {
+            if (input.Callbacks)
+            {
+                context.SendEvent(Callbacks.CallbackDelivery.InstanceIdFor(_id), Callbacks.CallbackDelivery.KickEventName, true);
+            }
+        }
 
         private static DateTimeOffset? Utc(DateTime? at) => at is { } value ? new DateTimeOffset(DateTime.SpecifyKind(value, DateTimeKind.Utc)) : null;
     }

@@ -78,6 +78,16 @@ public sealed class StartupValidationTests
     [InlineData("Abuse:FailedChecksPerNumber:Window", "30.00:00:00")]
     [InlineData("Abuse:SmsPerCountryPerHour", "-1")]
     [InlineData("Abuse:SmsPerCountryPerHourByCountry:UK", "100")]
+    [InlineData("Callbacks:SigningKey", "c2VjcmV0LWtleS13aXRob3V0LXRoZS1wcmVmaXgtMDEyMzQ1Njc4OQ==")]
+    [InlineData("Callbacks:SigningKey", "whsec_c2hvcnQ=")]
+    [InlineData("Callbacks:SigningKey", "", "Callbacks:Url", "https://hooks.example.com/otp")]
+    [InlineData("Callbacks:SigningKey", "", "Callbacks:AllowedHosts", "hooks.example.com")]
+    [InlineData("Callbacks:Url", "http://hooks.example.com/otp", "Callbacks:SigningKey", "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")]
+    [InlineData("Callbacks:Url", "hooks.example.com/otp", "Callbacks:SigningKey", "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")]
+    [InlineData("Callbacks:AllowedHosts", "hooks.example.com, *", "Callbacks:SigningKey", "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")]
+    [InlineData("Callbacks:AllowedHosts", "https://hooks.example.com/", "Callbacks:SigningKey", "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")]
+    [InlineData("Callbacks:RetryFor", "00:10:00")]
+    [InlineData("Callbacks:FirstRetryInterval", "00:20:00")]
     public async Task ABadSetting_StopsStartUp_NamingTheSetting(string key, string value, string? otherKey = null, string? otherValue = null)
     {
         var settings = new Dictionary<string, string?>(Good) { [key] = value };

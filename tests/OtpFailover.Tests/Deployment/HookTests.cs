@@ -67,7 +67,7 @@ public sealed partial class HookTests : IDisposable
     }
 
     [SkippableFact]
-    public async Task AFreshEnvironment_GetsANewCodeKeyAndWebhookKey()
+    public async Task AFreshEnvironment_GetsANewCodeKey_WebhookKey_AndCallbackSigningKey()
     {
         Skip.If(OperatingSystem.IsWindows(), "sh hooks");
         SetEnv(("AZURE_ENV_NAME", "otp"));
@@ -78,6 +78,9 @@ public sealed partial class HookTests : IDisposable
         var env = Env();
         Assert.Equal(32, Convert.FromBase64String(env["OTPFAILOVER_CODE_KEY"]).Length);
         Assert.Matches(HexKey(), env["OTPFAILOVER_SMS_WEBHOOK_KEY"]);
+        var signing = new OtpFailover.Callbacks.CallbackOptions { SigningKey = env["OTPFAILOVER_CALLBACK_SIGNING_KEY"] };
+        var validation = new OtpFailover.Callbacks.CallbackOptionsValidator(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build()).Validate(null, signing);
+        Assert.True(validation.Succeeded, validation.FailureMessage);
     }
 
     [SkippableFact]
@@ -86,11 +89,12 @@ public sealed partial class HookTests : IDisposable
         Skip.If(OperatingSystem.IsWindows(), "sh hooks");
         SetEnv(("AZURE_ENV_NAME", "otp"), ("AZURE_KEY_VAULT_NAME", "kv-otp"), ("OTPFAILOVER_CODE_KEY", "a-stale-copy"));
 
-        var (exitCode, output) = await RunAsync("preprovision.sh", ("FAKE_VAULT_OK", "1"), ("FAKE_SECRETS", "verification-code-key sms-webhook-key"));
+        var (exitCode, output) = await RunAsync("preprovision.sh", ("FAKE_VAULT_OK", "1"), ("FAKE_SECRETS", "verification-code-key sms-webhook-key callback-signing-key"));
 
         Assert.True(exitCode == 0, output);
         Assert.Equal("", Env()["OTPFAILOVER_CODE_KEY"]);
         Assert.Equal("", Env()["OTPFAILOVER_SMS_WEBHOOK_KEY"]);
+        Assert.Equal("", Env()["OTPFAILOVER_CALLBACK_SIGNING_KEY"]);
     }
 
     [SkippableFact]

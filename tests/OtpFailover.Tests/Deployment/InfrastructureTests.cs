@@ -26,6 +26,7 @@ public sealed class InfrastructureTests
         (SmsOptions.SectionName, typeof(SmsOptions)),
         (AbuseOptions.SectionName, typeof(AbuseOptions)),
         (RetentionOptions.SectionName, typeof(RetentionOptions)),
+        (OtpFailover.Callbacks.CallbackOptions.SectionName, typeof(OtpFailover.Callbacks.CallbackOptions)),
     ];
 
     /// <summary>Bound by the app, and deliberately not set in Azure, each with the reason.</summary>

@@ -31,6 +31,8 @@ public sealed class FunctionsMetadataTests
         new(ActivityNames.Expire, "activityTrigger"),
         new(ActivityNames.Fail, "activityTrigger"),
         new(ActivityNames.ReadVerification, "activityTrigger"),
+        new(OtpFailover.Callbacks.CallbackDelivery.OrchestratorName, "orchestrationTrigger"),
+        new(OtpFailover.Callbacks.CallbackDelivery.ActivityName, "activityTrigger"),
         new("PurgeEndedVerifications", "timerTrigger"),
     ];
 
@@ -131,7 +133,7 @@ public sealed class FunctionsMetadataTests
     }
 
     /// <summary>Every required property is there, nothing undescribed is, and enum values are among the described ones.</summary>
-    private static void AssertMatches(JsonElement schemas, string name, JsonElement body)
+    internal static void AssertMatches(JsonElement schemas, string name, JsonElement body)
     {
         var schema = schemas.GetProperty(name);
         var properties = schema.GetProperty("properties");

@@ -123,14 +123,15 @@ public sealed class TestApp : IAsyncDisposable
         var provider = registrations.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
 
         var activities = provider.GetRequiredService<VerificationActivities>();
+        var callbacks = provider.GetRequiredService<OtpFailover.Callbacks.CallbackActivities>();
         var loggerFactory = provider.GetRequiredService<ILoggerFactory>();
         if (backend == DurableBackend.AzureStorage)
         {
-            var (host, taskHubName, deleteTaskHub) = await AzureStorageDurableHost.StartAsync(registry => RegisterWorkflow(registry, activities), loggerFactory, partitionCount, storage);
+            var (host, taskHubName, deleteTaskHub) = await AzureStorageDurableHost.StartAsync(registry => RegisterWorkflow(registry, activities, callbacks), loggerFactory, partitionCount, storage);
             return new TestApp(provider, host, tableName, taskHubName, deleteTaskHub);
         }
 
-        var durable = await StartDurableAsync(registry => RegisterWorkflow(registry, activities), loggerFactory);
+        var durable = await StartDurableAsync(registry => RegisterWorkflow(registry, activities, callbacks), loggerFactory);
         return new TestApp(provider, durable, tableName, null, () => Task.CompletedTask);
     }
 
@@ -154,8 +155,11 @@ public sealed class TestApp : IAsyncDisposable
 
 
     /// <summary>The same names and bodies the Functions app registers, on the official durable engine.</summary>
-    public static void RegisterWorkflow(DurableTaskRegistry registry, VerificationActivities activities) =>
+    public static void RegisterWorkflow(DurableTaskRegistry registry, VerificationActivities activities, OtpFailover.Callbacks.CallbackActivities callbacks)
+    {
         VerificationWorkflow.Register(registry, activities);
+        OtpFailover.Callbacks.CallbackDelivery.Register(registry, callbacks);
+    }
 
     /// <summary>Starts a verification for a fresh number and returns it with the code WhatsApp was asked to send.</summary>
     public async Task<(Verification Verification, string Code)> StartAndAwaitWhatsAppAsync(string phoneNumber = "+14155550123", string? clientReference = null)

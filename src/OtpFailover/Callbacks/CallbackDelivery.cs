@@ -1,0 +1,190 @@
+using Microsoft.DurableTask;
+using Microsoft.Extensions.Logging;
+using OtpFailover.Storage;
+using OtpFailover.Telemetry;
+
+namespace OtpFailover.Callbacks;
+
+/// <summary>
+/// The delivery orchestration's input. <see cref="Next"/>, <see cref="FailingSince"/> and <see cref="Failures"/> carry
+/// its place across <c>ContinueAsNew</c>.
+/// </summary>
+/// <param name="ListenUntil">After this it delivers what is recorded one last time and ends: the code is dead by then.</param>
+public sealed record CallbackDeliveryInput(
+    string VerificationId,
+    DateTimeOffset ListenUntil,
+    TimeSpan RetryFor,
+    TimeSpan FirstRetryInterval,
+    TimeSpan MaximumRetryInterval,
+    int Next = 0,
+    DateTimeOffset? FailingSince = null,
+    int Failures = 0);
+
+/// <summary>Deliver the verification's events from <see cref="Next"/> (a timeline position) on.</summary>
+public sealed record CallbackCursor(string VerificationId, int Next);
+
+/// <param name="Next">The first event not delivered yet (the one that failed, when <see cref="Failed"/>).</param>
+/// <param name="Gone">The verification is gone (purged) or has no callback URL: nothing will ever be delivered.</param>
+public sealed record CallbackBatchResult(int Next, bool Failed = false, string? Failure = null, TimeSpan? RetryAfter = null, bool Gone = false);
+
+/// <summary>
+/// Delivers a verification's status events to its callback URL, one at a time and in order, each until it is
+/// answered 2xx: at least once, with the same <c>webhook-id</c> on a repeat. The row's timeline is the outbox: the
+/// activity reads it and posts what the cursor has not passed, so a lost wake-up only delays an event, and an
+/// activity run twice only repeats a delivery the receiver drops by its id.
+/// </summary>
+/// <remarks>
+/// Woken by <see cref="KickEventName"/> (from the workflow after each of its steps, and from the API and webhooks after
+/// theirs), and once more at <see cref="CallbackDeliveryInput.ListenUntil"/>, when every verification has ended, to
+/// pick up any wake-up that was lost. A failed event is retried with backoff (doubling from
+/// <see cref="CallbackOptions.FirstRetryInterval"/>, honouring <c>Retry-After</c>) for <see cref="CallbackOptions.RetryFor"/>;
+/// then the verification's remaining events are given up. Every retry continues as new, so history stays small.
+/// </remarks>
+#pragma warning disable CA1849 // Cancel() rather than CancelAsync(): see VerificationWorkflow's remarks.
+#pragma warning disable DURABLE0010, DURABLE0011 // A replay-safe logger; the loop waits on a timer that ends it.
+public static class CallbackDelivery
+{
+    public const string OrchestratorName = "CallbackDeliveryOrchestrator";
+    public const string ActivityName = "DeliverCallbacks";
+    public const string KickEventName = "CallbacksPending";
+
+    /// <summary>How long after the code's expiry the delivery keeps listening: the expiry's own write lands in it.</summary>
+    public static readonly TimeSpan ListenAfterExpiry = TimeSpan.FromMinutes(1);
+
+    private static readonly TimeSpan TimerSlack = TimeSpan.FromSeconds(2);
+
+    private static readonly TaskOptions ActivityRetry = TaskOptions.FromRetryPolicy(
+        new RetryPolicy(maxNumberOfAttempts: 3, firstRetryInterval: TimeSpan.FromSeconds(1), backoffCoefficient: 2));
+
+    public static string InstanceIdFor(string verificationId) => $"{verificationId}:callbacks";
+
+    public static void Register(DurableTaskRegistry registry, CallbackActivities activities)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        ArgumentNullException.ThrowIfNull(activities);
+        registry.AddOrchestratorFunc<CallbackDeliveryInput>(OrchestratorName, (context, input) => RunAsync(context, input!));
+        registry.AddActivityFunc<CallbackCursor, CallbackBatchResult>(ActivityName, (_, cursor) => activities.DeliverAsync(cursor!, CancellationToken.None));
+    }
+
+    public static async Task RunAsync(TaskOrchestrationContext context, CallbackDeliveryInput input)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(input);
+        var logger = context.CreateReplaySafeLogger(OrchestratorName);
+        var listenUntil = input.ListenUntil.UtcDateTime;
+        var kick = context.WaitForExternalEvent<bool>(KickEventName);
+        var (next, failingSince, failures) = (input.Next, input.FailingSince, input.Failures);
+
+        while (true)
+        {
+            var from = next;
+            CallbackBatchResult result;
+            try
+            {
+                result = await context.CallActivityAsync<CallbackBatchResult>(ActivityName, new CallbackCursor(input.VerificationId, next), ActivityRetry);
+            }
+            catch (TaskFailedException ex)
+            {
+                result = new CallbackBatchResult(next, Failed: true, Failure: ex.FailureDetails.ErrorType);
+            }
+
+            if (result.Gone)
+            {
+                return;
+            }
+
+            next = result.Next;
+            var now = new DateTimeOffset(context.CurrentUtcDateTime, TimeSpan.Zero);
+            if (result.Failed)
+            {
+                if (next > from || failingSince is null)
+                {
+                    // A new event failed: its own retry window starts now.
+                    (failingSince, failures) = (now, 0);
+                }
+
+                if (now - failingSince >= input.RetryFor)
+                {
+                    logger.LogError("Verification {VerificationId}: callbacks given up after {RetryFor} of failures ({Failure}); the events from {Sequence} on are not delivered", input.VerificationId, input.RetryFor, result.Failure, next);
+                    return;
+                }
+
+                var wait = Backoff(input, failures, result.RetryAfter);
+                logger.LogWarning("Verification {VerificationId}: callback {Sequence} failed ({Failure}); trying again in {Wait}", input.VerificationId, next, result.Failure, wait);
+                await context.CreateTimer(context.CurrentUtcDateTime + wait, CancellationToken.None);
+                context.ContinueAsNew(input with { Next = next, FailingSince = failingSince, Failures = failures + 1 });
+                return;
+            }
+
+            (failingSince, failures) = (null, 0);
+            if (context.CurrentUtcDateTime >= listenUntil - TimerSlack)
+            {
+                return;
+            }
+
+            using var cancel = new CancellationTokenSource();
+            var timer = context.CreateTimer(listenUntil, cancel.Token);
+            if (await Task.WhenAny(kick, timer) == kick)
+            {
+                cancel.Cancel();
+                kick = context.WaitForExternalEvent<bool>(KickEventName);
+            }
+        }
+    }
+
+    /// <summary>Doubling from the first interval up to the maximum; a longer <c>Retry-After</c> wins, within the maximum.</summary>
+    internal static TimeSpan Backoff(CallbackDeliveryInput input, int failures, TimeSpan? retryAfter)
+    {
+        var doubling = input.FirstRetryInterval * Math.Pow(2, Math.Min(failures, 30));
+        var wait = doubling > input.MaximumRetryInterval ? input.MaximumRetryInterval : doubling;
+        if (retryAfter is { } asked && asked > wait)
+        {
+            wait = asked > input.MaximumRetryInterval ? input.MaximumRetryInterval : asked;
+        }
+
+        return wait;
+    }
+}
+#pragma warning restore DURABLE0010, DURABLE0011
+#pragma warning restore CA1849
+
+/// <summary>The delivery orchestration's activity: reads the row, posts the events the cursor has not passed.</summary>
+public sealed partial class CallbackActivities(VerificationStore store, CallbackSender sender, OtpMetrics metrics, ILogger<CallbackActivities> logger)
+{
+    public async Task<CallbackBatchResult> DeliverAsync(CallbackCursor cursor, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(cursor);
+        var row = await store.FindAsync(cursor.VerificationId, cancellationToken);
+        if (row?.CallbackUrl is not { } address || !Uri.TryCreate(address, UriKind.Absolute, out var url))
+        {
+            return new CallbackBatchResult(cursor.Next, Gone: true);
+        }
+
+        var timeline = row.ReadTimeline();
+        for (var sequence = Math.Max(0, cursor.Next); sequence < timeline.Count; sequence++)
+        {
+            if (CallbackEvents.From(row, sequence, timeline[sequence]) is not { } callbackEvent)
+            {
+                continue;
+            }
+
+            var attempt = await sender.PostAsync(url, callbackEvent, cancellationToken);
+            metrics.CallbackAttempted(callbackEvent.Type, attempt.Delivered);
+            if (!attempt.Delivered)
+            {
+                LogFailed(cursor.VerificationId, callbackEvent.Type, sequence, url.Host, attempt.Failure);
+                return new CallbackBatchResult(sequence, Failed: true, attempt.Failure, attempt.RetryAfter);
+            }
+
+            LogDelivered(cursor.VerificationId, callbackEvent.Type, sequence, url.Host);
+        }
+
+        return new CallbackBatchResult(timeline.Count);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Verification {VerificationId}: callback {EventType} ({Sequence}) delivered to {CallbackHost}")]
+    private partial void LogDelivered(string verificationId, string eventType, int sequence, string callbackHost);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: callback {EventType} ({Sequence}) to {CallbackHost} failed: {Failure}")]
+    private partial void LogFailed(string verificationId, string eventType, int sequence, string callbackHost, string? failure);
+}

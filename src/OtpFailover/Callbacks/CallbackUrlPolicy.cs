@@ -1,0 +1,176 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+using OtpFailover.Verifications;
+
+namespace OtpFailover.Callbacks;
+
+public enum CallbackUrlProblem
+{
+    None,
+
+    /// <summary>Callbacks are off (no <c>Callbacks:SigningKey</c>), or no host is allowed for a start's own URL.</summary>
+    NotEnabled,
+
+    /// <summary>Not an absolute http(s) URL, too long, or it carries user information or a fragment.</summary>
+    Malformed,
+
+    /// <summary>http where only https is allowed (everywhere but local development).</summary>
+    NotHttps,
+
+    /// <summary>The host is not in <c>Callbacks:AllowedHosts</c>.</summary>
+    HostNotAllowed,
+}
+
+/// <summary>
+/// Which URLs callbacks may go to. A start's own <c>callbackUrl</c> must name a host in
+/// <see cref="CallbackOptions.AllowedHosts"/>, so that a caller cannot point the service at an internal address; the
+/// global <see cref="CallbackOptions.Url"/> is the operator's own. Both must be https outside local development
+/// (<c>AZURE_FUNCTIONS_ENVIRONMENT</c> <c>Development</c>).
+/// </summary>
+public sealed class CallbackUrlPolicy(IOptions<CallbackOptions> options, IConfiguration? configuration = null)
+{
+    public const int MaxUrlLength = 2048;
+
+    private readonly string[] _allowedHosts = ParseHosts(options.Value.AllowedHosts);
+
+    private bool AllowHttp => string.Equals(configuration?[VerificationOptionsValidator.EnvironmentSetting], "Development", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Judges a start's own <c>callbackUrl</c>.</summary>
+    public CallbackUrlProblem Check(string url, out Uri? callbackUrl)
+    {
+        callbackUrl = null;
+        if (!options.Value.Enabled || _allowedHosts.Length == 0)
+        {
+            return CallbackUrlProblem.NotEnabled;
+        }
+
+        var problem = CheckShape(url, AllowHttp, out var parsed);
+        if (problem != CallbackUrlProblem.None)
+        {
+            return problem;
+        }
+
+        if (!IsAllowed(parsed!.IdnHost))
+        {
+            return CallbackUrlProblem.HostNotAllowed;
+        }
+
+        callbackUrl = parsed;
+        return CallbackUrlProblem.None;
+    }
+
+    /// <summary>Where a verification's events go: its own URL, else the global one, else nowhere.</summary>
+    public Uri? Resolve(Uri? requested)
+    {
+        if (!options.Value.Enabled)
+        {
+            return null;
+        }
+
+        return requested ?? (string.IsNullOrWhiteSpace(options.Value.Url) ? null : new Uri(options.Value.Url, UriKind.Absolute));
+    }
+
+    /// <summary>An absolute https URL (http where <paramref name="allowHttp"/>) without user information or a fragment.</summary>
+    internal static CallbackUrlProblem CheckShape(string url, bool allowHttp, out Uri? parsed)
+    {
+        parsed = null;
+        if (url.Length > MaxUrlLength || !Uri.TryCreate(url, UriKind.Absolute, out var uri)
+            || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp)
+            || !string.IsNullOrEmpty(uri.UserInfo) || !string.IsNullOrEmpty(uri.Fragment) || string.IsNullOrEmpty(uri.Host))
+        {
+            return CallbackUrlProblem.Malformed;
+        }
+
+        if (uri.Scheme == Uri.UriSchemeHttp && !allowHttp)
+        {
+            return CallbackUrlProblem.NotHttps;
+        }
+
+        parsed = uri;
+        return CallbackUrlProblem.None;
+    }
+
+    public CallbackOptions Settings => options.Value;
+
+    private bool IsAllowed(string host)
+    {
+        host = host.TrimEnd('.').ToLowerInvariant();
+        foreach (var allowed in _allowedHosts)
+        {
+            if (allowed.StartsWith("*.", StringComparison.Ordinal)
+                ? host.EndsWith(allowed[1..], StringComparison.Ordinal) && host.Length > allowed.Length - 1
+                : host == allowed)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    internal static string[] ParseHosts(string? hosts) =>
+        (hosts ?? string.Empty).Split([',', ';', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(h => h.TrimEnd('.').ToLowerInvariant())
+            .ToArray();
+}
+
+/// <summary>Checks the key's format and the global URL at start-up, so a wrong setting stops the app, not a callback.</summary>
+public sealed class CallbackOptionsValidator(IConfiguration configuration) : IValidateOptions<CallbackOptions>
+{
+    public const int MinimumKeyBytes = 24;
+    public const int MaximumKeyBytes = 64;
+
+    public ValidateOptionsResult Validate(string? name, CallbackOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var failures = new List<string>();
+        var section = CallbackOptions.SectionName;
+        if (options.Enabled)
+        {
+            if (CallbackSigner.TryDecodeKey(options.SigningKey!, out var key))
+            {
+                System.Security.Cryptography.CryptographicOperations.ZeroMemory(key);
+            }
+            else
+            {
+                failures.Add($"{section}:{nameof(CallbackOptions.SigningKey)} must be 'whsec_' and Base64 of {MinimumKeyBytes} to {MaximumKeyBytes} random bytes (for example 'whsec_' + `openssl rand -base64 32`).");
+            }
+        }
+
+        var wantsCallbacks = !string.IsNullOrWhiteSpace(options.Url) || !string.IsNullOrWhiteSpace(options.AllowedHosts);
+        if (wantsCallbacks && !options.Enabled)
+        {
+            failures.Add($"{section}:{nameof(CallbackOptions.SigningKey)} is required when {section}:{nameof(CallbackOptions.Url)} or {section}:{nameof(CallbackOptions.AllowedHosts)} is set: callbacks are always signed.");
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.Url))
+        {
+            var development = string.Equals(configuration[VerificationOptionsValidator.EnvironmentSetting], "Development", StringComparison.OrdinalIgnoreCase);
+            switch (CallbackUrlPolicy.CheckShape(options.Url, development, out _))
+            {
+                case CallbackUrlProblem.Malformed:
+                    failures.Add($"{section}:{nameof(CallbackOptions.Url)} must be an absolute https URL without user information or a fragment.");
+                    break;
+                case CallbackUrlProblem.NotHttps:
+                    failures.Add($"{section}:{nameof(CallbackOptions.Url)} must be https (http only where {VerificationOptionsValidator.EnvironmentSetting} is Development).");
+                    break;
+            }
+        }
+
+        foreach (var host in CallbackUrlPolicy.ParseHosts(options.AllowedHosts))
+        {
+            var bare = host.StartsWith("*.", StringComparison.Ordinal) ? host[2..] : host;
+            if (bare.Length == 0 || bare.Contains('*', StringComparison.Ordinal) || Uri.CheckHostName(bare) == UriHostNameType.Unknown)
+            {
+                failures.Add($"{section}:{nameof(CallbackOptions.AllowedHosts)} entry '{host}' is not a host name (use 'hooks.example.com' or '*.example.com').");
+            }
+        }
+
+        if (options.FirstRetryInterval > options.MaximumRetryInterval)
+        {
+            failures.Add($"{section}:{nameof(CallbackOptions.FirstRetryInterval)} must not be longer than {section}:{nameof(CallbackOptions.MaximumRetryInterval)}.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
