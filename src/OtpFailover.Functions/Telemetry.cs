@@ -34,7 +34,7 @@ public static class Telemetry
 
         var telemetry = services.AddOpenTelemetry()
             .UseFunctionsWorkerDefaults()
-            .WithTracing(tracing => tracing.AddHttpClientInstrumentation())
+            .WithTracing(tracing => tracing.AddOtpFailoverTracing())
             .WithMetrics(metrics => metrics.AddMeter(OtpMetrics.MeterName).AddHttpClientInstrumentation());
         if (!string.IsNullOrWhiteSpace(azureMonitor))
         {
@@ -53,6 +53,22 @@ public static class Telemetry
             telemetry.UseOtlpExporter();
         }
     }
+
+    /// <summary>
+    /// The app's spans (<see cref="VerificationTracing"/>: one trace per verification) and the outbound HTTP calls'
+    /// spans, whose <c>url.full</c> is cut to the path: no query string (a provider's API version, or a customer's own
+    /// callback URL parameters) and never a body.
+    /// </summary>
+    public static TracerProviderBuilder AddOtpFailoverTracing(this TracerProviderBuilder tracing) =>
+        tracing.AddSource(VerificationTracing.SourceName)
+            .AddHttpClientInstrumentation(http => http.EnrichWithHttpRequestMessage = (activity, request) =>
+            {
+                if (request.RequestUri is { IsAbsoluteUri: true } url)
+                {
+                    activity.SetTag("url.full", url.GetLeftPart(UriPartial.Path));
+                    activity.SetTag("url.query", null);
+                }
+            });
 
     /// <summary>The client id in <c>ClientId=…;Authorization=AAD</c>, the form Application Insights documents.</summary>
     public static string? ManagedIdentityClientId(string? authentication) =>

@@ -9,7 +9,13 @@ namespace OtpFailover.Callbacks;
 /// The delivery orchestration's input. <see cref="Next"/>, <see cref="FailingSince"/> and <see cref="Failures"/> carry
 /// its place across <c>ContinueAsNew</c>.
 /// </summary>
-/// <param name="ListenUntil">After this it delivers what is recorded one last time and ends: the code is dead by then.</param>
+/// <param name="ListenUntil">
+/// After this it ends, once it has delivered everything up to the verification's end: the code is dead by then.
+/// </param>
+/// <param name="LookAgainAfter">
+/// Past <paramref name="ListenUntil"/> with the verification not ended yet (its workflow is behind, after an outage):
+/// how often it reads the row again, for at most <see cref="CallbackDelivery.MaximumOverrun"/>. Null: a minute.
+/// </param>
 public sealed record CallbackDeliveryInput(
     string VerificationId,
     DateTimeOffset ListenUntil,
@@ -18,14 +24,19 @@ public sealed record CallbackDeliveryInput(
     TimeSpan MaximumRetryInterval,
     int Next = 0,
     DateTimeOffset? FailingSince = null,
-    int Failures = 0);
+    int Failures = 0,
+    TimeSpan? LookAgainAfter = null);
 
 /// <summary>Deliver the verification's events from <see cref="Next"/> (a timeline position) on.</summary>
 public sealed record CallbackCursor(string VerificationId, int Next);
 
 /// <param name="Next">The first event not delivered yet (the one that failed, when <see cref="Failed"/>).</param>
-/// <param name="Gone">The verification is gone (purged) or has no callback URL: nothing will ever be delivered.</param>
-public sealed record CallbackBatchResult(int Next, bool Failed = false, string? Failure = null, TimeSpan? RetryAfter = null, bool Gone = false);
+/// <param name="Gone">
+/// Nothing will ever be delivered: the verification is gone (purged), or its callback URL is no longer allowed, or
+/// callbacks were turned off.
+/// </param>
+/// <param name="Ended">The verification had ended when its events were read: its last event is among them.</param>
+public sealed record CallbackBatchResult(int Next, bool Failed = false, string? Failure = null, TimeSpan? RetryAfter = null, bool Gone = false, bool Ended = false);
 
 /// <summary>
 /// Delivers a verification's status events to its callback URL, one at a time and in order, each until it is
@@ -50,6 +61,9 @@ public static class CallbackDelivery
 
     /// <summary>How long after the code's expiry the delivery keeps listening: the expiry's own write lands in it.</summary>
     public static readonly TimeSpan ListenAfterExpiry = TimeSpan.FromMinutes(1);
+
+    /// <summary>How long past <see cref="CallbackDeliveryInput.ListenUntil"/> it waits for a verification that has not ended.</summary>
+    public static readonly TimeSpan MaximumOverrun = TimeSpan.FromHours(1);
 
     private static readonly TimeSpan TimerSlack = TimeSpan.FromSeconds(2);
 
@@ -117,13 +131,27 @@ public static class CallbackDelivery
             }
 
             (failingSince, failures) = (null, 0);
+            var wakeAt = listenUntil;
             if (context.CurrentUtcDateTime >= listenUntil - TimerSlack)
             {
-                return;
+                if (result.Ended)
+                {
+                    return;
+                }
+
+                // The code is dead but the row does not say how it ended yet (the workflow is behind, after an
+                // outage): its ending is still to come, so look again, for a while.
+                if (context.CurrentUtcDateTime >= listenUntil + MaximumOverrun)
+                {
+                    logger.LogWarning("Verification {VerificationId}: callbacks stop listening; it has not ended {Overrun} after its code expired", input.VerificationId, MaximumOverrun);
+                    return;
+                }
+
+                wakeAt = context.CurrentUtcDateTime + (input.LookAgainAfter ?? ListenAfterExpiry);
             }
 
             using var cancel = new CancellationTokenSource();
-            var timer = context.CreateTimer(listenUntil, cancel.Token);
+            var timer = context.CreateTimer(wakeAt, cancel.Token);
             if (await Task.WhenAny(kick, timer) == kick)
             {
                 cancel.Cancel();
@@ -149,7 +177,7 @@ public static class CallbackDelivery
 #pragma warning restore CA1849
 
 /// <summary>The delivery orchestration's activity: reads the row, posts the events the cursor has not passed.</summary>
-public sealed partial class CallbackActivities(VerificationStore store, CallbackSender sender, OtpMetrics metrics, ILogger<CallbackActivities> logger)
+public sealed partial class CallbackActivities(VerificationStore store, CallbackSender sender, CallbackUrlPolicy policy, OtpMetrics metrics, ILogger<CallbackActivities> logger)
 {
     public async Task<CallbackBatchResult> DeliverAsync(CallbackCursor cursor, CancellationToken cancellationToken)
     {
@@ -157,9 +185,18 @@ public sealed partial class CallbackActivities(VerificationStore store, Callback
         var row = await store.FindAsync(cursor.VerificationId, cancellationToken);
         if (row?.CallbackUrl is not { } address || !Uri.TryCreate(address, UriKind.Absolute, out var url))
         {
+            LogGone(cursor.VerificationId);
             return new CallbackBatchResult(cursor.Next, Gone: true);
         }
 
+        // The settings of today decide, not those of the start: a host taken off the list gets nothing more.
+        if (!policy.StillAllows(url))
+        {
+            LogNoLongerAllowed(cursor.VerificationId, url.Host);
+            return new CallbackBatchResult(cursor.Next, Gone: true);
+        }
+
+        using var span = VerificationTracing.StartStep("otpfailover.callback.deliver", cursor.VerificationId, row.TraceParent);
         var timeline = row.ReadTimeline();
         for (var sequence = Math.Max(0, cursor.Next); sequence < timeline.Count; sequence++)
         {
@@ -179,8 +216,14 @@ public sealed partial class CallbackActivities(VerificationStore store, Callback
             LogDelivered(cursor.VerificationId, callbackEvent.Type, sequence, url.Host);
         }
 
-        return new CallbackBatchResult(timeline.Count);
+        return new CallbackBatchResult(timeline.Count, Ended: !row.IsPending);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: its callbacks stop, its row is gone (purged)")]
+    private partial void LogGone(string verificationId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Verification {VerificationId}: its callbacks stop, {CallbackHost} is no longer allowed (Callbacks:SigningKey, Callbacks:Url, Callbacks:AllowedHosts)")]
+    private partial void LogNoLongerAllowed(string verificationId, string callbackHost);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Verification {VerificationId}: callback {EventType} ({Sequence}) delivered to {CallbackHost}")]
     private partial void LogDelivered(string verificationId, string eventType, int sequence, string callbackHost);

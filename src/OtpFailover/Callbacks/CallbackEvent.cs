@@ -36,6 +36,7 @@ public static class CallbackEvents
     {
         TimelineEventTypes.WhatsAppSent,
         TimelineEventTypes.WhatsAppDelivered,
+        TimelineEventTypes.WhatsAppRead,
         TimelineEventTypes.Failover,
         TimelineEventTypes.SmsSent,
         TimelineEventTypes.SmsDelivered,
@@ -59,7 +60,7 @@ public static class CallbackEvents
 
         var channel = timelineEvent.Type switch
         {
-            TimelineEventTypes.WhatsAppSent or TimelineEventTypes.WhatsAppDelivered => Channel.WhatsApp,
+            TimelineEventTypes.WhatsAppSent or TimelineEventTypes.WhatsAppDelivered or TimelineEventTypes.WhatsAppRead => Channel.WhatsApp,
             TimelineEventTypes.Failover or TimelineEventTypes.SmsSent or TimelineEventTypes.SmsDelivered => Channel.Sms,
             _ => row.ChannelValue,
         };

@@ -31,7 +31,7 @@ public sealed class CallbackUrlPolicy(IOptions<CallbackOptions> options, IConfig
 {
     public const int MaxUrlLength = 2048;
 
-    private readonly string[] _allowedHosts = ParseHosts(options.Value.AllowedHosts);
+    private readonly AllowedHost[] _allowedHosts = ParseHosts(options.Value.AllowedHosts);
 
     private bool AllowHttp => string.Equals(configuration?[VerificationOptionsValidator.EnvironmentSetting], "Development", StringComparison.OrdinalIgnoreCase);
 
@@ -50,7 +50,7 @@ public sealed class CallbackUrlPolicy(IOptions<CallbackOptions> options, IConfig
             return problem;
         }
 
-        if (!IsAllowed(parsed!.IdnHost))
+        if (!IsAllowed(parsed!))
         {
             return CallbackUrlProblem.HostNotAllowed;
         }
@@ -92,14 +92,37 @@ public sealed class CallbackUrlPolicy(IOptions<CallbackOptions> options, IConfig
 
     public CallbackOptions Settings => options.Value;
 
-    private bool IsAllowed(string host)
+    /// <summary>
+    /// Whether a verification's stored URL may still be called: callbacks are on, and it is the global URL, or its host
+    /// is still allowed (a host taken off the list, or a key removed, stops the deliveries in flight too).
+    /// </summary>
+    public bool StillAllows(Uri url)
     {
-        host = host.TrimEnd('.').ToLowerInvariant();
+        ArgumentNullException.ThrowIfNull(url);
+        if (!options.Value.Enabled)
+        {
+            return false;
+        }
+
+        if (Resolve(null) is { } global && global == url)
+        {
+            return true;
+        }
+
+        return CheckShape(url.AbsoluteUri, AllowHttp, out _) == CallbackUrlProblem.None && IsAllowed(url);
+    }
+
+    /// <summary>The host matches an entry (exactly, or a subdomain of a <c>*.</c> entry), and so does the port: the entry's, or the scheme's default.</summary>
+    private bool IsAllowed(Uri url)
+    {
+        var host = url.IdnHost.TrimEnd('.').ToLowerInvariant();
         foreach (var allowed in _allowedHosts)
         {
-            if (allowed.StartsWith("*.", StringComparison.Ordinal)
-                ? host.EndsWith(allowed[1..], StringComparison.Ordinal) && host.Length > allowed.Length - 1
-                : host == allowed)
+            var hostMatches = allowed.Host.StartsWith("*.", StringComparison.Ordinal)
+                ? host.EndsWith(allowed.Host[1..], StringComparison.Ordinal) && host.Length > allowed.Host.Length - 1
+                : host == allowed.Host;
+            var portMatches = allowed.Port is { } port ? url.Port == port : url.IsDefaultPort;
+            if (hostMatches && portMatches)
             {
                 return true;
             }
@@ -108,10 +131,32 @@ public sealed class CallbackUrlPolicy(IOptions<CallbackOptions> options, IConfig
         return false;
     }
 
-    internal static string[] ParseHosts(string? hosts) =>
+    /// <summary>An entry of <c>Callbacks:AllowedHosts</c>: a host (or <c>*.</c> and a domain), and a port when it names one.</summary>
+    internal sealed record AllowedHost(string Host, int? Port, bool Valid);
+
+    internal static AllowedHost[] ParseHosts(string? hosts) =>
         (hosts ?? string.Empty).Split([',', ';', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(h => h.TrimEnd('.').ToLowerInvariant())
+            .Select(ParseHost)
             .ToArray();
+
+    private static AllowedHost ParseHost(string entry)
+    {
+        // host, host:port, [v6], [v6]:port
+        var portAt = entry.StartsWith('[') ? entry.IndexOf("]:", StringComparison.Ordinal) + 1 : entry.LastIndexOf(':');
+        var (host, portText) = portAt > 0 ? (entry[..portAt], entry[(portAt + 1)..]) : (entry, null);
+        host = host.TrimEnd('.').ToLowerInvariant();
+        int? port = null;
+        var valid = true;
+        if (portText is not null)
+        {
+            valid = int.TryParse(portText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) && number is > 0 and <= 65535;
+            port = valid ? number : null;
+        }
+
+        var bare = host.StartsWith("*.", StringComparison.Ordinal) ? host[2..] : host;
+        valid &= bare.Length > 0 && !bare.Contains('*', StringComparison.Ordinal) && Uri.CheckHostName(bare.Trim('[', ']')) != UriHostNameType.Unknown;
+        return new AllowedHost(host, port, valid);
+    }
 }
 
 /// <summary>Checks the key's format and the global URL at start-up, so a wrong setting stops the app, not a callback.</summary>
@@ -157,13 +202,9 @@ public sealed class CallbackOptionsValidator(IConfiguration configuration) : IVa
             }
         }
 
-        foreach (var host in CallbackUrlPolicy.ParseHosts(options.AllowedHosts))
+        foreach (var host in CallbackUrlPolicy.ParseHosts(options.AllowedHosts).Where(h => !h.Valid))
         {
-            var bare = host.StartsWith("*.", StringComparison.Ordinal) ? host[2..] : host;
-            if (bare.Length == 0 || bare.Contains('*', StringComparison.Ordinal) || Uri.CheckHostName(bare) == UriHostNameType.Unknown)
-            {
-                failures.Add($"{section}:{nameof(CallbackOptions.AllowedHosts)} entry '{host}' is not a host name (use 'hooks.example.com' or '*.example.com').");
-            }
+            failures.Add($"{section}:{nameof(CallbackOptions.AllowedHosts)} entry '{host.Host}' is not a host name with an optional port (use 'hooks.example.com', 'hooks.example.com:8443' or '*.example.com').");
         }
 
         if (options.FirstRetryInterval > options.MaximumRetryInterval)

@@ -87,6 +87,12 @@ public sealed partial class RetentionService(
         {
             foreach (var entity in page.Values)
             {
+                if (entity.CallbackUrl is not null && await durable.GetInstanceAsync(Callbacks.CallbackDelivery.InstanceIdFor(entity.Id), cancellation: cancellationToken) is { IsCompleted: false })
+                {
+                    // Its callbacks are still being delivered (a receiver down for a while): the row is their outbox.
+                    continue;
+                }
+
                 // Its index rows first: a crash in between leaves the row, and the next run finds them again.
                 foreach (var (channel, messageId) in new[] { (Channel.WhatsApp, entity.WhatsAppMessageId), (Channel.Sms, entity.SmsMessageId) })
                 {

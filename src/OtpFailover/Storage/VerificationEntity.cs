@@ -37,6 +37,9 @@ public sealed class VerificationEntity : ITableEntity, IOperationStamped
 
     public string? ClientReference { get; set; }
 
+    /// <summary>The W3C trace context of the start's span: every later step of the verification opens its span under it.</summary>
+    public string? TraceParent { get; set; }
+
     /// <summary>Where this verification's status events go (its start's own URL, or the global one then); null: nowhere.</summary>
     public string? CallbackUrl { get; set; }
 

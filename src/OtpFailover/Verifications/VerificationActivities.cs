@@ -5,6 +5,7 @@ using OtpFailover.Codes;
 using OtpFailover.PhoneNumbers;
 using OtpFailover.Sms;
 using OtpFailover.Storage;
+using OtpFailover.Telemetry;
 using OtpFailover.WhatsApp;
 
 namespace OtpFailover.Verifications;
@@ -81,9 +82,11 @@ public sealed partial class VerificationActivities(
             return new(false, VerificationStatus.Pending, "whatsapp_outcome_unknown");
         }
 
+        using var span = VerificationTracing.StartStep("otpfailover.whatsapp.send", verificationId, entity.TraceParent);
         var to = phoneNumbers.Decrypt(entity.PhoneCiphertext, verificationId);
         var code = codes.Derive(verificationId, entity.CodeLength);
         var result = await whatsApp.SendAsync(new WhatsAppCodeMessage(verificationId, to, code, entity.ExpiresAt), cancellationToken);
+        span?.SetTag("otpfailover.send.outcome", WireNames.Of(result.Outcome));
         if (result.Outcome != SendOutcome.Accepted)
         {
             // Refused, or perhaps sent: either way WhatsApp is not tried again (it cannot de-duplicate); SMS is next.
@@ -164,6 +167,8 @@ public sealed partial class VerificationActivities(
             return NotFound;
         }
 
+        using var span = VerificationTracing.StartStep("otpfailover.sms.send", id, entity.TraceParent);
+
         if (!entity.IsPending)
         {
             return new(false, entity.StatusValue);
@@ -223,6 +228,7 @@ public sealed partial class VerificationActivities(
             Guid.Parse(entity.SmsRepeatabilityRequestId!),
             entity.SmsRepeatabilityFirstSent!.Value);
         var result = await sms.SendAsync(message, cancellationToken);
+        span?.SetTag("otpfailover.send.outcome", WireNames.Of(result.Outcome));
         if (result.Outcome == SendOutcome.Rejected && !allowedThisRun && !result.RefusesRequest)
         {
             // This attempt sent nothing, but an earlier run may have sent the SMS (its answer was lost with it): as
@@ -371,6 +377,7 @@ public sealed partial class VerificationActivities(
     public async Task<VerificationStatus> FailAsync(EndVerificationRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        var began = DateTimeOffset.UtcNow;
         var result = await store.UpdateAsync(request.VerificationId, entity =>
         {
             if (!entity.IsPending)
@@ -413,6 +420,7 @@ public sealed partial class VerificationActivities(
         }, cancellationToken);
 
         var final = result?.Entity.StatusValue ?? VerificationStatus.Failed;
+        Traced("otpfailover.verification.fail", request.VerificationId, result, began);
         if (result is { Changed: true } && final.IsEnded())
         {
             LogEnded(request.VerificationId, final);
@@ -425,6 +433,7 @@ public sealed partial class VerificationActivities(
     {
         ArgumentNullException.ThrowIfNull(request);
         await WaitUntilAsync(request.NotBefore, cancellationToken);
+        var began = DateTimeOffset.UtcNow;
         var result = await store.UpdateAsync(request.VerificationId, entity =>
         {
             if (!entity.IsPending)
@@ -437,12 +446,21 @@ public sealed partial class VerificationActivities(
         }, cancellationToken);
 
         var final = result?.Entity.StatusValue ?? VerificationStatus.Failed;
+        Traced($"otpfailover.verification.{eventType}", request.VerificationId, result, began);
         if (result is { Changed: true })
         {
             LogEnded(request.VerificationId, final);
         }
 
         return final;
+    }
+
+    /// <summary>A span, in the verification's trace, for a step that was one write of its row (opened once the row was read).</summary>
+    private static void Traced(string name, string verificationId, (VerificationEntity Entity, bool Changed)? result, DateTimeOffset began)
+    {
+        using var span = VerificationTracing.StartStep(name, verificationId, result?.Entity.TraceParent, began);
+        span?.SetTag("otpfailover.verification.status", result is { } r ? WireNames.Of(r.Entity.StatusValue) : null);
+        span?.SetTag("otpfailover.changed", result?.Changed ?? false);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Verification {VerificationId}: code sent by {Channel} to {PhoneNumber}")]

@@ -8,6 +8,7 @@ using OtpFailover.Codes;
 using OtpFailover.PhoneNumbers;
 using OtpFailover.Sms;
 using OtpFailover.Storage;
+using OtpFailover.Telemetry;
 
 namespace OtpFailover.Verifications;
 
@@ -122,6 +123,8 @@ public sealed partial class VerificationService(
         var settings = options.Value;
         var phoneNumber = request.PhoneNumber;
         var id = VerificationIds.New();
+        using var span = VerificationTracing.StartVerification();
+        span?.SetTag(VerificationTracing.VerificationIdTag, id);
         var now = time.GetUtcNow();
         var phoneIndex = phoneNumbers.Index(phoneNumber);
         var callbackUrl = callbacks.Resolve(request.CallbackUrl);
@@ -150,6 +153,7 @@ public sealed partial class VerificationService(
             RegionCode = phoneNumber.RegionCode,
             ClientReference = request.ClientReference,
             CallbackUrl = callbackUrl?.AbsoluteUri,
+            TraceParent = span?.Id,
             CodeLength = settings.CodeLength,
             MaxAttempts = settings.MaxCheckAttempts,
             CreatedAt = now,
@@ -234,7 +238,7 @@ public sealed partial class VerificationService(
             // Without an orchestration nothing would ever be sent: end the verification (the number is free again),
             // give the idempotency key back (a retry with it starts afresh) and take the start out of the limits.
             LogStartFailed(ex, id);
-            await UndoStartAsync(id, phoneIndex, clientIndexes, keyIndex);
+            await UndoStartAsync(id, phoneIndex, clientIndexes, keyIndex, durable);
             throw;
         }
 
@@ -242,7 +246,7 @@ public sealed partial class VerificationService(
         return new StartResult(StartOutcome.Started, entity.ToVerification());
     }
 
-    private async Task UndoStartAsync(string id, string phoneIndex, IReadOnlyList<string> clientIndexes, string? keyIndex)
+    private async Task UndoStartAsync(string id, string phoneIndex, IReadOnlyList<string> clientIndexes, string? keyIndex, DurableTaskClient durable)
     {
         try
         {
@@ -257,6 +261,19 @@ public sealed partial class VerificationService(
                 return true;
             }, CancellationToken.None);
             await limits.ForgetStartAsync(phoneIndex, clientIndexes, id);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogUndoFailed(ex, id);
+        }
+
+        try
+        {
+            // The caller was told the start failed and never saw the id: its receiver has nothing to hear about.
+            if (await durable.GetInstanceAsync(CallbackDelivery.InstanceIdFor(id)) is { IsCompleted: false })
+            {
+                await durable.TerminateInstanceAsync(CallbackDelivery.InstanceIdFor(id), "start_failed");
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -344,6 +361,7 @@ public sealed partial class VerificationService(
             return new CheckResult(CheckOutcome.NotFound, null);
         }
 
+        using var span = VerificationTracing.StartStep("otpfailover.verification.check", id, current.TraceParent);
         var budget = abuse.Value.FailedChecksPerNumber;
         var live = current.IsPending && time.GetUtcNow() < current.ExpiresAt;
         if (live && Spent(current, budget))
@@ -493,6 +511,7 @@ public sealed partial class VerificationService(
             return new ChangeResult(ChangeOutcome.NotFound, null);
         }
 
+        using var span = VerificationTracing.StartStep("otpfailover.verification.resend", id, current.TraceParent);
         if (!current.IsPending || time.GetUtcNow() >= current.ExpiresAt)
         {
             return new ChangeResult(ChangeOutcome.AlreadyEnded, current.ToVerification());
@@ -563,6 +582,7 @@ public sealed partial class VerificationService(
     /// <summary>Cancels a pending verification; canceling a canceled one again is done already.</summary>
     public async Task<ChangeResult> CancelAsync(string id, DurableTaskClient durable, CancellationToken cancellationToken)
     {
+        var began = DateTimeOffset.UtcNow;
         var outcome = ChangeOutcome.NotFound;
         var result = await store.UpdateAsync(id, entity =>
         {
@@ -582,6 +602,7 @@ public sealed partial class VerificationService(
             return new ChangeResult(ChangeOutcome.NotFound, null);
         }
 
+        using var span = VerificationTracing.StartStep("otpfailover.verification.cancel", id, updated.Entity.TraceParent, began);
         if (updated.Changed)
         {
             await SignalAsync(durable, id, VerificationSignal.EndedWith(VerificationStatus.Canceled), CancellationToken.None);
@@ -598,6 +619,7 @@ public sealed partial class VerificationService(
     /// </summary>
     public async Task<StatusUpdateOutcome> ApplyWhatsAppStatusAsync(string id, WhatsAppDeliveryStatus status, DateTimeOffset at, string? detail, DurableTaskClient durable, CancellationToken cancellationToken)
     {
+        var began = DateTimeOffset.UtcNow;
         var previous = WhatsAppDeliveryStatus.None;
         var result = await store.UpdateAsync(id, entity =>
         {
@@ -624,6 +646,9 @@ public sealed partial class VerificationService(
         }, cancellationToken);
 
         var outcome = OutcomeOf(result);
+        using var span = VerificationTracing.StartStep("otpfailover.whatsapp.status", id, result?.Entity.TraceParent, began);
+        span?.SetTag("otpfailover.whatsapp.status", WireNames.Of(status));
+        span?.SetTag("otpfailover.webhook.result", outcome.ToString());
         if (outcome == StatusUpdateOutcome.Applied && result!.Value.Entity.IsPending && WakesTheWorkflow(options.Value.FailoverWhen, previous, status))
         {
             await SignalAsync(durable, id, VerificationSignal.ForWhatsAppStatus(status), CancellationToken.None);
@@ -655,6 +680,7 @@ public sealed partial class VerificationService(
     /// </summary>
     public async Task<StatusUpdateOutcome> ApplySmsDeliveryReportAsync(string id, bool delivered, DateTimeOffset at, string? detail, DurableTaskClient durable, CancellationToken cancellationToken)
     {
+        var began = DateTimeOffset.UtcNow;
         var result = await store.UpdateAsync(id, entity =>
         {
             if (entity.SmsDeliveryStatus != "None")
@@ -673,6 +699,9 @@ public sealed partial class VerificationService(
         }, cancellationToken);
 
         var outcome = OutcomeOf(result);
+        using var span = VerificationTracing.StartStep("otpfailover.sms.delivery_report", id, result?.Entity.TraceParent, began);
+        span?.SetTag("otpfailover.sms.delivered", delivered);
+        span?.SetTag("otpfailover.webhook.result", outcome.ToString());
         if (outcome == StatusUpdateOutcome.Applied && result!.Value.Entity.StatusValue == VerificationStatus.Failed)
         {
             await SignalAsync(durable, id, VerificationSignal.EndedWith(VerificationStatus.Failed), CancellationToken.None);

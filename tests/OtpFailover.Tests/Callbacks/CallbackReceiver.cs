@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using OtpFailover.Tests.Infrastructure;
@@ -47,6 +48,24 @@ public sealed class CallbackReceiver : IAsyncDisposable
     /// <summary>The events accepted (2xx), once each, in the order they were first accepted.</summary>
     public IReadOnlyList<ReceivedCallback> Accepted =>
         Received.Where(r => r.SignatureValid && r.AnsweredWith is >= 200 and < 300).DistinctBy(r => r.Id).ToList();
+
+    /// <summary>
+    /// Turns callbacks on in a test app: signed with <see cref="SigningKey"/>, the receivers' hosts and ports (and
+    /// <c>*.example.com</c>) allowed, quick retries, and http allowed where <paramref name="environment"/> is Development.
+    /// </summary>
+    public static void UseIn(IServiceCollection services, CallbackReceiver[] receivers, Action<OtpFailover.Callbacks.CallbackOptions>? configure = null, string environment = "Development")
+    {
+        var callbacks = new OtpFailover.Callbacks.CallbackOptions
+        {
+            SigningKey = SigningKey,
+            AllowedHosts = string.Join(", ", receivers.Select(r => $"127.0.0.1:{r.Url.Port}").Append("*.example.com")),
+            FirstRetryInterval = TimeSpan.FromMilliseconds(300),
+            MaximumRetryInterval = TimeSpan.FromSeconds(1),
+        };
+        configure?.Invoke(callbacks);
+        services.AddSingleton(Microsoft.Extensions.Options.Options.Create(callbacks));
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["AZURE_FUNCTIONS_ENVIRONMENT"] = environment }).Build());
+    }
 
     public static async Task<CallbackReceiver> StartAsync(string? verifyKey = null)
     {

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,23 +19,9 @@ public sealed class CallbackTests
 {
     private static readonly string[] FailoverFlow = ["whatsapp.sent", "failover", "sms.sent", "approved"];
 
-    /// <summary>The app with callbacks on: the receiver's host allowed, http allowed (local development).</summary>
-    private static Task<TestApp> StartAppAsync(Action<CallbackOptions>? configure = null, Action<VerificationOptions>? verification = null, string environment = "Development")
-    {
-        var callbacks = new CallbackOptions
-        {
-            SigningKey = CallbackReceiver.SigningKey,
-            AllowedHosts = "127.0.0.1, *.example.com",
-            FirstRetryInterval = TimeSpan.FromMilliseconds(300),
-            MaximumRetryInterval = TimeSpan.FromSeconds(1),
-        };
-        configure?.Invoke(callbacks);
-        return TestApp.StartAsync(verification, services: services =>
-        {
-            services.AddSingleton(Microsoft.Extensions.Options.Options.Create(callbacks));
-            services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["AZURE_FUNCTIONS_ENVIRONMENT"] = environment }).Build());
-        });
-    }
+    /// <summary>The app with callbacks on: the receivers' hosts and ports allowed, http allowed (local development).</summary>
+    internal static Task<TestApp> StartAppAsync(CallbackReceiver[] receivers, Action<CallbackOptions>? configure = null, Action<VerificationOptions>? verification = null, string environment = "Development", DurableBackend backend = DurableBackend.InMemory, TimeProvider? time = null) =>
+        TestApp.StartAsync(verification, time: time, backend: backend, services: services => CallbackReceiver.UseIn(services, receivers, configure, environment));
 
     private static async Task<string> StartThroughApiAsync(TestApp app, string phoneNumber, string? callbackUrl, string? clientReference = "order-42")
     {
@@ -48,7 +35,7 @@ public sealed class CallbackTests
     public async Task AFailoverFlow_CallsBackEachStep_SignedAndInOrder_WithoutTheCodeOrTheNumber_AndALateDeliveryReportToo()
     {
         await using var receiver = await CallbackReceiver.StartAsync();
-        await using var app = await StartAppAsync();
+        await using var app = await StartAppAsync([receiver]);
         const string number = "+14155550177";
 
         var id = await StartThroughApiAsync(app, number, receiver.Url.AbsoluteUri);
@@ -91,7 +78,7 @@ public sealed class CallbackTests
     {
         await using var receiver = await CallbackReceiver.StartAsync();
         receiver.Answer = (callback, seen) => callback.Type == "whatsapp.sent" && seen < 3 ? HttpStatusCode.InternalServerError : HttpStatusCode.OK;
-        await using var app = await StartAppAsync();
+        await using var app = await StartAppAsync([receiver]);
 
         var id = await StartThroughApiAsync(app, "+14155550178", receiver.Url.AbsoluteUri);
         var message = await app.WhatsApp.WaitForMessageAsync(1);
@@ -114,7 +101,7 @@ public sealed class CallbackTests
         await using var receiver = await CallbackReceiver.StartAsync();
         receiver.Answer = (_, seen) => seen == 0 ? HttpStatusCode.Redirect : HttpStatusCode.NoContent;
         receiver.AnswerHeaders["Location"] = elsewhere.Url.AbsoluteUri;
-        await using var app = await StartAppAsync();
+        await using var app = await StartAppAsync([receiver]);
 
         var id = await StartThroughApiAsync(app, "+14155550179", receiver.Url.AbsoluteUri);
         await app.WhatsApp.WaitForMessageAsync(1);
@@ -130,7 +117,7 @@ public sealed class CallbackTests
     {
         await using var receiver = await CallbackReceiver.StartAsync();
         receiver.Answer = (_, _) => HttpStatusCode.ServiceUnavailable;
-        await using var app = await StartAppAsync(o => o.RetryFor = TimeSpan.FromSeconds(3));
+        await using var app = await StartAppAsync([receiver], o => o.RetryFor = TimeSpan.FromSeconds(3));
 
         var id = await StartThroughApiAsync(app, "+14155550180", receiver.Url.AbsoluteUri);
         using var timeout = new CancellationTokenSource(TestApp.FlowTimeout);
@@ -149,12 +136,16 @@ public sealed class CallbackTests
     public async Task WithoutAUrlOfItsOwn_AVerificationCallsBackTheGlobalUrl()
     {
         await using var receiver = await CallbackReceiver.StartAsync();
-        await using var app = await StartAppAsync(o => o.Url = receiver.Url.AbsoluteUri);
+        await using var app = await StartAppAsync([], o => o.Url = receiver.Url.AbsoluteUri);
 
         var id = await StartThroughApiAsync(app, "+14155550181", callbackUrl: null, clientReference: null);
         await app.WhatsApp.WaitForMessageAsync(1);
+
+        // Read, with no delivered before it (WhatsApp may skip it): the receiver hears that the user has the code.
+        Assert.Equal(StatusUpdateOutcome.Applied, await app.Verifications.ApplyWhatsAppStatusAsync(id, WhatsAppDeliveryStatus.Read, DateTimeOffset.UtcNow, null, app.Client, default));
+        await receiver.WaitForAcceptedAsync("whatsapp.sent", "whatsapp.read");
         Assert.Equal(ChangeOutcome.Done, (await app.Verifications.CancelAsync(id, app.Client, default)).Outcome);
-        var accepted = await receiver.WaitForAcceptedAsync("whatsapp.sent", "canceled");
+        var accepted = await receiver.WaitForAcceptedAsync("whatsapp.sent", "whatsapp.read", "canceled");
 
         using var canceled = JsonDocument.Parse(accepted.Single(r => r.Type == "canceled").Body);
         Assert.False(canceled.RootElement.TryGetProperty("clientReference", out _));
@@ -165,7 +156,7 @@ public sealed class CallbackTests
     public async Task ASignatureMadeWithAnotherKey_DoesNotVerify()
     {
         await using var receiver = await CallbackReceiver.StartAsync(verifyKey: "whsec_" + Convert.ToBase64String(new byte[32]));
-        await using var app = await StartAppAsync();
+        await using var app = await StartAppAsync([receiver]);
 
         await StartThroughApiAsync(app, "+14155550182", receiver.Url.AbsoluteUri);
         await Eventually.WaitUntilAsync(() => Task.FromResult(receiver.Received.Count > 0), TestApp.FlowTimeout, "a callback");
@@ -184,9 +175,11 @@ public sealed class CallbackTests
     [InlineData("ftp://hooks.example.com/x", "format")]
     [InlineData("/relative/path", "format")]
     [InlineData("http://hooks.example.com/x", "https")]
+    [InlineData("https://hooks.example.com:8443/x", "host")]
+    [InlineData("https://hooks.example.com:443.evil.net/x", "format")]
     public async Task AStartWithACallbackUrlThatIsNotAllowed_Answers400_AndWritesNothing(string callbackUrl, string rule)
     {
-        await using var app = await StartAppAsync(environment: "Production");
+        await using var app = await StartAppAsync([], environment: "Production");
         var body = JsonSerializer.Serialize(new { phoneNumber = "+14155550183", callbackUrl });
 
         var response = await ExecuteAsync(await app.Api.StartVerification(Json("POST", "/api/verifications", body), app.Client, default));
@@ -216,7 +209,7 @@ public sealed class CallbackTests
     [Fact]
     public async Task AnAllowedSubdomainOverHttps_IsAccepted_AndStoredForTheVerification()
     {
-        await using var app = await StartAppAsync(environment: "Production");
+        await using var app = await StartAppAsync([], environment: "Production");
 
         var id = await StartThroughApiAsync(app, "+14155550185", "https://hooks.eu.example.com/otp?tenant=7");
 
@@ -234,5 +227,81 @@ public sealed class CallbackTests
 
         Assert.Null((await app.Store.FindAsync(id))!.CallbackUrl);
         Assert.Null(await app.Client.GetInstanceAsync(CallbackDelivery.InstanceIdFor(id)));
+    }
+
+    [Fact]
+    public async Task PastItsListeningTime_ADeliveryWaitsForTheEndingTheWorkflowHasNotWrittenYet()
+    {
+        await using var receiver = await CallbackReceiver.StartAsync();
+        await using var app = await StartAppAsync([receiver], verification: o => o.CodeLifetime = TimeSpan.FromMinutes(5));
+        var id = await StartThroughApiAsync(app, "+14155550187", receiver.Url.AbsoluteUri);
+        await receiver.WaitForAcceptedAsync("whatsapp.sent");
+
+        // A second delivery for the same verification, as one whose listening time ran out during an outage while
+        // the workflow, behind, had not written the ending yet.
+        var lateId = CallbackDelivery.InstanceIdFor(id) + ":late";
+        var settings = app.Services.GetRequiredService<CallbackUrlPolicy>().Settings;
+        await app.Client.ScheduleNewOrchestrationInstanceAsync(
+            CallbackDelivery.OrchestratorName,
+            new CallbackDeliveryInput(id, DateTimeOffset.UtcNow, settings.RetryFor, settings.FirstRetryInterval, settings.MaximumRetryInterval, LookAgainAfter: TimeSpan.FromMilliseconds(500)),
+            new StartOrchestrationOptions(lateId));
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.Equal(OrchestrationRuntimeStatus.Running, (await app.Client.GetInstanceAsync(lateId))!.RuntimeStatus);
+
+        // The ending is written with no wake-up for that delivery: it finds it at its next look, delivers, and ends.
+        await app.Store.UpdateAsync(id, e =>
+        {
+            e.End(VerificationStatus.Expired, TimelineEventTypes.Expired, DateTimeOffset.UtcNow);
+            return true;
+        });
+        using var timeout = new CancellationTokenSource(TestApp.FlowTimeout);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, (await app.Client.WaitForInstanceCompletionAsync(lateId, timeout.Token)).RuntimeStatus);
+        Assert.Contains(receiver.Accepted, r => r.Type == "expired");
+    }
+
+    [Fact]
+    public async Task AHostTakenOffTheList_GetsNothingMore_FromVerificationsInFlight()
+    {
+        await using var receiver = await CallbackReceiver.StartAsync();
+        await using var app = await StartAppAsync([receiver]);
+        var id = await StartThroughApiAsync(app, "+14155550188", receiver.Url.AbsoluteUri);
+        await receiver.WaitForAcceptedAsync("whatsapp.sent");
+        var received = receiver.Received.Count;
+
+        // The app restarted with the receiver's host no longer allowed (an app setting change restarts it).
+        var settings = new CallbackOptions { SigningKey = CallbackReceiver.SigningKey, AllowedHosts = "*.example.com" };
+        var policy = new CallbackUrlPolicy(Microsoft.Extensions.Options.Options.Create(settings), app.Services.GetRequiredService<IConfiguration>());
+        var activities = ActivatorUtilities.CreateInstance<CallbackActivities>(app.Services, policy);
+        await app.Store.UpdateAsync(id, e =>
+        {
+            e.End(VerificationStatus.Canceled, TimelineEventTypes.Canceled, DateTimeOffset.UtcNow);
+            return true;
+        });
+
+        var result = await activities.DeliverAsync(new CallbackCursor(id, 0), default);
+
+        Assert.True(result.Gone);
+        Assert.Equal(received, receiver.Received.Count);
+    }
+
+    [Fact]
+    public async Task Retention_KeepsTheRowOfAnEndedVerification_WhileItsCallbacksAreStillBeingDelivered()
+    {
+        await using var receiver = await CallbackReceiver.StartAsync();
+        receiver.Answer = (_, _) => HttpStatusCode.ServiceUnavailable;
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var app = await StartAppAsync([receiver], time: clock);
+        var id = await StartThroughApiAsync(app, "+14155550189", receiver.Url.AbsoluteUri);
+        await app.WhatsApp.WaitForMessageAsync(1);
+        Assert.Equal(ChangeOutcome.Done, (await app.Verifications.CancelAsync(id, app.Client, default)).Outcome);
+        await app.WaitForCompletionAsync(id);
+        await Eventually.WaitUntilAsync(() => Task.FromResult(receiver.Received.Count >= 2), TestApp.FlowTimeout, "the receiver to refuse twice");
+
+        // Long after KeepEndedFor, its receiver still down: the row is the delivery's outbox, so it stays.
+        clock.Advance(TimeSpan.FromDays(31));
+        await app.Services.GetRequiredService<OtpFailover.Retention.RetentionService>().PurgeAsync(app.Client, default);
+
+        Assert.NotNull(await app.Store.FindAsync(id));
+        Assert.False((await app.Client.GetInstanceAsync(CallbackDelivery.InstanceIdFor(id)))!.IsCompleted);
     }
 }

@@ -1,42 +1,39 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Diagnostics.Metrics;
 using System.Text;
 using Azure.Data.Tables;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry;
+using OpenTelemetry.Logs;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+using OtpFailover.Functions;
 using OtpFailover.Tests.Infrastructure;
 using OtpFailover.Verifications;
 
 namespace OtpFailover.Tests.Verifications;
 
 /// <summary>
-/// Runs a whole flow (WhatsApp, timeout, SMS, a wrong code, the right code) and then searches everything the app
-/// and the engine kept (durable history, the instance's input, output and custom status, every Table row, every
-/// log line, every span and every metric measurement with its tags) for the code and the phone number.
+/// Runs a whole flow (WhatsApp, timeout, SMS, a wrong code, the right code, status callbacks) and then searches
+/// everything the app and the engine kept (durable history, the instance's input, output and custom status, every
+/// Table row, every log line) and everything the OpenTelemetry SDK's in-memory exporters got (every span, metric point
+/// and log record, with their attributes), and every callback body, for the code and the phone number.
 /// </summary>
 public sealed class SecretLeakTests
 {
     private const string PhoneNumber = "+14155550199";
 
     [Fact]
-    public async Task TheCodeAndThePhoneNumber_AppearInNoHistory_NoRow_NoLog_NoSpan_AndNoMetric()
+    public async Task TheCodeAndThePhoneNumber_AppearInNoHistory_NoRow_NoLog_NoSpan_NoMetric_AndNoCallback()
     {
-        // Every span and every measurement of the process while the flow runs: what an OpenTelemetry exporter would get.
-        var spans = new ConcurrentQueue<string>();
-        using var activities = new ActivityListener
-        {
-            ShouldListenTo = _ => true,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = activity => spans.Enqueue($"{activity.Source.Name}|{activity.DisplayName}|{activity.StatusDescription}|{string.Join(',', activity.TagObjects.Select(t => $"{t.Key}={t.Value}"))}|{string.Join(',', activity.Events.Select(e => e.Name))}"),
-        };
-        ActivitySource.AddActivityListener(activities);
-        var measurements = new ConcurrentQueue<string>();
-        using var meters = new MeterListener { InstrumentPublished = (instrument, listener) => listener.EnableMeasurementEvents(instrument) };
-        void Record<T>(Instrument instrument, T value, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state) =>
-            measurements.Enqueue($"{instrument.Meter.Name}|{instrument.Name}|{value}|{string.Join(',', tags.ToArray().Select(t => $"{t.Key}={t.Value}"))}");
-        meters.SetMeasurementEventCallback<long>(Record);
-        meters.SetMeasurementEventCallback<double>(Record);
-        meters.SetMeasurementEventCallback<int>(Record);
-        meters.Start();
+        // What an exporter gets: the OpenTelemetry SDK, as the app configures its tracing (every source, HTTP client
+        // spans), every meter, and the app's logs, all into in-memory exporters.
+        var exportedSpans = new List<Activity>();
+        var exportedMetrics = new List<Metric>();
+        var exportedLogs = new List<LogRecord>();
+        using var tracing = Sdk.CreateTracerProviderBuilder().AddSource("*").AddOtpFailoverTracing().AddInMemoryExporter(exportedSpans).Build();
+        using var metering = Sdk.CreateMeterProviderBuilder().AddMeter("*").AddHttpClientInstrumentation().AddInMemoryExporter(exportedMetrics).Build();
+        await using var receiver = await Callbacks.CallbackReceiver.StartAsync();
 
         // The real provider clients (and their HTTP logging) against the local stand-ins; WhatsApp stays silent.
         await using var graph = await WhatsApp.WhatsAppStandIns.StartGraphApiAsync();
@@ -47,6 +44,13 @@ public sealed class SecretLeakTests
         {
             WhatsApp.WhatsAppStandIns.UseCloudApi(s, graph.BaseUrl);
             Sms.AcsStandIns.UseAcs(s, Sms.AcsStandIns.Settings(acs));
+            Callbacks.CallbackReceiver.UseIn(s, [receiver], c => c.Url = receiver.Url.AbsoluteUri);
+            s.AddLogging(logging => logging.AddOpenTelemetry(o =>
+            {
+                o.IncludeFormattedMessage = true;
+                o.IncludeScopes = true;
+                o.AddInMemoryExporter(exportedLogs);
+            }));
         });
         var verification = await app.StartAsync(PhoneNumber, "order-42");
         await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.SmsSent);
@@ -55,6 +59,7 @@ public sealed class SecretLeakTests
         Assert.Equal(CheckOutcome.Incorrect, (await app.Verifications.CheckAsync(verification.Id, "0000000000" == code ? "1111111111" : "0000000000", app.Client, default)).Outcome);
         Assert.Equal(CheckOutcome.Approved, (await app.Verifications.CheckAsync(verification.Id, code, app.Client, default)).Outcome);
         await app.WaitForCompletionAsync(verification.Id);
+        await receiver.WaitForAcceptedAsync("whatsapp.sent", "failover", "sms.sent", "approved");
 
         // What the Azure Storage backend persisted: the History and Instances tables of the task hub.
         var tables = new TableServiceClient(Azurite.ConnectionString);
@@ -72,18 +77,53 @@ public sealed class SecretLeakTests
         var logText = string.Join('\n', logs.Select(r => $"{r.Message}|{r.Exception}|{string.Join(',', r.StructuredState?.Select(kv => $"{kv.Key}={kv.Value}") ?? [])}"));
         Assert.Contains(verification.Id, logText);
 
-        meters.RecordObservableInstruments();
-        var spanText = string.Join('\n', spans);
+        tracing.ForceFlush();
+        metering.ForceFlush();
+        var spanText = string.Join('\n', exportedSpans.ToList().Select(a => $"{a.Source.Name}|{a.DisplayName}|{a.StatusDescription}|{string.Join(',', a.TagObjects.Select(t => $"{t.Key}={t.Value}"))}|{string.Join(',', a.Events.Select(e => $"{e.Name}:{string.Join(',', e.Tags.Select(t => $"{t.Key}={t.Value}"))}"))}|{string.Join(',', a.Baggage.Select(b => $"{b.Key}={b.Value}"))}"));
         Assert.Contains("System.Net.Http", spanText, StringComparison.Ordinal); // the provider calls' spans are searched
-        var metricText = string.Join('\n', measurements);
+        Assert.Contains("otpfailover.sms.send", spanText, StringComparison.Ordinal); // and the app's own
+        var metricText = MetricText(exportedMetrics);
         Assert.Contains("otpfailover.codes.sent", metricText, StringComparison.Ordinal); // and the app's own meter
+        var exportedLogText = string.Join('\n', exportedLogs.ToList().Select(r => $"{r.CategoryName}|{r.FormattedMessage}|{r.Body}|{r.Exception}|{string.Join(',', r.Attributes?.Select(kv => $"{kv.Key}={kv.Value}") ?? [])}"));
+        Assert.Contains(verification.Id, exportedLogText, StringComparison.Ordinal);
+        var callbackText = string.Join('\n', receiver.Received.Select(r => r.Body));
+        Assert.Contains("sms.sent", callbackText, StringComparison.Ordinal);
 
-        foreach (var (where, text) in new[] { ("history table", historyText), ("instances table", instancesText), ("instance", instanceText), ("table rows", rowsText), ("logs", logText), ("spans", spanText), ("metrics", metricText) })
+        foreach (var (where, text) in new[] { ("history table", historyText), ("instances table", instancesText), ("instance", instanceText), ("table rows", rowsText), ("logs", logText), ("exported logs", exportedLogText), ("spans", spanText), ("metrics", metricText), ("callbacks", callbackText) })
         {
             Assert.False(text.Contains(code, StringComparison.Ordinal), $"The code appears in the {where}.");
             Assert.False(text.Contains(PhoneNumber, StringComparison.Ordinal), $"The phone number appears in the {where}.");
             Assert.False(text.Contains(PhoneNumber[1..], StringComparison.Ordinal), $"The phone number's digits appear in the {where}.");
         }
+    }
+
+    /// <summary>Every metric point the exporter got: name, tags and value.</summary>
+    private static string MetricText(List<Metric> metrics)
+    {
+        var text = new StringBuilder();
+        foreach (var metric in metrics.ToList())
+        {
+            foreach (ref readonly var point in metric.GetMetricPoints())
+            {
+                text.Append(metric.MeterName).Append('|').Append(metric.Name).Append('|');
+                foreach (var tag in point.Tags)
+                {
+                    text.Append(tag.Key).Append('=').Append(tag.Value).Append(',');
+                }
+
+                text.Append('|').Append(metric.MetricType switch
+                {
+                    MetricType.LongSum or MetricType.LongSumNonMonotonic => point.GetSumLong().ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    MetricType.DoubleSum or MetricType.DoubleSumNonMonotonic => point.GetSumDouble().ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    MetricType.LongGauge => point.GetGaugeLastValueLong().ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    MetricType.DoubleGauge => point.GetGaugeLastValueDouble().ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    MetricType.Histogram => point.GetHistogramSum().ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    _ => string.Empty,
+                }).Append('\n');
+            }
+        }
+
+        return text.ToString();
     }
 
     private static async Task<string> ReadAllRowsAsync(TableClient table)
