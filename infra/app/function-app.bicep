@@ -106,6 +106,7 @@ var appSettings = {
   // The purge's timer trigger resolves %Retention:Schedule% itself, so this one is never empty.
   Retention__Schedule: retention.?schedule ?? '0 30 3 * * *'
   Retention__KeepEndedFor: retention.?keepEndedFor ?? ''
+  Retention__MaxRunTime: retention.?maxRunTime ?? ''
 
   // Status callbacks are signed with the key in the vault; they go nowhere until a URL or allowed hosts are given.
   Callbacks__SigningKey: '@Microsoft.KeyVault(SecretUri=${secretUris.callbackSigningKey})'

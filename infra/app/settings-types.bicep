@@ -42,6 +42,8 @@ type retentionSettings = {
   @description('NCRONTAB, UTC. Never empty: the purge\'s timer trigger reads it.')
   schedule: string?
   keepEndedFor: string?
+  @description('How long one purge may run (below the Functions timeout); a backlog is worked off over several runs.')
+  maxRunTime: string?
 }
 
 @export()

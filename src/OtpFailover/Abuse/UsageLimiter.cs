@@ -97,8 +97,9 @@ public sealed partial class UsageLimiter(AppTable table, IOptions<AbuseOptions> 
             complete = true;
             return true;
         }
-        catch (RequestFailedException ex) when (ex.Status is (int)HttpStatusCode.Conflict or (int)HttpStatusCode.PreconditionFailed)
+        catch (RequestFailedException ex) when (ex.Status is (int)HttpStatusCode.Conflict or (int)HttpStatusCode.PreconditionFailed or (int)HttpStatusCode.NotFound)
         {
+            // Another writer got there first, or the purge took an idle row away since it was read (404): plan again.
             return false;
         }
         finally
@@ -400,8 +401,9 @@ public sealed partial class UsageLimiter(AppTable table, IOptions<AbuseOptions> 
                 await WriteAsync(client, entity, existing is null, cancellationToken);
                 return result;
             }
-            catch (RequestFailedException ex) when (ex.Status is (int)HttpStatusCode.Conflict or (int)HttpStatusCode.PreconditionFailed && attempt < MaxConflictRetries)
+            catch (RequestFailedException ex) when (ex.Status is (int)HttpStatusCode.Conflict or (int)HttpStatusCode.PreconditionFailed or (int)HttpStatusCode.NotFound && attempt < MaxConflictRetries)
             {
+                // 404: the purge took an idle row away since it was read; the next read makes it afresh.
                 await ConflictBackoff.DelayAsync(attempt, cancellationToken);
             }
         }

@@ -19,4 +19,11 @@ public sealed class RetentionOptions
     /// </summary>
     [Range(typeof(TimeSpan), "01:00:00", "3650.00:00:00", ErrorMessage = "Retention:KeepEndedFor must be between {1} and {2}.")]
     public TimeSpan KeepEndedFor { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>
+    /// How long one purge may run: it stops between rows when the time is up and the next run goes on where it
+    /// stopped (what it deleted is gone). Below the Functions timeout (30 minutes by default on Flex Consumption).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:01:00", "02:00:00", ErrorMessage = "Retention:MaxRunTime must be between {1} and {2}.")]
+    public TimeSpan MaxRunTime { get; set; } = TimeSpan.FromMinutes(20);
 }

@@ -10,7 +10,8 @@ using OtpFailover.Verifications;
 namespace OtpFailover.Retention;
 
 /// <summary>What one purge deleted, by kind.</summary>
-public sealed record RetentionResult(int Verifications, int MessageIndexes, int IdempotencyKeys, int UsageRows, int BudgetRows, int DurableInstances);
+/// <param name="Complete">False when it stopped at <see cref="RetentionOptions.MaxRunTime"/>: the next run goes on.</param>
+public sealed record RetentionResult(int Verifications, int MessageIndexes, int IdempotencyKeys, int UsageRows, int BudgetRows, int DurableInstances, bool Complete = true);
 
 /// <summary>
 /// Deletes what the service no longer needs: verifications that ended (or whose code expired) more than
@@ -18,6 +19,8 @@ public sealed record RetentionResult(int Verifications, int MessageIndexes, int 
 /// and instance rows); idempotency keys past their expiry; usage rows untouched for longer than their longest window;
 /// SMS budget rows of past days. It reads the table a page at a time and deletes row by row under the row's ETag, so
 /// it is restartable after a crash, safe to run twice at once, and never deletes a row that changed since it read it.
+/// It stops between rows when <see cref="RetentionOptions.MaxRunTime"/> is up (the verifications may take half of it,
+/// so every other kind gets its turn in a backlog); what it deleted is gone, so the next run goes on where it stopped.
 /// </summary>
 public sealed partial class RetentionService(
     AppTable table,
@@ -35,27 +38,41 @@ public sealed partial class RetentionService(
         var now = time.GetUtcNow();
         var cutoff = now - options.Value.KeepEndedFor;
         var client = await table.GetAsync(cancellationToken);
+        using var runTime = new CancellationTokenSource(options.Value.MaxRunTime, time);
+        using var verificationsTime = new CancellationTokenSource(options.Value.MaxRunTime / 2, time);
+        var outOfTime = runTime.Token;
 
-        var (verifications, indexes) = await PurgeVerificationsAsync(client, durable, cutoff, cancellationToken);
-        indexes += await PurgeOrphanIndexesAsync(client, cutoff, cancellationToken);
+        var (verifications, indexes) = await PurgeVerificationsAsync(client, durable, cutoff, verificationsTime.Token, cancellationToken);
+        indexes += await PurgeOrphanIndexesAsync(client, cutoff, outOfTime, cancellationToken);
 
         // Each kind of row by its own partition range: verification rows have an ExpiresAt column too.
-        var keys = await DeleteWhereAsync<IdempotencyEntity>(client, TableClient.CreateQueryFilter($"PartitionKey ge {"idem-"} and PartitionKey lt {"idem."} and ExpiresAt lt {now}"), cancellationToken);
+        var keys = await DeleteWhereAsync<IdempotencyEntity>(client, TableClient.CreateQueryFilter($"PartitionKey ge {"idem-"} and PartitionKey lt {"idem."} and ExpiresAt lt {now}"), outOfTime, cancellationToken);
 
         // A number's row names its verification in flight, so it is kept for at least a code's lifetime as well.
         var usageBefore = now - Max(Longest(abuse.Value), verification.Value.CodeLifetime) - TimeSpan.FromHours(1);
-        var usage = await DeleteWhereAsync<UsageEntity>(client, TableClient.CreateQueryFilter($"RowKey eq {UsageEntity.UsageRowKey}"), cancellationToken, keep: async row =>
+        var usage = await DeleteWhereAsync<UsageEntity>(client, TableClient.CreateQueryFilter($"RowKey eq {UsageEntity.UsageRowKey}"), outOfTime, cancellationToken, keep: async row =>
             LastUsed(row) >= usageBefore || (row.Holder is { } holder && await IsPendingAsync(client, holder, cancellationToken)));
 
         var budgetBefore = SmsBudgetEntity.RowFor(now - TimeSpan.FromDays(1));
-        var budget = await DeleteWhereAsync<SmsBudgetEntity>(client, TableClient.CreateQueryFilter($"PartitionKey ge {"budget-sms-"} and PartitionKey lt {"budget-sms."} and RowKey lt {budgetBefore}"), cancellationToken);
+        var budget = await DeleteWhereAsync<SmsBudgetEntity>(client, TableClient.CreateQueryFilter($"PartitionKey ge {"budget-sms-"} and PartitionKey lt {"budget-sms."} and RowKey lt {budgetBefore}"), outOfTime, cancellationToken);
 
-        var purged = await durable.PurgeAllInstancesAsync(
-            new PurgeInstancesFilter(DateTimeOffset.MinValue, cutoff, [OrchestrationRuntimeStatus.Completed, OrchestrationRuntimeStatus.Failed, OrchestrationRuntimeStatus.Terminated]),
-            cancellationToken);
+        var instances = 0;
+        if (!outOfTime.IsCancellationRequested)
+        {
+            var purged = await durable.PurgeAllInstancesAsync(
+                new PurgeInstancesFilter(DateTimeOffset.MinValue, cutoff, [OrchestrationRuntimeStatus.Completed, OrchestrationRuntimeStatus.Failed, OrchestrationRuntimeStatus.Terminated]),
+                cancellationToken);
+            instances = purged.PurgedInstanceCount;
+        }
 
-        var result = new RetentionResult(verifications, indexes, keys, usage, budget, purged.PurgedInstanceCount);
+        var complete = !outOfTime.IsCancellationRequested && !verificationsTime.IsCancellationRequested;
+        var result = new RetentionResult(verifications, indexes, keys, usage, budget, instances, complete);
         LogPurged(result.Verifications, result.MessageIndexes, result.IdempotencyKeys, result.UsageRows, result.BudgetRows, result.DurableInstances, cutoff);
+        if (!complete)
+        {
+            LogOutOfTime(options.Value.MaxRunTime);
+        }
+
         return result;
     }
 
@@ -75,11 +92,11 @@ public sealed partial class RetentionService(
     /// Index rows whose verification is gone (a send retried under a new message id, or an index written late, after
     /// its verification was purged): nothing can reach them, and they hold a provider's message id.
     /// </summary>
-    private static Task<int> PurgeOrphanIndexesAsync(TableClient client, DateTimeOffset cutoff, CancellationToken cancellationToken) =>
-        DeleteWhereAsync<MessageIndexEntity>(client, TableClient.CreateQueryFilter($"PartitionKey ge {"msg-"} and PartitionKey lt {"msg."} and Timestamp lt {cutoff}"), cancellationToken, keep: async index =>
+    private static Task<int> PurgeOrphanIndexesAsync(TableClient client, DateTimeOffset cutoff, CancellationToken outOfTime, CancellationToken cancellationToken) =>
+        DeleteWhereAsync<MessageIndexEntity>(client, TableClient.CreateQueryFilter($"PartitionKey ge {"msg-"} and PartitionKey lt {"msg."} and Timestamp lt {cutoff}"), outOfTime, cancellationToken, keep: async index =>
             (await client.GetEntityIfExistsAsync<VerificationEntity>(index.VerificationId, VerificationEntity.VerificationRowKey, select: ["PartitionKey"], cancellationToken: cancellationToken)).HasValue);
 
-    private async Task<(int Verifications, int Indexes)> PurgeVerificationsAsync(TableClient client, DurableTaskClient durable, DateTimeOffset cutoff, CancellationToken cancellationToken)
+    private async Task<(int Verifications, int Indexes)> PurgeVerificationsAsync(TableClient client, DurableTaskClient durable, DateTimeOffset cutoff, CancellationToken outOfTime, CancellationToken cancellationToken)
     {
         var filter = TableClient.CreateQueryFilter($"RowKey eq {VerificationEntity.VerificationRowKey} and (EndedAt lt {cutoff} or ExpiresAt lt {cutoff})");
         var (verifications, indexes) = (0, 0);
@@ -87,6 +104,11 @@ public sealed partial class RetentionService(
         {
             foreach (var entity in page.Values)
             {
+                if (outOfTime.IsCancellationRequested)
+                {
+                    return (verifications, indexes);
+                }
+
                 if (entity.CallbackUrl is not null && await durable.GetInstanceAsync(Callbacks.CallbackDelivery.InstanceIdFor(entity.Id), cancellation: cancellationToken) is { IsCompleted: false })
                 {
                     // Its callbacks are still being delivered (a receiver down for a while): the row is their outbox.
@@ -131,7 +153,7 @@ public sealed partial class RetentionService(
             .Where(t => t is not null).Select(t => t!.Value).DefaultIfEmpty(DateTimeOffset.MinValue).Max();
 
     /// <summary>Deletes the rows <paramref name="filter"/> finds, a page at a time, but for those <paramref name="keep"/> keeps.</summary>
-    private static async Task<int> DeleteWhereAsync<T>(TableClient client, string filter, CancellationToken cancellationToken, Func<T, Task<bool>>? keep = null)
+    private static async Task<int> DeleteWhereAsync<T>(TableClient client, string filter, CancellationToken outOfTime, CancellationToken cancellationToken, Func<T, Task<bool>>? keep = null)
         where T : class, ITableEntity
     {
         var deleted = 0;
@@ -139,6 +161,11 @@ public sealed partial class RetentionService(
         {
             foreach (var entity in page.Values)
             {
+                if (outOfTime.IsCancellationRequested)
+                {
+                    return deleted;
+                }
+
                 if (keep is not null && await keep(entity))
                 {
                     continue;
@@ -164,6 +191,9 @@ public sealed partial class RetentionService(
             return 0;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Retention stopped at Retention:MaxRunTime ({MaxRunTime}); the next run goes on where it stopped (a backlog: run it more often for a while)")]
+    private partial void LogOutOfTime(TimeSpan maxRunTime);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Retention purged {Verifications} verifications, {MessageIndexes} message indexes, {IdempotencyKeys} idempotency keys, {UsageRows} usage rows, {BudgetRows} SMS budget rows and {DurableInstances} durable instances that ended before {Cutoff:o}")]
     private partial void LogPurged(int verifications, int messageIndexes, int idempotencyKeys, int usageRows, int budgetRows, int durableInstances, DateTimeOffset cutoff);

@@ -140,7 +140,7 @@ public sealed partial class VerificationStore(AppTable table, TimeProvider time,
                 metrics.Transition(before, entity, time.GetUtcNow());
                 return (entity, true);
             }
-            catch (RequestFailedException ex) when (ex.Status == (int)HttpStatusCode.PreconditionFailed && attempt < MaxConflictRetries)
+            catch (RequestFailedException ex) when (ex.Status is (int)HttpStatusCode.PreconditionFailed or (int)HttpStatusCode.NotFound && attempt < MaxConflictRetries)
             {
                 LogConflict(id, attempt + 1);
                 await ConflictBackoff.DelayAsync(attempt, cancellationToken);

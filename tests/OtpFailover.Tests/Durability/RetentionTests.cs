@@ -90,4 +90,80 @@ public sealed class RetentionTests
         var third = await retention.PurgeAsync(app.Client, default);
         Assert.Equal(new RetentionResult(0, 0, 0, 0, 0, 0), third);
     }
+
+    [Fact]
+    public async Task AStart_ThatRacesThePurgeOfItsNumbersUsageRow_StartsInsteadOfFailing()
+    {
+        var faults = new StorageFaults();
+        await using var app = await TestApp.StartAsync(services: s => s.AddSingleton(StorageFaults.Client(faults)));
+        var first = await app.StartAsync("+14155550151");
+        Assert.Equal(ChangeOutcome.Done, (await app.Verifications.CancelAsync(first.Id, app.Client, default)).Outcome);
+        var usagePartition = $"usage-number-{(await app.Store.FindAsync(first.Id))!.PhoneIndex}";
+        var usage = (await app.RowsAsync()).Single(r => r.PartitionKey == usagePartition);
+
+        // The purge deletes the idle row between the next start's read of it and its write under the row's ETag.
+        var purged = 0;
+        faults.BeforeConditionalWrite = request => request.Contains(usage.PartitionKey, StringComparison.Ordinal) && Interlocked.Exchange(ref purged, 1) == 0
+            ? () => app.Table.DeleteEntityAsync(usage.PartitionKey, usage.RowKey, Azure.ETag.All)
+            : null;
+
+        var second = await app.TryStartAsync("+14155550151");
+
+        Assert.Equal(1, purged);
+        Assert.Equal(StartOutcome.Started, second.Outcome);
+        Assert.Contains(await app.RowsAsync(), r => r.PartitionKey == usage.PartitionKey && r.GetString("Holder") == second.Verification!.Id);
+    }
+
+    [Fact]
+    public async Task APurgeThatRunsOutOfTime_StopsBetweenRows_AndTheNextRunGoesOnWhereItStopped()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var faults = new StorageFaults();
+        await using var app = await TestApp.StartAsync(time: clock, services: s => s.AddSingleton(StorageFaults.Client(faults)));
+        var ended = new List<string>();
+        foreach (var number in new[] { "+4915112345681", "+4915112345682", "+4915112345683" })
+        {
+            var (started, _) = await app.StartAndAwaitWhatsAppAsync(number);
+            Assert.Equal(ChangeOutcome.Done, (await app.Verifications.CancelAsync(started.Id, app.Client, default)).Outcome);
+            await app.WaitForCompletionAsync(started.Id);
+            ended.Add(started.Id);
+        }
+
+        clock.Advance(TimeSpan.FromDays(31));
+        var options = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<RetentionOptions>>().Value;
+        options.MaxRunTime = TimeSpan.FromMinutes(2);
+
+        // Every verification row it deletes takes 70 s of the clock: the verifications' half of the time is up after one.
+        faults.BeforeConditionalWrite = request => ended.Any(id => request.Contains($"PartitionKey='{id}'", StringComparison.Ordinal))
+            ? () =>
+            {
+                clock.Advance(TimeSpan.FromSeconds(70));
+                return Task.CompletedTask;
+            }
+            : null;
+        var retention = app.Services.GetRequiredService<RetentionService>();
+
+        var first = await retention.PurgeAsync(app.Client, default);
+
+        Assert.False(first.Complete);
+        Assert.Equal(1, first.Verifications);
+        var left = 0;
+        foreach (var id in ended)
+        {
+            left += await app.Store.FindAsync(id) is null ? 0 : 1;
+        }
+
+        Assert.Equal(2, left);
+        Assert.Contains(app.Logs.GetSnapshot(), r => r.Message.Contains("Retention:MaxRunTime", StringComparison.Ordinal));
+
+        faults.BeforeConditionalWrite = null;
+        var second = await retention.PurgeAsync(app.Client, default);
+
+        Assert.True(second.Complete);
+        Assert.Equal(2, second.Verifications);
+        foreach (var id in ended)
+        {
+            Assert.Null(await app.Store.FindAsync(id));
+        }
+    }
 }

@@ -29,6 +29,9 @@ public sealed class StorageFaults : HttpPipelinePolicy
     /// </summary>
     public Func<string, Func<Task>?>? AfterCommitThenLoseAnswer { get; set; }
 
+    /// <summary>For a write under an ETag (an update, a delete) whose URI and body match: runs the hook (another writer, a purge, a clock moved on) before it reaches the table.</summary>
+    public Func<string, Func<Task>?>? BeforeConditionalWrite { get; set; }
+
     /// <summary>For a write whose URI and body match: once it reached the table, throws this instead of answering.</summary>
     public Func<string, Exception?>? ThrowAfterCommit { get; set; }
 
@@ -86,6 +89,11 @@ public sealed class StorageFaults : HttpPipelinePolicy
         if (write && ((FailWritesTo is { } fragment && request.Contains(fragment, StringComparison.Ordinal)) || FailWritesWhen?.Invoke(request) == true))
         {
             throw new RequestFailedException(503, "Injected: partition unavailable.");
+        }
+
+        if (write && message.Request.Headers.TryGetValue("If-Match", out var ifMatch) && ifMatch != "*" && BeforeConditionalWrite?.Invoke(request) is { } before)
+        {
+            await before();
         }
 
         await ProcessNextAsync(message, pipeline);
