@@ -56,8 +56,9 @@ public static class Telemetry
 
     /// <summary>
     /// The app's spans (<see cref="VerificationTracing"/>: one trace per verification) and the outbound HTTP calls'
-    /// spans, whose <c>url.full</c> is cut to the path: no query string (a provider's API version, or a customer's own
-    /// callback URL parameters) and never a body.
+    /// spans, whose <c>url.full</c> is cut to the path with no query string (a provider's API version, or a customer's
+    /// own callback URL parameters) and no table entity keys (a number's keyed hash is one: it would link one
+    /// person's verifications in telemetry kept longer than the rows), and never a body.
     /// </summary>
     public static TracerProviderBuilder AddOtpFailoverTracing(this TracerProviderBuilder tracing) =>
         tracing.AddSource(VerificationTracing.SourceName)
@@ -65,10 +66,19 @@ public static class Telemetry
             {
                 if (request.RequestUri is { IsAbsoluteUri: true } url)
                 {
-                    activity.SetTag("url.full", url.GetLeftPart(UriPartial.Path));
+                    activity.SetTag("url.full", RedactedUrl(url));
                     activity.SetTag("url.query", null);
                 }
             });
+
+    /// <summary>Scheme, host and path, with a table entity's keys (<c>Table(PartitionKey='…',RowKey='…')</c>) left out.</summary>
+    public static string RedactedUrl(Uri url)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        var path = url.GetLeftPart(UriPartial.Path);
+        var keys = path.IndexOf('(', StringComparison.Ordinal);
+        return keys < 0 ? path : path[..keys] + "()";
+    }
 
     /// <summary>The client id in <c>ClientId=…;Authorization=AAD</c>, the form Application Insights documents.</summary>
     public static string? ManagedIdentityClientId(string? authentication) =>

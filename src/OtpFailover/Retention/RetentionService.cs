@@ -38,34 +38,35 @@ public sealed partial class RetentionService(
         var now = time.GetUtcNow();
         var cutoff = now - options.Value.KeepEndedFor;
         var client = await table.GetAsync(cancellationToken);
-        using var runTime = new CancellationTokenSource(options.Value.MaxRunTime, time);
-        using var verificationsTime = new CancellationTokenSource(options.Value.MaxRunTime / 2, time);
-        var outOfTime = runTime.Token;
+        using var run = new RunTime(options.Value.MaxRunTime, time);
+        using var verificationsRun = new RunTime(options.Value.MaxRunTime / 2, time);
 
-        var (verifications, indexes) = await PurgeVerificationsAsync(client, durable, cutoff, verificationsTime.Token, cancellationToken);
-        indexes += await PurgeOrphanIndexesAsync(client, cutoff, outOfTime, cancellationToken);
-
-        // Each kind of row by its own partition range: verification rows have an ExpiresAt column too.
-        var keys = await DeleteWhereAsync<IdempotencyEntity>(client, TableClient.CreateQueryFilter($"PartitionKey ge {"idem-"} and PartitionKey lt {"idem."} and ExpiresAt lt {now}"), outOfTime, cancellationToken);
-
-        // A number's row names its verification in flight, so it is kept for at least a code's lifetime as well.
+        // Personal data first, within half the time. The other kinds take turns at going first (by the day), so a
+        // backlog in one of them cannot keep the others from ever running.
+        var (verifications, indexes, instances) = await PurgeVerificationsAsync(client, durable, cutoff, verificationsRun, cancellationToken);
+        var (keys, usage, budget) = (0, 0, 0);
         var usageBefore = now - Max(Longest(abuse.Value), verification.Value.CodeLifetime) - TimeSpan.FromHours(1);
-        var usage = await DeleteWhereAsync<UsageEntity>(client, TableClient.CreateQueryFilter($"RowKey eq {UsageEntity.UsageRowKey}"), outOfTime, cancellationToken, keep: async row =>
-            LastUsed(row) >= usageBefore || (row.Holder is { } holder && await IsPendingAsync(client, holder, cancellationToken)));
-
         var budgetBefore = SmsBudgetEntity.RowFor(now - TimeSpan.FromDays(1));
-        var budget = await DeleteWhereAsync<SmsBudgetEntity>(client, TableClient.CreateQueryFilter($"PartitionKey ge {"budget-sms-"} and PartitionKey lt {"budget-sms."} and RowKey lt {budgetBefore}"), outOfTime, cancellationToken);
+        Func<Task>[] steps =
+        [
+            async () => indexes += await PurgeOrphanIndexesAsync(client, cutoff, run, cancellationToken),
 
-        var instances = 0;
-        if (!outOfTime.IsCancellationRequested)
+            // Each kind of row by its own partition range: verification rows have an ExpiresAt column too.
+            async () => keys = await DeleteWhereAsync<IdempotencyEntity>(client, TableClient.CreateQueryFilter($"PartitionKey ge {"idem-"} and PartitionKey lt {"idem."} and ExpiresAt lt {now}"), run, cancellationToken),
+
+            // A number's row names its verification in flight, so it is kept for at least a code's lifetime as well.
+            async () => usage = await DeleteWhereAsync<UsageEntity>(client, TableClient.CreateQueryFilter($"RowKey eq {UsageEntity.UsageRowKey}"), run, cancellationToken, keep: async row =>
+                LastUsed(row) >= usageBefore || (row.Holder is { } holder && await IsPendingAsync(client, holder, cancellationToken))),
+            async () => budget = await DeleteWhereAsync<SmsBudgetEntity>(client, TableClient.CreateQueryFilter($"PartitionKey ge {"budget-sms-"} and PartitionKey lt {"budget-sms."} and RowKey lt {budgetBefore}"), run, cancellationToken),
+            async () => instances += await PurgeFinishedInstancesAsync(durable, cutoff, run, cancellationToken),
+        ];
+        var first = now.DayOfYear % steps.Length;
+        for (var i = 0; i < steps.Length && !run.StopHere(); i++)
         {
-            var purged = await durable.PurgeAllInstancesAsync(
-                new PurgeInstancesFilter(DateTimeOffset.MinValue, cutoff, [OrchestrationRuntimeStatus.Completed, OrchestrationRuntimeStatus.Failed, OrchestrationRuntimeStatus.Terminated]),
-                cancellationToken);
-            instances = purged.PurgedInstanceCount;
+            await steps[(first + i) % steps.Length]();
         }
 
-        var complete = !outOfTime.IsCancellationRequested && !verificationsTime.IsCancellationRequested;
+        var complete = !run.StoppedEarly && !verificationsRun.StoppedEarly;
         var result = new RetentionResult(verifications, indexes, keys, usage, budget, instances, complete);
         LogPurged(result.Verifications, result.MessageIndexes, result.IdempotencyKeys, result.UsageRows, result.BudgetRows, result.DurableInstances, cutoff);
         if (!complete)
@@ -74,6 +75,48 @@ public sealed partial class RetentionService(
         }
 
         return result;
+    }
+
+    /// <summary>The catch-all: every finished instance created before the cutoff, within the run's time.</summary>
+    private static async Task<int> PurgeFinishedInstancesAsync(DurableTaskClient durable, DateTimeOffset cutoff, RunTime run, CancellationToken cancellationToken)
+    {
+        using var both = CancellationTokenSource.CreateLinkedTokenSource(run.Token, cancellationToken);
+        try
+        {
+            var purged = await durable.PurgeAllInstancesAsync(
+                new PurgeInstancesFilter(DateTimeOffset.MinValue, cutoff, [OrchestrationRuntimeStatus.Completed, OrchestrationRuntimeStatus.Failed, OrchestrationRuntimeStatus.Terminated]),
+                both.Token);
+            return purged.PurgedInstanceCount;
+        }
+        catch (OperationCanceledException) when (run.StopHere() && !cancellationToken.IsCancellationRequested)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>
+    /// How long a run (or a step) may take. <see cref="StopHere"/> is asked between rows and between pages (a page can
+    /// come back empty after a long scan), and remembers that the run stopped before it was done.
+    /// </summary>
+    private sealed class RunTime(TimeSpan limit, TimeProvider time) : IDisposable
+    {
+        private readonly CancellationTokenSource _timer = new(limit, time);
+
+        public CancellationToken Token => _timer.Token;
+
+        public bool StoppedEarly { get; private set; }
+
+        public bool StopHere()
+        {
+            if (_timer.IsCancellationRequested)
+            {
+                StoppedEarly = true;
+            }
+
+            return StoppedEarly;
+        }
+
+        public void Dispose() => _timer.Dispose();
     }
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
@@ -92,21 +135,27 @@ public sealed partial class RetentionService(
     /// Index rows whose verification is gone (a send retried under a new message id, or an index written late, after
     /// its verification was purged): nothing can reach them, and they hold a provider's message id.
     /// </summary>
-    private static Task<int> PurgeOrphanIndexesAsync(TableClient client, DateTimeOffset cutoff, CancellationToken outOfTime, CancellationToken cancellationToken) =>
-        DeleteWhereAsync<MessageIndexEntity>(client, TableClient.CreateQueryFilter($"PartitionKey ge {"msg-"} and PartitionKey lt {"msg."} and Timestamp lt {cutoff}"), outOfTime, cancellationToken, keep: async index =>
+    private static Task<int> PurgeOrphanIndexesAsync(TableClient client, DateTimeOffset cutoff, RunTime run, CancellationToken cancellationToken) =>
+        DeleteWhereAsync<MessageIndexEntity>(client, TableClient.CreateQueryFilter($"PartitionKey ge {"msg-"} and PartitionKey lt {"msg."} and Timestamp lt {cutoff}"), run, cancellationToken, keep: async index =>
             (await client.GetEntityIfExistsAsync<VerificationEntity>(index.VerificationId, VerificationEntity.VerificationRowKey, select: ["PartitionKey"], cancellationToken: cancellationToken)).HasValue);
 
-    private async Task<(int Verifications, int Indexes)> PurgeVerificationsAsync(TableClient client, DurableTaskClient durable, DateTimeOffset cutoff, CancellationToken outOfTime, CancellationToken cancellationToken)
+    private static async Task<(int Verifications, int Indexes, int Instances)> PurgeVerificationsAsync(TableClient client, DurableTaskClient durable, DateTimeOffset cutoff, RunTime run, CancellationToken cancellationToken)
     {
         var filter = TableClient.CreateQueryFilter($"RowKey eq {VerificationEntity.VerificationRowKey} and (EndedAt lt {cutoff} or ExpiresAt lt {cutoff})");
-        var (verifications, indexes) = (0, 0);
+        var (verifications, indexes, instances) = (0, 0, 0);
         await foreach (var page in client.QueryAsync<VerificationEntity>(filter, PageSize, cancellationToken: cancellationToken).AsPages())
         {
+            // Asked per page too: a scan can come back with an empty page after a long time.
+            if (run.StopHere())
+            {
+                break;
+            }
+
             foreach (var entity in page.Values)
             {
-                if (outOfTime.IsCancellationRequested)
+                if (run.StopHere())
                 {
-                    return (verifications, indexes);
+                    return (verifications, indexes, instances);
                 }
 
                 if (entity.CallbackUrl is not null && await durable.GetInstanceAsync(Callbacks.CallbackDelivery.InstanceIdFor(entity.Id), cancellation: cancellationToken) is { IsCompleted: false })
@@ -127,16 +176,16 @@ public sealed partial class RetentionService(
                 verifications += await DeleteAsync(client, entity.PartitionKey, entity.RowKey, entity.ETag, cancellationToken);
 
                 // Its durable instance with it (a finished one; the range purge below catches any the engine finishes later).
-                await durable.PurgeInstanceAsync(entity.Id, cancellation: cancellationToken);
+                instances += (await durable.PurgeInstanceAsync(entity.Id, cancellation: cancellationToken)).PurgedInstanceCount;
                 if (entity.CallbackUrl is not null)
                 {
-                    // Its callback delivery too (one still retrying is finished later, and the range purge takes it).
-                    await durable.PurgeInstanceAsync(Callbacks.CallbackDelivery.InstanceIdFor(entity.Id), cancellation: cancellationToken);
+                    // Its callback delivery too (it has finished: a running one kept the row above).
+                    instances += (await durable.PurgeInstanceAsync(Callbacks.CallbackDelivery.InstanceIdFor(entity.Id), cancellation: cancellationToken)).PurgedInstanceCount;
                 }
             }
         }
 
-        return (verifications, indexes);
+        return (verifications, indexes, instances);
     }
 
     private static async Task<int> DeleteIndexAsync(TableClient client, Channel channel, string messageId, string verificationId, CancellationToken cancellationToken)
@@ -153,15 +202,21 @@ public sealed partial class RetentionService(
             .Where(t => t is not null).Select(t => t!.Value).DefaultIfEmpty(DateTimeOffset.MinValue).Max();
 
     /// <summary>Deletes the rows <paramref name="filter"/> finds, a page at a time, but for those <paramref name="keep"/> keeps.</summary>
-    private static async Task<int> DeleteWhereAsync<T>(TableClient client, string filter, CancellationToken outOfTime, CancellationToken cancellationToken, Func<T, Task<bool>>? keep = null)
+    private static async Task<int> DeleteWhereAsync<T>(TableClient client, string filter, RunTime run, CancellationToken cancellationToken, Func<T, Task<bool>>? keep = null)
         where T : class, ITableEntity
     {
         var deleted = 0;
         await foreach (var page in client.QueryAsync<T>(filter, PageSize, cancellationToken: cancellationToken).AsPages())
         {
+            // Asked per page too: a scan can come back with an empty page after a long time.
+            if (run.StopHere())
+            {
+                break;
+            }
+
             foreach (var entity in page.Values)
             {
-                if (outOfTime.IsCancellationRequested)
+                if (run.StopHere())
                 {
                     return deleted;
                 }

@@ -16,8 +16,42 @@ public static class VerificationTracing
 
     public static readonly ActivitySource Source = new(SourceName);
 
-    /// <summary>The root span of a verification: its id is tagged once known.</summary>
-    public static Activity? StartVerification() => Source.StartActivity("otpfailover.verification.start", ActivityKind.Internal);
+    /// <summary>
+    /// The root of a verification's trace, linked to (not a child of) the request that started it: a caller's
+    /// <c>traceparent</c> neither chooses the trace id nor whether the verification is sampled, and two starts under one
+    /// caller's trace are two traces. <see cref="VerificationRoot.TraceParent"/> is what the row keeps; when the span is
+    /// not sampled (or nothing listens) it is a context of its own, unsampled, so every later step is left out too
+    /// instead of turning up as a fragment of another trace.
+    /// </summary>
+    public static VerificationRoot StartVerification(string verificationId) => new(verificationId);
+
+    public sealed class VerificationRoot : IDisposable
+    {
+        private readonly Activity? _previous = Activity.Current;
+
+        internal VerificationRoot(string verificationId)
+        {
+            var links = _previous is null ? null : new[] { new ActivityLink(_previous.Context) };
+            Activity.Current = null; // a root: without this the current span would be its parent
+            Span = Source.StartActivity("otpfailover.verification.start", ActivityKind.Internal, default(ActivityContext), [new(VerificationIdTag, verificationId)], links);
+            TraceParent = Span?.Id ?? $"00-{ActivityTraceId.CreateRandom().ToHexString()}-{ActivitySpanId.CreateRandom().ToHexString()}-00";
+            if (Span is null)
+            {
+                Activity.Current = _previous;
+            }
+        }
+
+        public Activity? Span { get; }
+
+        /// <summary>The W3C context the verification's row keeps.</summary>
+        public string TraceParent { get; }
+
+        public void Dispose()
+        {
+            Span?.Dispose();
+            Activity.Current = _previous;
+        }
+    }
 
     /// <summary>
     /// A span of <paramref name="verificationId"/>'s trace (child of <paramref name="traceParent"/>, the context its

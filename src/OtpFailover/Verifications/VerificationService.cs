@@ -123,8 +123,7 @@ public sealed partial class VerificationService(
         var settings = options.Value;
         var phoneNumber = request.PhoneNumber;
         var id = VerificationIds.New();
-        using var span = VerificationTracing.StartVerification();
-        span?.SetTag(VerificationTracing.VerificationIdTag, id);
+        using var trace = VerificationTracing.StartVerification(id);
         var now = time.GetUtcNow();
         var phoneIndex = phoneNumbers.Index(phoneNumber);
         var callbackUrl = callbacks.Resolve(request.CallbackUrl);
@@ -153,7 +152,7 @@ public sealed partial class VerificationService(
             RegionCode = phoneNumber.RegionCode,
             ClientReference = request.ClientReference,
             CallbackUrl = callbackUrl?.AbsoluteUri,
-            TraceParent = span?.Id,
+            TraceParent = trace.TraceParent,
             CodeLength = settings.CodeLength,
             MaxAttempts = settings.MaxCheckAttempts,
             CreatedAt = now,
@@ -238,7 +237,7 @@ public sealed partial class VerificationService(
             // Without an orchestration nothing would ever be sent: end the verification (the number is free again),
             // give the idempotency key back (a retry with it starts afresh) and take the start out of the limits.
             LogStartFailed(ex, id);
-            await UndoStartAsync(id, phoneIndex, clientIndexes, keyIndex, durable);
+            await UndoStartAsync(id, phoneIndex, clientIndexes, keyIndex, durable, callbackUrl is not null);
             throw;
         }
 
@@ -246,7 +245,7 @@ public sealed partial class VerificationService(
         return new StartResult(StartOutcome.Started, entity.ToVerification());
     }
 
-    private async Task UndoStartAsync(string id, string phoneIndex, IReadOnlyList<string> clientIndexes, string? keyIndex, DurableTaskClient durable)
+    private async Task UndoStartAsync(string id, string phoneIndex, IReadOnlyList<string> clientIndexes, string? keyIndex, DurableTaskClient durable, bool callbacksScheduled)
     {
         try
         {
@@ -270,9 +269,11 @@ public sealed partial class VerificationService(
         try
         {
             // The caller was told the start failed and never saw the id: its receiver has nothing to hear about.
-            if (await durable.GetInstanceAsync(CallbackDelivery.InstanceIdFor(id)) is { IsCompleted: false })
+            // Bounded: a start most likely failed because the durable store is down, and the caller is waiting.
+            using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            if (callbacksScheduled && await durable.GetInstanceAsync(CallbackDelivery.InstanceIdFor(id), bounded.Token) is { IsCompleted: false })
             {
-                await durable.TerminateInstanceAsync(CallbackDelivery.InstanceIdFor(id), "start_failed");
+                await durable.TerminateInstanceAsync(CallbackDelivery.InstanceIdFor(id), "start_failed", bounded.Token);
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
