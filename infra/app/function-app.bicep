@@ -100,6 +100,7 @@ var appSettings = {
   Verification__ReconcileInterval: verification.?reconcileInterval ?? ''
   Verification__MaxCheckAttempts: verification.?maxCheckAttempts ?? ''
   Verification__Brand: verification.?brand ?? ''
+  Verification__DefaultLocale: verification.?defaultLocale ?? ''
 
   Storage__TableName: ''
 
@@ -124,6 +125,7 @@ var appSettings = {
   WhatsApp__VerifyToken: whatsAppOn ? '@Microsoft.KeyVault(SecretUri=${secretUris.whatsAppVerifyToken})' : ''
   WhatsApp__TemplateName: whatsApp.?templateName ?? ''
   WhatsApp__TemplateLanguage: whatsApp.?templateLanguage ?? ''
+  WhatsApp__TemplateLanguages: whatsApp.?templateLanguages ?? ''
   WhatsApp__BaseUrl: whatsApp.?baseUrl ?? ''
   WhatsApp__ApiVersion: whatsApp.?apiVersion ?? ''
   WhatsApp__RequestTimeout: whatsApp.?requestTimeout ?? ''

@@ -12,6 +12,8 @@ type verificationSettings = {
   reconcileInterval: string?
   maxCheckAttempts: string?
   brand: string?
+  @description('BCP 47, e.g. en or pt-BR: the language of a verification started without a locale.')
+  defaultLocale: string?
 }
 
 @export()
@@ -20,6 +22,8 @@ type whatsAppSettings = {
   phoneNumberId: string?
   templateName: string?
   templateLanguage: string?
+  @description('Meta language codes the template is approved in, comma-separated (en_US, es, pt_BR).')
+  templateLanguages: string?
   baseUrl: string?
   apiVersion: string?
   requestTimeout: string?

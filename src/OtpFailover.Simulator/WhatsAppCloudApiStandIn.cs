@@ -36,13 +36,15 @@ public sealed partial class WhatsAppCloudApiStandIn : LoopbackStandIn
     private readonly ConcurrentQueue<ReceivedTemplate> _received = new();
     private int _calls;
 
-    public WhatsAppCloudApiStandIn(string accessToken, string phoneNumberId, string apiVersion, string templateName, string templateLanguage)
+    /// <param name="otherLanguages">Further languages the template is approved in (Meta refuses any other).</param>
+    public WhatsAppCloudApiStandIn(string accessToken, string phoneNumberId, string apiVersion, string templateName, string templateLanguage, IEnumerable<string>? otherLanguages = null)
     {
         AccessToken = accessToken;
         PhoneNumberId = phoneNumberId;
         ApiVersion = apiVersion;
         TemplateName = templateName;
         TemplateLanguage = templateLanguage;
+        TemplateLanguages = new HashSet<string>((otherLanguages ?? []).Append(templateLanguage), StringComparer.Ordinal);
     }
 
     public string AccessToken { get; }
@@ -54,6 +56,9 @@ public sealed partial class WhatsAppCloudApiStandIn : LoopbackStandIn
     public string TemplateName { get; }
 
     public string TemplateLanguage { get; }
+
+    /// <summary>Every language the template is approved in.</summary>
+    public IReadOnlySet<string> TemplateLanguages { get; }
 
     /// <summary>Answers the n-th well-formed call (0-based); by default every call is accepted.</summary>
     public Func<ReceivedTemplate, int, StandInAnswer> Answer { get; set; } = (_, _) => StandInAnswer.Accept;
@@ -172,7 +177,8 @@ public sealed partial class WhatsAppCloudApiStandIn : LoopbackStandIn
         }
 
         var template = body["template"];
-        if (Text(template?["name"]) != TemplateName || Text(template?["language"]?["code"]) != TemplateLanguage)
+        var language = Text(template?["language"]?["code"]);
+        if (Text(template?["name"]) != TemplateName || language is null || !TemplateLanguages.Contains(language))
         {
             return (null, Error(404, 132001, "OAuthException", "(#132001) Template name does not exist in the translation"));
         }
@@ -188,7 +194,7 @@ public sealed partial class WhatsAppCloudApiStandIn : LoopbackStandIn
         }
 
         var messageId = $"wamid.{Convert.ToBase64String(Guid.NewGuid().ToByteArray())}";
-        return (new ReceivedTemplate(to, TemplateName, TemplateLanguage, bodyCode, buttonCode, Text(callback), messageId, raw), null);
+        return (new ReceivedTemplate(to, TemplateName, language, bodyCode, buttonCode, Text(callback), messageId, raw), null);
 
         string? SingleTextParameter(JsonNode? component) =>
             component?["parameters"] is JsonArray { Count: 1 } parameters && Text(parameters[0]?["type"]) == "text" ? Text(parameters[0]?["text"]) : null;

@@ -78,6 +78,12 @@ public sealed partial class VerificationsApi(VerificationService verifications, 
             return ApiProblems.CallbackUrlNotAllowed(callbackProblem);
         }
 
+        string? locale = null;
+        if (body.Locale is not null && !Locales.TryNormalize(body.Locale, out locale))
+        {
+            return ApiProblems.InvalidRequest("locale must be a BCP 47 language tag such as en, es or pt-BR.");
+        }
+
         var idempotencyKey = request.Headers[IdempotencyKeyHeader];
         if (idempotencyKey.Count > 1 || (idempotencyKey.Count == 1 && !IdempotencyKeyPattern().IsMatch(idempotencyKey[0] ?? string.Empty)))
         {
@@ -85,7 +91,7 @@ public sealed partial class VerificationsApi(VerificationService verifications, 
         }
 
         var result = await verifications.StartAsync(
-            new StartRequest(phoneNumber, body.ClientReference, clientSubjects, idempotencyKey.Count == 1 ? idempotencyKey[0] : null, callbackUrl),
+            new StartRequest(phoneNumber, body.ClientReference, clientSubjects, idempotencyKey.Count == 1 ? idempotencyKey[0] : null, callbackUrl, locale),
             durable,
             cancellationToken);
         return result.Outcome switch

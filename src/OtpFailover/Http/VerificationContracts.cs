@@ -6,7 +6,8 @@ namespace OtpFailover.Http;
 /// <param name="ClientIp">The visitor's IP address, so starts can be limited per client (IPv6 counts by its /64).</param>
 /// <param name="ClientKey">Any other key the starts should be limited by (a session, a device); counted as well as <paramref name="ClientIp"/>.</param>
 /// <param name="CallbackUrl">Where this verification's signed status events go, instead of <c>Callbacks:Url</c>; its host must be in <c>Callbacks:AllowedHosts</c>.</param>
-public sealed record StartVerificationRequest(string? PhoneNumber, string? ClientReference, string? ClientIp = null, string? ClientKey = null, string? CallbackUrl = null);
+/// <param name="Locale">The user's language (BCP 47, e.g. <c>pt-BR</c>): the SMS text's and the WhatsApp template's; default <c>Verification:DefaultLocale</c>.</param>
+public sealed record StartVerificationRequest(string? PhoneNumber, string? ClientReference, string? ClientIp = null, string? ClientKey = null, string? CallbackUrl = null, string? Locale = null);
 
 public sealed record CheckCodeRequest(string? Code);
 

@@ -41,7 +41,7 @@ public sealed partial class AcsSmsSender(HttpClient http, IOptions<SmsOptions> s
         var settings = smsOptions.Value;
         // Every attempt, in this call or a retried activity, must send the same bytes: the text's "expires in N
         // minutes" is counted from the first-sent time that is stored with the repeatability id, not from now.
-        var text = SmsText.Compose(message.Code, message.Brand, message.ExpiresAt - message.RepeatabilityFirstSent, settings.WebOtpDomain);
+        var text = SmsText.Compose(message.Code, message.Brand, message.ExpiresAt - message.RepeatabilityFirstSent, settings.WebOtpDomain, message.Locale);
         var body = JsonSerializer.SerializeToUtf8Bytes(
             new SendRequest(
                 settings.From!,

@@ -6,6 +6,7 @@ namespace OtpFailover.Sms;
 /// <summary>An SMS carrying a one-time code.</summary>
 /// <param name="RepeatabilityRequestId">Made once per verification and stored before the first send; a retried send repeats it.</param>
 /// <param name="RepeatabilityFirstSent">When the first send with that id was attempted.</param>
+/// <param name="Locale">The verification's language: the text's (see <see cref="SmsText"/>).</param>
 public sealed record SmsCodeMessage(
     string VerificationId,
     PhoneNumber To,
@@ -13,7 +14,8 @@ public sealed record SmsCodeMessage(
     string Brand,
     DateTimeOffset ExpiresAt,
     Guid RepeatabilityRequestId,
-    DateTimeOffset RepeatabilityFirstSent);
+    DateTimeOffset RepeatabilityFirstSent,
+    string? Locale = null);
 
 /// <summary>
 /// Sends a code by SMS. A send repeated with the same repeatability pair must not reach the user twice.

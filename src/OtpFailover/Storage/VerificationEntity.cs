@@ -37,6 +37,9 @@ public sealed class VerificationEntity : ITableEntity, IOperationStamped
 
     public string? ClientReference { get; set; }
 
+    /// <summary>The verification's language (BCP 47): the SMS text's, and the WhatsApp template's where approved.</summary>
+    public string? Locale { get; set; }
+
     /// <summary>The W3C trace context of the start's span: every later step of the verification opens its span under it.</summary>
     public string? TraceParent { get; set; }
 

@@ -85,7 +85,7 @@ public sealed partial class VerificationActivities(
         using var span = VerificationTracing.StartStep("otpfailover.whatsapp.send", verificationId, entity.TraceParent);
         var to = phoneNumbers.Decrypt(entity.PhoneCiphertext, verificationId);
         var code = codes.Derive(verificationId, entity.CodeLength);
-        var result = await whatsApp.SendAsync(new WhatsAppCodeMessage(verificationId, to, code, entity.ExpiresAt), cancellationToken);
+        var result = await whatsApp.SendAsync(new WhatsAppCodeMessage(verificationId, to, code, entity.ExpiresAt, entity.Locale), cancellationToken);
         span?.SetTag("otpfailover.send.outcome", WireNames.Of(result.Outcome));
         if (result.Outcome != SendOutcome.Accepted)
         {
@@ -226,7 +226,8 @@ public sealed partial class VerificationActivities(
             options.Value.Brand,
             entity.ExpiresAt,
             Guid.Parse(entity.SmsRepeatabilityRequestId!),
-            entity.SmsRepeatabilityFirstSent!.Value);
+            entity.SmsRepeatabilityFirstSent!.Value,
+            entity.Locale);
         var result = await sms.SendAsync(message, cancellationToken);
         span?.SetTag("otpfailover.send.outcome", WireNames.Of(result.Outcome));
         if (result.Outcome == SendOutcome.Rejected && !allowedThisRun && !result.RefusesRequest)

@@ -56,6 +56,12 @@ public sealed class VerificationOptions
     [Range(1, 20, ErrorMessage = "Verification:MaxCheckAttempts must be between {1} and {2}.")]
     public int MaxCheckAttempts { get; set; } = 5;
 
+    /// <summary>
+    /// The language of a verification started without a <c>locale</c> (BCP 47): the SMS text's language and the
+    /// WhatsApp template's, where one is configured for it (<c>WhatsApp:TemplateLanguages</c>).
+    /// </summary>
+    public string DefaultLocale { get; set; } = Locales.Default;
+
     /// <summary>The name the SMS text uses ("123456 is your {Brand} verification code.").</summary>
     [Required(AllowEmptyStrings = false, ErrorMessage = "Verification:Brand is required: the name the SMS text shows.")]
     [StringLength(30, ErrorMessage = "Verification:Brand must be at most {1} characters.")]

@@ -33,6 +33,11 @@ public sealed class VerificationOptionsValidator(IConfiguration configuration) :
             failures.Add($"{section}:{nameof(VerificationOptions.CodeKey)} is the public sample key from local.settings.sample.json; it is only accepted when {EnvironmentSetting} is Development. Set your own (for example `openssl rand -base64 32`), kept in Key Vault.");
         }
 
+        if (!Locales.TryNormalize(options.DefaultLocale, out _))
+        {
+            failures.Add($"{section}:{nameof(VerificationOptions.DefaultLocale)} must be a BCP 47 language tag such as en, es or pt-BR.");
+        }
+
         if (options.WhatsAppDeliveryTimeout >= options.CodeLifetime)
         {
             failures.Add($"{section}:{nameof(VerificationOptions.WhatsAppDeliveryTimeout)} ({options.WhatsAppDeliveryTimeout}) must be shorter than {section}:{nameof(VerificationOptions.CodeLifetime)} ({options.CodeLifetime}), or the SMS could never go out.");

@@ -58,7 +58,8 @@ public enum StatusUpdateOutcome
 /// <param name="ClientSubjects">The clients the start counts against (see <see cref="ClientKeys"/>): its IP address, its key, or both.</param>
 /// <param name="IdempotencyKey">The caller's <c>Idempotency-Key</c>: a repeat (same number, same clients) returns the verification it started.</param>
 /// <param name="CallbackUrl">Where this verification's status events go (already allowed by <see cref="CallbackUrlPolicy"/>); null: <c>Callbacks:Url</c>.</param>
-public sealed record StartRequest(PhoneNumber PhoneNumber, string? ClientReference = null, IReadOnlyList<string>? ClientSubjects = null, string? IdempotencyKey = null, Uri? CallbackUrl = null)
+/// <param name="Locale">The user's language, normalised (<see cref="Locales"/>); null: <c>Verification:DefaultLocale</c>.</param>
+public sealed record StartRequest(PhoneNumber PhoneNumber, string? ClientReference = null, IReadOnlyList<string>? ClientSubjects = null, string? IdempotencyKey = null, Uri? CallbackUrl = null, string? Locale = null)
 {
     public IReadOnlyList<string> ClientSubjects { get; init; } = ClientSubjects ?? [];
 }
@@ -152,6 +153,7 @@ public sealed partial class VerificationService(
             RegionCode = phoneNumber.RegionCode,
             ClientReference = request.ClientReference,
             CallbackUrl = callbackUrl?.AbsoluteUri,
+            Locale = request.Locale ?? (Locales.TryNormalize(settings.DefaultLocale, out var defaultLocale) ? defaultLocale : Locales.Default),
             TraceParent = trace.TraceParent,
             CodeLength = settings.CodeLength,
             MaxAttempts = settings.MaxCheckAttempts,

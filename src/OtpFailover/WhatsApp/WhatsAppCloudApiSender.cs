@@ -165,7 +165,7 @@ public sealed partial class WhatsAppCloudApiSender(HttpClient http, IOptions<Wha
                 "individual",
                 message.To.Digits,
                 "template",
-                new Template(settings.TemplateName, new Language(settings.TemplateLanguage), [new("body", null, null, code), new("button", "url", "0", code)]),
+                new Template(settings.TemplateName, new Language(settings.TemplateLanguageFor(message.Locale)), [new("body", null, null, code), new("button", "url", "0", code)]),
                 CallbackPrefix + message.VerificationId);
         }
     }

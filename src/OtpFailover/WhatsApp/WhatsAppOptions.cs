@@ -37,6 +37,32 @@ public sealed class WhatsAppOptions
     [RegularExpression(@"^[a-z]{2,3}(_[A-Z]{2})?\z", ErrorMessage = "WhatsApp:TemplateLanguage must be a template language code such as en_US or de.")]
     public string TemplateLanguage { get; set; } = "en_US";
 
+    /// <summary>
+    /// The languages the template is approved in (Meta's codes, comma-separated: <c>en_US, es, pt_BR, hi</c>). A
+    /// verification's locale picks the first that matches it (<c>pt-BR</c>: <c>pt_BR</c>, then <c>pt</c>); otherwise
+    /// <see cref="TemplateLanguage"/>. Empty: always <see cref="TemplateLanguage"/>.
+    /// </summary>
+    public string? TemplateLanguages { get; set; }
+
+    /// <summary>The template language for a verification's locale (see <see cref="TemplateLanguages"/>).</summary>
+    public string TemplateLanguageFor(string? locale)
+    {
+        var approved = ParseLanguages(TemplateLanguages);
+        foreach (var tag in Verifications.Locales.Fallbacks(locale ?? string.Empty))
+        {
+            var code = tag.Replace('-', '_');
+            if (approved.FirstOrDefault(a => string.Equals(a, code, StringComparison.OrdinalIgnoreCase)) is { } match)
+            {
+                return match;
+            }
+        }
+
+        return TemplateLanguage;
+    }
+
+    internal static string[] ParseLanguages(string? languages) =>
+        (languages ?? string.Empty).Split([',', ';', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
     /// <summary>How long one request to the Graph API may take before its outcome counts as unknown.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:01:00", ErrorMessage = "WhatsApp:RequestTimeout must be between {1} and {2}.")]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);

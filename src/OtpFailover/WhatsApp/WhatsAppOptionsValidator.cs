@@ -3,17 +3,22 @@ using Microsoft.Extensions.Options;
 namespace OtpFailover.WhatsApp;
 
 /// <summary>Once the channel is on (a phone number id is set), everything it needs must be set too.</summary>
-public sealed class WhatsAppOptionsValidator : IValidateOptions<WhatsAppOptions>
+public sealed partial class WhatsAppOptionsValidator : IValidateOptions<WhatsAppOptions>
 {
     public ValidateOptionsResult Validate(string? name, WhatsAppOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (!options.IsConfigured)
+        var missing = new List<string>();
+        foreach (var language in WhatsAppOptions.ParseLanguages(options.TemplateLanguages).Where(l => !TemplateLanguageCode().IsMatch(l)))
         {
-            return ValidateOptionsResult.Success;
+            missing.Add($"WhatsApp:TemplateLanguages entry '{language}' is not a template language code such as en_US, es or pt_BR.");
         }
 
-        var missing = new List<string>();
+        if (!options.IsConfigured)
+        {
+            return missing.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(missing);
+        }
+
         if (string.IsNullOrWhiteSpace(options.AccessToken))
         {
             missing.Add("WhatsApp:AccessToken is required when WhatsApp:PhoneNumberId is set (a system user's token with whatsapp_business_messaging).");
@@ -31,4 +36,7 @@ public sealed class WhatsAppOptionsValidator : IValidateOptions<WhatsAppOptions>
 
         return missing.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(missing);
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^[a-z]{2,3}(_[A-Z]{2})?\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex TemplateLanguageCode();
 }

@@ -87,6 +87,8 @@ public sealed class StartupValidationTests
     [InlineData("Callbacks:AllowedHosts", "hooks.example.com, *", "Callbacks:SigningKey", "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")]
     [InlineData("Callbacks:AllowedHosts", "https://hooks.example.com/", "Callbacks:SigningKey", "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")]
     [InlineData("Callbacks:RetryFor", "00:10:00")]
+    [InlineData("Verification:DefaultLocale", "english")]
+    [InlineData("WhatsApp:TemplateLanguages", "en_US, pt-BR")]
     [InlineData("Callbacks:FirstRetryInterval", "00:20:00")]
     public async Task ABadSetting_StopsStartUp_NamingTheSetting(string key, string value, string? otherKey = null, string? otherValue = null)
     {

@@ -38,4 +38,71 @@ public sealed class SmsTextTests
         Assert.False(SmsText.IsGsm7("code 🚀"));
         Assert.False(SmsText.IsGsm7("Łódź"));
     }
+
+    public static TheoryData<string> EveryLanguage => [.. SmsText.Languages];
+
+    [Theory]
+    [MemberData(nameof(EveryLanguage))]
+    public void EveryLanguage_StaysOneSegment_AtTheLongestBrandCodeAndLifetime_WithOrWithoutWebOtp(string locale)
+    {
+        var code = "0123456789";
+        foreach (var brand in new[] { new string('B', 30), "Contoso & Fabrikam Co. - Te'st" })
+        {
+            var plain = SmsText.Compose(code, brand, TimeSpan.FromHours(1), null, locale);
+            var withWebOtp = SmsText.Compose(code, brand, TimeSpan.FromHours(1), new string('d', 46) + ".com", locale);
+
+            foreach (var text in new[] { plain, withWebOtp })
+            {
+                Assert.True(SmsText.FitsOneSegment(text), $"{locale}: {text.Length} characters, {(SmsText.IsGsm7(text) ? "GSM-7" : "UCS-2")}: {text}");
+                Assert.Contains(code, text, StringComparison.Ordinal);
+                Assert.Contains(brand, text, StringComparison.Ordinal);
+                Assert.Contains("60", text, StringComparison.Ordinal);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("en", "482913 is your Contoso verification code. It expires in 10 minutes.")]
+    [InlineData("es", "482913 es tu codigo de verificacion de Contoso. Caduca en 10 minutos.")]
+    [InlineData("pt-BR", "482913 é o seu codigo de verificacao Contoso. Expira em 10 minutos.")]
+    [InlineData("hi", "482913 आपका Contoso कोड है। 10 मिनट मान्य।")]
+    [InlineData("id", "482913 adalah kode verifikasi Contoso Anda. Berlaku 10 menit.")]
+    [InlineData("de", "482913 ist Ihr Contoso Bestätigungscode. Er läuft in 10 Minuten ab.")]
+    [InlineData("fr", "482913 est votre code de vérification Contoso. Il expire dans 10 minutes.")]
+    [InlineData("de-AT", "482913 ist Ihr Contoso Bestätigungscode. Er läuft in 10 Minuten ab.")]
+    [InlineData("pt-PT", "482913 é o seu codigo de verificacao Contoso. Expira em 10 minutos.")]
+    [InlineData("ja-JP", "482913 is your Contoso verification code. It expires in 10 minutes.")]
+    public void EachLanguage_HasItsText_AndOthersFallBackToTheirLanguageThenEnglish(string locale, string expected) =>
+        Assert.Equal(expected, SmsText.Compose("482913", "Contoso", TimeSpan.FromMinutes(10), null, locale));
+
+    [Fact]
+    public void OneMinute_IsSingular_WhereTheLanguageSaysSo()
+    {
+        Assert.EndsWith("1 minuto.", SmsText.Compose("482913", "Contoso", TimeSpan.FromSeconds(30), null, "es"), StringComparison.Ordinal);
+        Assert.EndsWith("in 1 Minute ab.", SmsText.Compose("482913", "Contoso", TimeSpan.FromSeconds(30), null, "de"), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("en", "en")]
+    [InlineData("PT-br", "pt-BR")]
+    [InlineData("zh-hant-tw", "zh-Hant-TW")]
+    [InlineData("es-419", "es-419")]
+    [InlineData("fil", "fil")]
+    public void Locales_AreNormalised(string value, string normalised)
+    {
+        Assert.True(OtpFailover.Verifications.Locales.TryNormalize(value, out var locale));
+        Assert.Equal(normalised, locale);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("english")]
+    [InlineData("en_US")]
+    [InlineData("en-")]
+    [InlineData("e")]
+    [InlineData("en-USA1")]
+    [InlineData("en-US\n")]
+    [InlineData("en-US-x-private")]
+    public void NotALanguageTag_IsRefused(string value) =>
+        Assert.False(OtpFailover.Verifications.Locales.TryNormalize(value, out _));
 }

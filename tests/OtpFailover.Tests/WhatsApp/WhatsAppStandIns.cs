@@ -16,9 +16,10 @@ public static class WhatsAppStandIns
     /// Registers the real Cloud API sender (typed client, resilience handler) the way the app does, pointed at
     /// <paramref name="baseUrl"/>, in place of whatever sender was registered.
     /// </summary>
-    public static void UseCloudApi(IServiceCollection services, Uri baseUrl, TimeSpan? requestTimeout = null, int? maxSendAttempts = null)
+    public static void UseCloudApi(IServiceCollection services, Uri baseUrl, TimeSpan? requestTimeout = null, int? maxSendAttempts = null, string? templateLanguages = null)
     {
         var settings = TestSecrets.WhatsAppSettings(baseUrl, requestTimeout);
+        settings["WhatsApp:TemplateLanguages"] = templateLanguages;
         if (maxSendAttempts is { } attempts)
         {
             settings["WhatsApp:MaxSendAttempts"] = attempts.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -1,0 +1,50 @@
+using System.Text.RegularExpressions;
+
+namespace OtpFailover.Verifications;
+
+/// <summary>
+/// The language a verification speaks to its user: a BCP 47 tag of a language, an optional script and an optional
+/// region (<c>en</c>, <c>pt-BR</c>, <c>zh-Hant-TW</c>), normalised to its usual casing.
+/// </summary>
+public static partial class Locales
+{
+    public const string Default = "en";
+
+    public const int MaxLength = 35;
+
+    public static bool TryNormalize(string? value, out string locale)
+    {
+        locale = string.Empty;
+        if (value is null || value.Length > MaxLength || Pattern().Match(value) is not { Success: true } match)
+        {
+            return false;
+        }
+
+        locale = match.Groups["language"].Value.ToLowerInvariant();
+        if (match.Groups["script"].Success)
+        {
+            var script = match.Groups["script"].Value;
+            locale += "-" + char.ToUpperInvariant(script[0]) + script[1..].ToLowerInvariant();
+        }
+
+        if (match.Groups["region"].Success)
+        {
+            locale += "-" + match.Groups["region"].Value.ToUpperInvariant();
+        }
+
+        return true;
+    }
+
+    /// <summary>The tag and the less specific tags it falls back to: <c>zh-Hant-TW</c>, <c>zh-Hant</c>, <c>zh</c>.</summary>
+    public static IEnumerable<string> Fallbacks(string locale)
+    {
+        ArgumentNullException.ThrowIfNull(locale);
+        for (var tag = locale; tag.Length > 0; tag = tag.LastIndexOf('-') is var dash and > 0 ? tag[..dash] : string.Empty)
+        {
+            yield return tag;
+        }
+    }
+
+    [GeneratedRegex(@"^(?<language>[A-Za-z]{2,3})(-(?<script>[A-Za-z]{4}))?(-(?<region>[A-Za-z]{2}|[0-9]{3}))?\z", RegexOptions.CultureInvariant)]
+    private static partial Regex Pattern();
+}

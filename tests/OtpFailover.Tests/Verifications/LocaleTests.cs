@@ -1,0 +1,97 @@
+using System.Text.Json;
+using OtpFailover.Simulator;
+using OtpFailover.Tests.Infrastructure;
+using OtpFailover.Verifications;
+using OtpFailover.WhatsApp;
+using static OtpFailover.Tests.Http.HttpTestRequests;
+
+namespace OtpFailover.Tests.Verifications;
+
+/// <summary>
+/// A verification speaks its user's language: the WhatsApp template in a language it is approved in, and the SMS text,
+/// through the real clients against the stand-ins (which refuse a template language that is not approved).
+/// </summary>
+public sealed class LocaleTests
+{
+    private static async Task<(TestApp App, WhatsAppCloudApiStandIn Graph, AcsSmsStandIn Acs)> StartAsync(Action<VerificationOptions>? configure = null)
+    {
+        var graph = await new WhatsAppCloudApiStandIn(TestSecrets.AccessToken, TestSecrets.PhoneNumberId, TestSecrets.ApiVersion, TestSecrets.TemplateName, TestSecrets.TemplateLanguage, ["es", "pt_BR", "de"]).StartAsync();
+        var acs = await Sms.AcsStandIns.StartAsync();
+        var app = await TestApp.StartAsync(configure, services: s =>
+        {
+            WhatsApp.WhatsAppStandIns.UseCloudApi(s, graph.BaseUrl, templateLanguages: "en_US, es, pt_BR, de");
+            Sms.AcsStandIns.UseAcs(s, Sms.AcsStandIns.Settings(acs));
+        });
+        return (app, graph, acs);
+    }
+
+    private static async Task<string> StartAsync(TestApp app, string phoneNumber, string? locale)
+    {
+        var response = await ExecuteAsync(await app.Api.StartVerification(Json("POST", "/api/verifications", JsonSerializer.Serialize(new { phoneNumber, locale })), app.Client, default));
+        Assert.True(response.Status == 202, response.Body);
+        return response.Json.GetProperty("id").GetString()!;
+    }
+
+    [Theory]
+    [InlineData("pt-BR", "pt_BR", "é o seu codigo de verificacao")]
+    [InlineData("es-MX", "es", "es tu codigo de verificacion")]
+    [InlineData("hi", "en_US", "आपका")]
+    [InlineData("ja", "en_US", "is your")]
+    public async Task TheTemplateLanguage_AndTheSmsText_FollowTheLocale(string locale, string templateLanguage, string smsWords)
+    {
+        var (app, graph, acs) = await StartAsync();
+        await using var _ = app;
+        await using var __ = graph;
+        await using var ___ = acs;
+
+        var id = await StartAsync(app, "+14155550190", locale);
+        await app.WaitForPhaseAsync(id, WorkflowPhases.SmsSent); // WhatsApp stays silent: the SMS follows
+
+        var template = Assert.Single(graph.Received);
+        Assert.Equal(templateLanguage, template.Language);
+        var sms = Assert.Single(acs.Sent);
+        Assert.Contains(smsWords, sms.Message, StringComparison.Ordinal);
+        Assert.Contains(template.BodyCode, sms.Message, StringComparison.Ordinal);
+        Assert.True(OtpFailover.Sms.SmsText.FitsOneSegment(sms.Message));
+    }
+
+    [Fact]
+    public async Task WithoutALocale_TheDefaultLocaleSpeaks()
+    {
+        var (app, graph, acs) = await StartAsync(o => o.DefaultLocale = "de");
+        await using var _ = app;
+        await using var __ = graph;
+        await using var ___ = acs;
+
+        var id = await StartAsync(app, "+14155550191", locale: null);
+        await app.WaitForPhaseAsync(id, WorkflowPhases.SmsSent);
+
+        Assert.Equal("de", Assert.Single(graph.Received).Language);
+        Assert.Contains("Bestätigungscode", Assert.Single(acs.Sent).Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("english")]
+    [InlineData("en_US")]
+    [InlineData("pt-BR-x")]
+    public async Task ALocaleThatIsNotALanguageTag_Answers400_AndWritesNothing(string locale)
+    {
+        await using var app = await TestApp.StartAsync();
+
+        var response = await ExecuteAsync(await app.Api.StartVerification(Json("POST", "/api/verifications", JsonSerializer.Serialize(new { phoneNumber = "+14155550192", locale })), app.Client, default));
+
+        Assert.Equal(400, response.Status);
+        Assert.Equal("urn:otpfailover:problem:invalid-request", response.ProblemType);
+        Assert.Contains("locale", response.Json.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Empty(await app.RowsAsync());
+    }
+
+    [Theory]
+    [InlineData("pt-BR", "pt_BR")]
+    [InlineData("pt", "en_US")]
+    [InlineData("de-AT", "de")]
+    [InlineData("en-GB", "en_US")]
+    [InlineData(null, "en_US")]
+    public void TheTemplateLanguage_IsTheMostSpecificApprovedOne_ElseTheDefault(string? locale, string expected) =>
+        Assert.Equal(expected, new WhatsAppOptions { TemplateLanguage = "en_US", TemplateLanguages = "en_US, pt_BR, de" }.TemplateLanguageFor(locale));
+}
