@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OtpFailover.Channels;
 using OtpFailover.Verifications;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
@@ -51,30 +52,18 @@ public sealed partial class AcsSmsSender(HttpClient http, IOptions<SmsOptions> s
             Json);
         var path = $"sms?api-version={settings.ApiVersion}";
 
-        var mayHaveSent = false;
-        for (var attempt = 1; ; attempt++)
-        {
-            var (result, retry, retryAfter, definitive) = await SendOnceAsync(path, body, message, cancellationToken);
-            mayHaveSent |= result.Outcome == SendOutcome.Unknown;
-            if (!retry || attempt >= settings.MaxSendAttempts)
+        // The repeatability pair makes a repeat safe, even of an unknown outcome; a send refused for now (throttled,
+        // unavailable, the circuit open) is deferred, for the provider's Retry-After (capped at 10 s) or 15 s.
+        return await ProviderSendLoop.RunAsync(
+            new ProviderSendPolicy(settings.MaxSendAttempts, RepeatSafety.Repeatable, TryAgainByDefault, CircuitOpen),
+            async token =>
             {
-                // After an attempt that may have reached the service, only an answer that refuses these very bytes
-                // (a validation error, a refused recipient) proves nothing went out; anything else is "unknown".
-                if (result.Outcome == SendOutcome.Rejected && mayHaveSent && !definitive)
-                {
-                    return ChannelSendResult.Unknown(result.Detail ?? "sms_outcome_unknown");
-                }
-
-                // Throttled, unavailable, or a circuit open: nothing went out, and later it may.
-                return result.Outcome == SendOutcome.Rejected && (retry || result.Detail == CircuitOpen)
-                    ? result with { TryAgainAfter = retryAfter ?? TryAgainByDefault }
-                    : result;
-            }
-
-            var delay = retryAfter ?? ProviderBackoff.After(attempt);
-            LogRetrying(message.VerificationId, result.Detail, attempt, delay.TotalMilliseconds);
-            await Task.Delay(delay, time, cancellationToken);
-        }
+                var (result, retry, retryAfter, definitive) = await SendOnceAsync(path, body, message, token);
+                return new ProviderAttempt(result, retry, retryAfter, definitive);
+            },
+            (detail, attempt, delay) => LogRetrying(message.VerificationId, detail, attempt, delay.TotalMilliseconds),
+            time,
+            cancellationToken);
     }
 
     /// <returns>

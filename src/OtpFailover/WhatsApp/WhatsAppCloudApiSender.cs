@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OtpFailover.Channels;
 using OtpFailover.Verifications;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
@@ -37,18 +38,17 @@ public sealed partial class WhatsAppCloudApiSender(HttpClient http, IOptions<Wha
         var body = JsonSerializer.SerializeToUtf8Bytes(TemplateMessage.For(message, settings), Json);
         var path = $"{settings.ApiVersion}/{settings.PhoneNumberId}/messages";
 
-        for (var attempt = 1; ; attempt++)
-        {
-            var (result, retry) = await SendOnceAsync(path, body, settings.AccessToken!, message.VerificationId, cancellationToken);
-            if (!retry || attempt >= settings.MaxSendAttempts)
+        // WhatsApp cannot de-duplicate; a refusal fails over to SMS instead of waiting; Retry-After is not read.
+        return await ProviderSendLoop.RunAsync(
+            new ProviderSendPolicy(settings.MaxSendAttempts, RepeatSafety.SendOnce),
+            async token =>
             {
-                return result;
-            }
-
-            var delay = ProviderBackoff.After(attempt);
-            LogRetrying(message.VerificationId, result.Detail, attempt, delay.TotalMilliseconds);
-            await Task.Delay(delay, time, cancellationToken);
-        }
+                var (result, retry) = await SendOnceAsync(path, body, settings.AccessToken!, message.VerificationId, token);
+                return new ProviderAttempt(result, retry);
+            },
+            (detail, attempt, delay) => LogRetrying(message.VerificationId, detail, attempt, delay.TotalMilliseconds),
+            time,
+            cancellationToken);
     }
 
     private async Task<(ChannelSendResult Result, bool Retry)> SendOnceAsync(string path, byte[] body, string accessToken, string verificationId, CancellationToken cancellationToken)

@@ -1,4 +1,4 @@
-namespace OtpFailover.Verifications;
+namespace OtpFailover.Channels;
 
 /// <summary>The pause before a provider send is tried again: exponential from 250 ms, with a little jitter.</summary>
 public static class ProviderBackoff
