@@ -25,9 +25,9 @@ public static class SmsText
         ["es"] = ("{0} es tu codigo de verificacion de {1}. Caduca en {2} {3}.", "minuto", "minutos"),
         ["pt-BR"] = ("{0} é o seu codigo de verificacao {1}. Expira em {2} {3}.", "minuto", "minutos"),
         ["pt"] = ("{0} é o seu codigo de verificacao {1}. Expira em {2} {3}.", "minuto", "minutos"),
-        ["hi"] = ("{0} आपका {1} कोड है। {2} {3} मान्य।", "मिनट", "मिनट"),
+        ["hi"] = ("{0} आपका {1} कोड, {2} {3} तक मान्य।", "मिनट", "मिनट"),
         ["id"] = ("{0} adalah kode verifikasi {1} Anda. Berlaku {2} {3}.", "menit", "menit"),
-        ["de"] = ("{0} ist Ihr {1} Bestätigungscode. Er läuft in {2} {3} ab.", "Minute", "Minuten"),
+        ["de"] = ("{0} ist Ihr Bestätigungscode für {1}. Er läuft in {2} {3} ab.", "Minute", "Minuten"),
         ["fr"] = ("{0} est votre code de vérification {1}. Il expire dans {2} {3}.", "minute", "minutes"),
     };
 

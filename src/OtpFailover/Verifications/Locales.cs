@@ -4,18 +4,20 @@ namespace OtpFailover.Verifications;
 
 /// <summary>
 /// The language a verification speaks to its user: a BCP 47 tag of a language, an optional script and an optional
-/// region (<c>en</c>, <c>pt-BR</c>, <c>zh-Hant-TW</c>), normalised to its usual casing.
+/// region (<c>en</c>, <c>pt-BR</c>, <c>zh-Hant-TW</c>), normalised to its usual casing. What devices send is taken as
+/// it comes: <c>_</c> for <c>-</c> (<c>en_US</c>, as iOS and Java write it), and variants, extensions and private-use
+/// subtags after the region (<c>en-US-u-mu-celsius</c> from Android's regional preferences) are left out.
 /// </summary>
 public static partial class Locales
 {
     public const string Default = "en";
 
-    public const int MaxLength = 35;
+    public const int MaxLength = 85;
 
     public static bool TryNormalize(string? value, out string locale)
     {
         locale = string.Empty;
-        if (value is null || value.Length > MaxLength || Pattern().Match(value) is not { Success: true } match)
+        if (value is null || value.Length > MaxLength || Pattern().Match(value.Replace('_', '-')) is not { Success: true } match)
         {
             return false;
         }
@@ -36,6 +38,14 @@ public static partial class Locales
     }
 
     /// <summary>The tag and the less specific tags it falls back to: <c>zh-Hant-TW</c>, <c>zh-Hant</c>, <c>zh</c>.</summary>
+    /// <summary>The tag's language and region without its script (<c>zh-TW</c> for <c>zh-Hant-TW</c>), or null.</summary>
+    public static string? WithoutScript(string locale)
+    {
+        ArgumentNullException.ThrowIfNull(locale);
+        var parts = locale.Split('-');
+        return parts.Length == 3 && parts[1].Length == 4 ? $"{parts[0]}-{parts[2]}" : null;
+    }
+
     public static IEnumerable<string> Fallbacks(string locale)
     {
         ArgumentNullException.ThrowIfNull(locale);
@@ -45,6 +55,6 @@ public static partial class Locales
         }
     }
 
-    [GeneratedRegex(@"^(?<language>[A-Za-z]{2,3})(-(?<script>[A-Za-z]{4}))?(-(?<region>[A-Za-z]{2}|[0-9]{3}))?\z", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^(?<language>[A-Za-z]{2,3})(-(?<script>[A-Za-z]{4}))?(-(?<region>[A-Za-z]{2}|[0-9]{3}))?(-[A-Za-z0-9]{1,8})*\z", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 }

@@ -35,7 +35,24 @@ public sealed partial class WhatsAppCloudApiSender(HttpClient http, IOptions<Wha
     {
         ArgumentNullException.ThrowIfNull(message);
         var settings = options.Value;
-        var body = JsonSerializer.SerializeToUtf8Bytes(TemplateMessage.For(message, settings), Json);
+        var language = settings.TemplateLanguageFor(message.Locale);
+        var result = await SendInAsync(message, language, settings, cancellationToken);
+        if (language != settings.TemplateLanguage && result.Outcome == SendOutcome.Rejected && result.Detail == TemplateMissing)
+        {
+            // Not approved in that language after all (WhatsApp:TemplateLanguages is wrong): the refusal proves nothing
+            // went out, so the default language is tried rather than paying for an SMS.
+            LogLanguageRefused(message.VerificationId, language);
+            result = await SendInAsync(message, settings.TemplateLanguage, settings, cancellationToken);
+        }
+
+        return result;
+    }
+
+    private static readonly string TemplateMissing = WhatsAppErrorCodes.Describe(132001);
+
+    private async Task<ChannelSendResult> SendInAsync(WhatsAppCodeMessage message, string language, WhatsAppOptions settings, CancellationToken cancellationToken)
+    {
+        var body = JsonSerializer.SerializeToUtf8Bytes(TemplateMessage.For(message, settings.TemplateName, language), Json);
         var path = $"{settings.ApiVersion}/{settings.PhoneNumberId}/messages";
 
         // WhatsApp cannot de-duplicate; a refusal fails over to SMS instead of waiting; Retry-After is not read.
@@ -142,6 +159,9 @@ public sealed partial class WhatsAppCloudApiSender(HttpClient http, IOptions<Wha
     [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: WhatsApp answered {Detail}; retrying (attempt {Attempt} done, next in {DelayMs} ms)")]
     private partial void LogRetrying(string verificationId, string? detail, int attempt, double delayMs);
 
+    [LoggerMessage(Level = LogLevel.Error, Message = "Verification {VerificationId}: WhatsApp has no template in {Language} (WhatsApp:TemplateLanguages names it); sending in WhatsApp:TemplateLanguage instead")]
+    private partial void LogLanguageRefused(string verificationId, string language);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: the WhatsApp send's outcome is unknown ({Failure}); not repeating it")]
     private partial void LogOutcomeUnknown(string verificationId, string failure);
 
@@ -157,7 +177,7 @@ public sealed partial class WhatsAppCloudApiSender(HttpClient http, IOptions<Wha
         Template Template,
         string BizOpaqueCallbackData)
     {
-        public static TemplateMessage For(WhatsAppCodeMessage message, WhatsAppOptions settings)
+        public static TemplateMessage For(WhatsAppCodeMessage message, string templateName, string language)
         {
             Parameter[] code = [new("text", message.Code)];
             return new(
@@ -165,7 +185,7 @@ public sealed partial class WhatsAppCloudApiSender(HttpClient http, IOptions<Wha
                 "individual",
                 message.To.Digits,
                 "template",
-                new Template(settings.TemplateName, new Language(settings.TemplateLanguageFor(message.Locale)), [new("body", null, null, code), new("button", "url", "0", code)]),
+                new Template(templateName, new Language(language), [new("body", null, null, code), new("button", "url", "0", code)]),
                 CallbackPrefix + message.VerificationId);
         }
     }

@@ -44,20 +44,35 @@ public sealed class WhatsAppOptions
     /// </summary>
     public string? TemplateLanguages { get; set; }
 
-    /// <summary>The template language for a verification's locale (see <see cref="TemplateLanguages"/>).</summary>
+    /// <summary>
+    /// The template language for a verification's locale: the most specific approved one (<c>zh-Hant-TW</c>:
+    /// <c>zh_Hant_TW</c>, <c>zh_TW</c>, <c>zh_Hant</c>, <c>zh</c>), else any approved one in the same language (<c>pt</c>
+    /// gets <c>pt_BR</c> rather than English), else <see cref="TemplateLanguage"/>.
+    /// </summary>
     public string TemplateLanguageFor(string? locale)
     {
         var approved = ParseLanguages(TemplateLanguages);
-        foreach (var tag in Verifications.Locales.Fallbacks(locale ?? string.Empty))
+        if (string.IsNullOrEmpty(locale) || approved.Length == 0)
         {
-            var code = tag.Replace('-', '_');
+            return TemplateLanguage;
+        }
+
+        var candidates = Verifications.Locales.Fallbacks(locale).ToList();
+        if (Verifications.Locales.WithoutScript(locale) is { } regional)
+        {
+            candidates.Insert(1, regional);
+        }
+
+        foreach (var code in candidates.Select(tag => tag.Replace('-', '_')))
+        {
             if (approved.FirstOrDefault(a => string.Equals(a, code, StringComparison.OrdinalIgnoreCase)) is { } match)
             {
                 return match;
             }
         }
 
-        return TemplateLanguage;
+        var language = candidates[^1];
+        return approved.FirstOrDefault(a => a.Split('_')[0].Equals(language, StringComparison.OrdinalIgnoreCase)) ?? TemplateLanguage;
     }
 
     internal static string[] ParseLanguages(string? languages) =>

@@ -36,6 +36,8 @@ public sealed class LocaleTests
     [InlineData("pt-BR", "pt_BR", "é o seu codigo de verificacao")]
     [InlineData("es-MX", "es", "es tu codigo de verificacion")]
     [InlineData("hi", "en_US", "आपका")]
+    [InlineData("en_US", "en_US", "is your")]
+    [InlineData("de-DE-u-mu-celsius", "de", "Bestätigungscode")]
     [InlineData("ja", "en_US", "is your")]
     public async Task TheTemplateLanguage_AndTheSmsText_FollowTheLocale(string locale, string templateLanguage, string smsWords)
     {
@@ -72,8 +74,8 @@ public sealed class LocaleTests
 
     [Theory]
     [InlineData("english")]
-    [InlineData("en_US")]
-    [InlineData("pt-BR-x")]
+    [InlineData("e")]
+    [InlineData("pt BR")]
     public async Task ALocaleThatIsNotALanguageTag_Answers400_AndWritesNothing(string locale)
     {
         await using var app = await TestApp.StartAsync();
@@ -88,10 +90,29 @@ public sealed class LocaleTests
 
     [Theory]
     [InlineData("pt-BR", "pt_BR")]
-    [InlineData("pt", "en_US")]
+    [InlineData("pt", "pt_BR")]
+    [InlineData("pt-PT", "pt_BR")]
+    [InlineData("zh-Hant-TW", "zh_TW")]
+    [InlineData("zh-Hans", "zh_CN")]
     [InlineData("de-AT", "de")]
     [InlineData("en-GB", "en_US")]
     [InlineData(null, "en_US")]
     public void TheTemplateLanguage_IsTheMostSpecificApprovedOne_ElseTheDefault(string? locale, string expected) =>
-        Assert.Equal(expected, new WhatsAppOptions { TemplateLanguage = "en_US", TemplateLanguages = "en_US, pt_BR, de" }.TemplateLanguageFor(locale));
+        Assert.Equal(expected, new WhatsAppOptions { TemplateLanguage = "en_US", TemplateLanguages = "en_US, pt_BR, de, zh_CN, zh_TW" }.TemplateLanguageFor(locale));
+
+    [Fact]
+    public async Task ALanguageTheTemplateIsNotApprovedIn_AfterAll_IsRefused_AndTheDefaultLanguageGoesOut_NotAnSms()
+    {
+        // Configured as approved in pt_BR, but WhatsApp has it only in en_US.
+        await using var graph = await new WhatsAppCloudApiStandIn(TestSecrets.AccessToken, TestSecrets.PhoneNumberId, TestSecrets.ApiVersion, TestSecrets.TemplateName, TestSecrets.TemplateLanguage).StartAsync();
+        await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25), services: s => WhatsApp.WhatsAppStandIns.UseCloudApi(s, graph.BaseUrl, templateLanguages: "en_US, pt_BR"));
+
+        var id = await StartAsync(app, "+14155550193", "pt-BR");
+        await app.WaitForPhaseAsync(id, WorkflowPhases.AwaitingWhatsAppDelivery);
+
+        Assert.Equal(2, graph.Calls);
+        Assert.Equal("en_US", Assert.Single(graph.Received).Language);
+        Assert.Equal(0, app.Sms.Calls);
+        Assert.Contains(app.Logs.GetSnapshot(), r => r.Message.Contains("no template in pt_BR", StringComparison.Ordinal));
+    }
 }
