@@ -37,7 +37,6 @@ public static partial class Locales
         return true;
     }
 
-    /// <summary>The tag and the less specific tags it falls back to: <c>zh-Hant-TW</c>, <c>zh-Hant</c>, <c>zh</c>.</summary>
     /// <summary>The tag's language and region without its script (<c>zh-TW</c> for <c>zh-Hant-TW</c>), or null.</summary>
     public static string? WithoutScript(string locale)
     {
@@ -46,6 +45,7 @@ public static partial class Locales
         return parts.Length == 3 && parts[1].Length == 4 ? $"{parts[0]}-{parts[2]}" : null;
     }
 
+    /// <summary>The tag and the less specific tags it falls back to: <c>zh-Hant-TW</c>, <c>zh-Hant</c>, <c>zh</c>.</summary>
     public static IEnumerable<string> Fallbacks(string locale)
     {
         ArgumentNullException.ThrowIfNull(locale);

@@ -37,7 +37,7 @@ public sealed partial class WhatsAppCloudApiSender(HttpClient http, IOptions<Wha
         var settings = options.Value;
         var language = settings.TemplateLanguageFor(message.Locale);
         var result = await SendInAsync(message, language, settings, cancellationToken);
-        if (language != settings.TemplateLanguage && result.Outcome == SendOutcome.Rejected && result.Detail == TemplateMissing)
+        if (!string.Equals(language, settings.TemplateLanguage, StringComparison.OrdinalIgnoreCase) && result.Outcome == SendOutcome.Rejected && result.Detail == TemplateMissing)
         {
             // Not approved in that language after all (WhatsApp:TemplateLanguages is wrong): the refusal proves nothing
             // went out, so the default language is tried rather than paying for an SMS.
@@ -159,7 +159,7 @@ public sealed partial class WhatsAppCloudApiSender(HttpClient http, IOptions<Wha
     [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: WhatsApp answered {Detail}; retrying (attempt {Attempt} done, next in {DelayMs} ms)")]
     private partial void LogRetrying(string verificationId, string? detail, int attempt, double delayMs);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Verification {VerificationId}: WhatsApp has no template in {Language} (WhatsApp:TemplateLanguages names it); sending in WhatsApp:TemplateLanguage instead")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "Verification {VerificationId}: WhatsApp has no template in {Language} (WhatsApp:TemplateLanguages names it, or WhatsApp:TemplateName is wrong); sending in WhatsApp:TemplateLanguage instead")]
     private partial void LogLanguageRefused(string verificationId, string language);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: the WhatsApp send's outcome is unknown ({Failure}); not repeating it")]
