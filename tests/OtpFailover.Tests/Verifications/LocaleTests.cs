@@ -115,4 +115,22 @@ public sealed class LocaleTests
         Assert.Equal(0, app.Sms.Calls);
         Assert.Contains(app.Logs.GetSnapshot(), r => r.Message.Contains("no template in pt_BR", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task WhenTheDefaultLanguageIsRefusedToo_TheTemplateIsAskedForTwiceAtMost_AndTheSmsGoesOut()
+    {
+        // The template's name is wrong: WhatsApp has it in no language at all.
+        await using var graph = await new WhatsAppCloudApiStandIn(TestSecrets.AccessToken, TestSecrets.PhoneNumberId, TestSecrets.ApiVersion, "another_template", TestSecrets.TemplateLanguage, ["pt_BR"]).StartAsync();
+        await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25), services: s => WhatsApp.WhatsAppStandIns.UseCloudApi(s, graph.BaseUrl, templateLanguages: "en_US, pt_BR"));
+
+        var id = await StartAsync(app, "+14155550194", "pt-BR");
+        var sms = await app.Sms.WaitForMessageAsync(timeout: TimeSpan.FromSeconds(20));
+
+        Assert.Equal(id, sms.VerificationId);
+        Assert.Equal(2, graph.Calls);
+        Assert.Empty(graph.Received);
+        Assert.Equal(1, app.Sms.Calls);
+        var failover = Assert.Single((await app.GetAsync(id)).Timeline, e => e.Type == TimelineEventTypes.Failover);
+        Assert.Equal("whatsapp_132001_template_missing", failover.Detail);
+    }
 }
