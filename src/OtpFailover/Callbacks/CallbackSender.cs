@@ -39,7 +39,7 @@ public sealed class CallbackSender(HttpClient http, CallbackSigner signer, TimeP
             }
 
             var failure = status is >= 300 and < 400 ? $"redirect_{status}" : $"http_{status}";
-            return new CallbackAttempt(false, failure, RetryAfterOf(response, timestamp));
+            return new CallbackAttempt(false, failure, Channels.RetryAfter.Of(response, timestamp));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -58,11 +58,4 @@ public sealed class CallbackSender(HttpClient http, CallbackSigner signer, TimeP
             return new CallbackAttempt(false, "connection_error");
         }
     }
-
-    private static TimeSpan? RetryAfterOf(HttpResponseMessage response, DateTimeOffset now) => response.Headers.RetryAfter switch
-    {
-        { Delta: { } delta } => delta,
-        { Date: { } date } when date > now => date - now,
-        _ => null,
-    };
 }

@@ -33,7 +33,7 @@ public sealed class CallbackUrlPolicy(IOptions<CallbackOptions> options, IConfig
 
     private readonly AllowedHost[] _allowedHosts = ParseHosts(options.Value.AllowedHosts);
 
-    private bool AllowHttp => string.Equals(configuration?[VerificationOptionsValidator.EnvironmentSetting], "Development", StringComparison.OrdinalIgnoreCase);
+    private bool AllowHttp => VerificationOptionsValidator.IsDevelopment(configuration);
 
     /// <summary>Judges a start's own <c>callbackUrl</c>.</summary>
     public CallbackUrlProblem Check(string url, out Uri? callbackUrl)
@@ -99,17 +99,7 @@ public sealed class CallbackUrlPolicy(IOptions<CallbackOptions> options, IConfig
     public bool StillAllows(Uri url)
     {
         ArgumentNullException.ThrowIfNull(url);
-        if (!options.Value.Enabled)
-        {
-            return false;
-        }
-
-        if (Resolve(null) is { } global && global == url)
-        {
-            return true;
-        }
-
-        return CheckShape(url.AbsoluteUri, AllowHttp, out _) == CallbackUrlProblem.None && IsAllowed(url);
+        return (Resolve(null) is { } global && global == url) || Check(url.AbsoluteUri, out _) == CallbackUrlProblem.None;
     }
 
     /// <summary>The host matches an entry (exactly, or a subdomain of a <c>*.</c> entry), and so does the port: the entry's, or the scheme's default.</summary>
@@ -135,7 +125,7 @@ public sealed class CallbackUrlPolicy(IOptions<CallbackOptions> options, IConfig
     internal sealed record AllowedHost(string Host, int? Port, bool Valid);
 
     internal static AllowedHost[] ParseHosts(string? hosts) =>
-        (hosts ?? string.Empty).Split([',', ';', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        Abuse.SettingList.Split(hosts)
             .Select(ParseHost)
             .ToArray();
 
@@ -156,62 +146,5 @@ public sealed class CallbackUrlPolicy(IOptions<CallbackOptions> options, IConfig
         var bare = host.StartsWith("*.", StringComparison.Ordinal) ? host[2..] : host;
         valid &= bare.Length > 0 && !bare.Contains('*', StringComparison.Ordinal) && Uri.CheckHostName(bare.Trim('[', ']')) != UriHostNameType.Unknown;
         return new AllowedHost(host, port, valid);
-    }
-}
-
-/// <summary>Checks the key's format and the global URL at start-up, so a wrong setting stops the app, not a callback.</summary>
-public sealed class CallbackOptionsValidator(IConfiguration configuration) : IValidateOptions<CallbackOptions>
-{
-    public const int MinimumKeyBytes = 24;
-    public const int MaximumKeyBytes = 64;
-
-    public ValidateOptionsResult Validate(string? name, CallbackOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        var failures = new List<string>();
-        var section = CallbackOptions.SectionName;
-        if (options.Enabled)
-        {
-            if (CallbackSigner.TryDecodeKey(options.SigningKey!, out var key))
-            {
-                System.Security.Cryptography.CryptographicOperations.ZeroMemory(key);
-            }
-            else
-            {
-                failures.Add($"{section}:{nameof(CallbackOptions.SigningKey)} must be 'whsec_' and Base64 of {MinimumKeyBytes} to {MaximumKeyBytes} random bytes (for example 'whsec_' + `openssl rand -base64 32`).");
-            }
-        }
-
-        var wantsCallbacks = !string.IsNullOrWhiteSpace(options.Url) || !string.IsNullOrWhiteSpace(options.AllowedHosts);
-        if (wantsCallbacks && !options.Enabled)
-        {
-            failures.Add($"{section}:{nameof(CallbackOptions.SigningKey)} is required when {section}:{nameof(CallbackOptions.Url)} or {section}:{nameof(CallbackOptions.AllowedHosts)} is set: callbacks are always signed.");
-        }
-
-        if (!string.IsNullOrWhiteSpace(options.Url))
-        {
-            var development = string.Equals(configuration[VerificationOptionsValidator.EnvironmentSetting], "Development", StringComparison.OrdinalIgnoreCase);
-            switch (CallbackUrlPolicy.CheckShape(options.Url, development, out _))
-            {
-                case CallbackUrlProblem.Malformed:
-                    failures.Add($"{section}:{nameof(CallbackOptions.Url)} must be an absolute https URL without user information or a fragment.");
-                    break;
-                case CallbackUrlProblem.NotHttps:
-                    failures.Add($"{section}:{nameof(CallbackOptions.Url)} must be https (http only where {VerificationOptionsValidator.EnvironmentSetting} is Development).");
-                    break;
-            }
-        }
-
-        foreach (var host in CallbackUrlPolicy.ParseHosts(options.AllowedHosts).Where(h => !h.Valid))
-        {
-            failures.Add($"{section}:{nameof(CallbackOptions.AllowedHosts)} entry '{host.Host}' is not a host name with an optional port (use 'hooks.example.com', 'hooks.example.com:8443' or '*.example.com').");
-        }
-
-        if (options.FirstRetryInterval > options.MaximumRetryInterval)
-        {
-            failures.Add($"{section}:{nameof(CallbackOptions.FirstRetryInterval)} must not be longer than {section}:{nameof(CallbackOptions.MaximumRetryInterval)}.");
-        }
-
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

@@ -143,12 +143,9 @@ public sealed partial class AcsSmsSender(HttpClient http, IOptions<SmsOptions> s
         }
     }
 
-    private TimeSpan? RetryAfter(HttpResponseMessage response)
-    {
-        var retryAfter = response.Headers.RetryAfter;
-        var delay = retryAfter?.Delta ?? (retryAfter?.Date is { } date ? date - time.GetUtcNow() : null);
-        return delay is { } d && d > TimeSpan.Zero ? (d < MaxRetryAfter ? d : MaxRetryAfter) : null;
-    }
+    /// <summary>The service's <c>Retry-After</c>, at most <see cref="MaxRetryAfter"/>: the sender waits it out in the activity.</summary>
+    private TimeSpan? RetryAfter(HttpResponseMessage response) =>
+        Channels.RetryAfter.Of(response, time.GetUtcNow()) is { } delay ? (delay < MaxRetryAfter ? delay : MaxRetryAfter) : null;
 
     private static async Task<T?> ReadAsync<T>(HttpResponseMessage response, CancellationToken cancellationToken)
         where T : class

@@ -28,7 +28,7 @@ public sealed class VerificationOptionsValidator(IConfiguration configuration) :
             failures.Add($"{section}:{nameof(VerificationOptions.CodeKey)} must be Base64 of at least {MinimumKeyBytes} random bytes (for example `openssl rand -base64 32`).");
         }
 
-        if (options.CodeKey == PublicSampleCodeKey && !string.Equals(configuration[EnvironmentSetting], "Development", StringComparison.OrdinalIgnoreCase))
+        if (options.CodeKey == PublicSampleCodeKey && !IsDevelopment(configuration))
         {
             failures.Add($"{section}:{nameof(VerificationOptions.CodeKey)} is the public sample key from local.settings.sample.json; it is only accepted when {EnvironmentSetting} is Development. Set your own (for example `openssl rand -base64 32`), kept in Key Vault.");
         }
@@ -50,6 +50,10 @@ public sealed class VerificationOptionsValidator(IConfiguration configuration) :
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
+
+    /// <summary>Whether the app runs in local development (<c>AZURE_FUNCTIONS_ENVIRONMENT</c> is <c>Development</c>).</summary>
+    public static bool IsDevelopment(IConfiguration? configuration) =>
+        string.Equals(configuration?[EnvironmentSetting], "Development", StringComparison.OrdinalIgnoreCase);
 
     private static bool IsKeyLongEnough(string value)
     {

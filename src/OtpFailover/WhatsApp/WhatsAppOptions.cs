@@ -34,7 +34,7 @@ public sealed class WhatsAppOptions
     [RegularExpression(@"^[a-z0-9_]{1,512}\z", ErrorMessage = "WhatsApp:TemplateName must be lower-case letters, digits and underscores, as Meta names templates.")]
     public string TemplateName { get; set; } = "verification_code";
 
-    [RegularExpression(@"^[a-z]{2,3}(_[A-Z]{2})?\z", ErrorMessage = "WhatsApp:TemplateLanguage must be a template language code such as en_US or de.")]
+    [RegularExpression(TemplateLanguagePattern, ErrorMessage = "WhatsApp:TemplateLanguage must be a template language code such as en_US or de.")]
     public string TemplateLanguage { get; set; } = "en_US";
 
     /// <summary>
@@ -75,8 +75,10 @@ public sealed class WhatsAppOptions
         return approved.FirstOrDefault(a => a.Split('_')[0].Equals(language, StringComparison.OrdinalIgnoreCase)) ?? TemplateLanguage;
     }
 
-    internal static string[] ParseLanguages(string? languages) =>
-        (languages ?? string.Empty).Split([',', ';', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    internal static string[] ParseLanguages(string? languages) => Abuse.SettingList.Split(languages).ToArray();
+
+    /// <summary>A template language code as Meta writes it: <c>en_US</c>, <c>de</c>.</summary>
+    internal const string TemplateLanguagePattern = @"^[a-z]{2,3}(_[A-Z]{2})?\z";
 
     /// <summary>How long one request to the Graph API may take before its outcome counts as unknown.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:01:00", ErrorMessage = "WhatsApp:RequestTimeout must be between {1} and {2}.")]

@@ -37,6 +37,6 @@ public sealed partial class WhatsAppOptionsValidator : IValidateOptions<WhatsApp
         return missing.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(missing);
     }
 
-    [System.Text.RegularExpressions.GeneratedRegex(@"^[a-z]{2,3}(_[A-Z]{2})?\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    [System.Text.RegularExpressions.GeneratedRegex(WhatsAppOptions.TemplateLanguagePattern, System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
     private static partial System.Text.RegularExpressions.Regex TemplateLanguageCode();
 }

@@ -1,0 +1,13 @@
+namespace OtpFailover.Channels;
+
+/// <summary>An HTTP answer's <c>Retry-After</c>, in seconds or as a date: how long from now, when that is in the future.</summary>
+public static class RetryAfter
+{
+    public static TimeSpan? Of(HttpResponseMessage response, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        var header = response.Headers.RetryAfter;
+        var delay = header?.Delta ?? (header?.Date is { } date ? date - now : null);
+        return delay > TimeSpan.Zero ? delay : null;
+    }
+}
