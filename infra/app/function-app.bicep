@@ -101,6 +101,8 @@ var appSettings = {
   Verification__MaxCheckAttempts: verification.?maxCheckAttempts ?? ''
   Verification__Brand: verification.?brand ?? ''
   Verification__DefaultLocale: verification.?defaultLocale ?? ''
+  Verification__Channels: verification.?channels ?? ''
+  Verification__SmsDeliveryTimeout: verification.?smsDeliveryTimeout ?? ''
 
   Storage__TableName: ''
 
@@ -165,6 +167,13 @@ var smsBudgetOverrides = toObject(
   entry => string(entry.value)
 )
 
+// One setting per country's channel plan: Verification__ChannelsByCountry__US = sms.
+var channelsByCountry = toObject(
+  items(verification.?channelsByCountry ?? {}),
+  entry => 'Verification__ChannelsByCountry__${toUpper(entry.key)}',
+  entry => entry.value
+)
+
 resource site 'Microsoft.Web/sites@2024-04-01' = {
   name: name
   location: location
@@ -225,7 +234,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
 
   resource settings 'config' = {
     name: 'appsettings'
-    properties: union(appSettings, smsBudgetOverrides)
+    properties: union(appSettings, smsBudgetOverrides, channelsByCountry)
   }
 }
 

@@ -14,6 +14,12 @@ type verificationSettings = {
   brand: string?
   @description('BCP 47, e.g. en or pt-BR: the language of a verification started without a locale.')
   defaultLocale: string?
+  @description('The channels in the order they are tried, comma-separated: whatsapp, sms (the default), sms, or whatsapp.')
+  channels: string?
+  @description('Per country (ISO 3166-1 alpha-2), its own ordered channels: { US: \'sms\', BR: \'whatsapp, sms\' }.')
+  channelsByCountry: object?
+  @description('When SMS is not the last channel: how long to wait for its delivery report before the next one (off by default).')
+  smsDeliveryTimeout: string?
 }
 
 @export()

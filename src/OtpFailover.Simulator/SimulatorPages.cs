@@ -18,6 +18,9 @@ public static class SimulatorPages
           ol.timeline { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: .4rem; }
           ol.timeline li { padding: .3rem .6rem; border-radius: .3rem; background: #e8eefc; }
           ol.timeline li.end { background: #d6f5d6; } ol.timeline li.bad { background: #f8d7da; }
+          ol.plan { list-style: none; padding: 0; display: flex; gap: .4rem; } ol.plan li { padding: .3rem .6rem; border: 1px solid #bbb; border-radius: .3rem; }
+          ol.plan li.current { border-color: #1b1b1b; font-weight: 600; }
+          ol.plan li.delivered, ol.plan li.read { background: #d6f5d6; } ol.plan li.failed, ol.plan li.refused { background: #f8d7da; }
           form { margin: .5rem 0; } input, select, button { font-size: 1rem; padding: .3rem .5rem; }
           .notice { padding: .6rem .8rem; border-radius: .3rem; background: #f8d7da; border: 1px solid #e0a0a8; }
           .notice strong { margin-right: .4rem; }
@@ -40,14 +43,24 @@ public static class SimulatorPages
             (0–3 deliver, 4–5 deliver and read, 6–7 stay silent so the SMS goes out, 8 not on WhatsApp, 9 silent and the SMS fails)
             unless you choose otherwise on a number's inbox page.</p>
             <h2>Try it</h2>
-            <form id="start"><input id="phone" name="phone" value="+14155550100" aria-label="Phone number"> <button>Start a verification</button></form>
+            <form id="start"><input id="phone" name="phone" value="+14155550100" aria-label="Phone number">
+              <select id="channels" aria-label="Channels">
+                <option value="">the app's plan (by country)</option><option value="whatsapp,sms">WhatsApp, then SMS</option>
+                <option value="sms,whatsapp">SMS, then WhatsApp</option><option value="whatsapp">WhatsApp only</option><option value="sms">SMS only</option>
+              </select>
+              <select id="locale" aria-label="Language">
+                <option value="">the app's language</option><option>en</option><option>es</option><option>pt-BR</option><option>hi</option>
+                <option>id</option><option>de</option><option>fr</option>
+              </select>
+              <button>Start a verification</button></form>
             <p id="notice" class="notice" role="alert" hidden></p>
             <div id="verification" hidden>
               <p>Verification <span id="vid"></span>: <strong id="status"></strong> on <span id="channel"></span>.
                  <a id="inboxlink" href="#">Open the phone's inbox</a></p>
+              <ol class="plan" id="plan" aria-label="Channel plan"></ol>
               <ol class="timeline" id="timeline"></ol>
               <form id="check"><input id="code" aria-label="Code" placeholder="code"> <button>Check the code</button> <span id="answer"></span></form>
-              <form id="resend"><button>Send me an SMS instead</button></form>
+              <form id="resend"><button>Try the next channel</button></form>
             </div>
             <h2>Phones</h2>
             <table><thead><tr><th>Number</th><th>Messages</th><th>WhatsApp behaviour</th></tr></thead><tbody id="phones">{{rows}}</tbody></table>
@@ -75,13 +88,24 @@ public static class SimulatorPages
                 if (!id) return;
                 const r = await call('GET', '/try/verifications/' + id);
                 $('#status').textContent = r.body.status; $('#channel').textContent = r.body.channel;
+                $('#plan').innerHTML = '';
+                for (const c of r.body.channels || []) {
+                  const li = document.createElement('li');
+                  li.className = c.state + (c.channel === r.body.channel ? ' current' : '');
+                  li.dataset.channel = c.channel; li.dataset.state = c.state;
+                  li.textContent = c.channel + ': ' + c.state + (c.detail ? ' (' + c.detail + ')' : '');
+                  $('#plan').append(li);
+                }
                 $('#timeline').innerHTML = (r.body.timeline || []).map(e =>
-                  `<li class="${ends.includes(e.type) ? 'end' : bad.includes(e.type) ? 'bad' : ''}">${e.type}${e.reason ? ' (' + e.reason + ')' : ''}</li>`).join('');
+                  `<li class="${ends.includes(e.type) ? 'end' : bad.includes(e.type) ? 'bad' : ''}">${e.type}${e.reason ? ' (' + e.reason + (e.channel ? ' → ' + e.channel : '') + ')' : ''}</li>`).join('');
               }
               $('#start').onsubmit = async ev => {
                 ev.preventDefault();
                 const phone = $('#phone').value;
-                const r = await call('POST', '/try/verifications', { phoneNumber: phone });
+                const start = { phoneNumber: phone };
+                if ($('#channels').value) start.channels = $('#channels').value.split(',');
+                if ($('#locale').value) start.locale = $('#locale').value;
+                const r = await call('POST', '/try/verifications', start);
                 notify(r);
                 if (r.status !== 202) return;
                 id = r.body.id; $('#vid').textContent = id; $('#verification').hidden = false;

@@ -12,7 +12,7 @@ using OtpFailover.Verifications;
 namespace OtpFailover.Functions.Http;
 
 /// <summary>The public API, <c>/api/verifications…</c>, behind a function key.</summary>
-public sealed partial class VerificationsApi(VerificationService verifications, PhoneNumberPolicy policy, CallbackUrlPolicy callbacks, TimeProvider time)
+public sealed partial class VerificationsApi(VerificationService verifications, PhoneNumberPolicy policy, CallbackUrlPolicy callbacks, ChannelPlanner planner, TimeProvider time)
 {
     public const int MaxClientReferenceLength = 128;
     public const string IdempotencyKeyHeader = "Idempotency-Key";
@@ -84,6 +84,22 @@ public sealed partial class VerificationsApi(VerificationService verifications, 
             return ApiProblems.InvalidRequest("locale must be a BCP 47 language tag such as en, es or pt-BR.");
         }
 
+        IReadOnlyList<Channel>? channels = null;
+        if (body.Channels is not null)
+        {
+            if (!ChannelNames.TryParseList(body.Channels, out var requested, out var channelsError))
+            {
+                return ApiProblems.InvalidRequest($"channels: {channelsError}");
+            }
+
+            if (planner.Refuse(requested) is { } refusal)
+            {
+                return ApiProblems.InvalidRequest(refusal);
+            }
+
+            channels = requested;
+        }
+
         var idempotencyKey = request.Headers[IdempotencyKeyHeader];
         if (idempotencyKey.Count > 1 || (idempotencyKey.Count == 1 && !IdempotencyKeyPattern().IsMatch(idempotencyKey[0] ?? string.Empty)))
         {
@@ -91,7 +107,7 @@ public sealed partial class VerificationsApi(VerificationService verifications, 
         }
 
         var result = await verifications.StartAsync(
-            new StartRequest(phoneNumber, body.ClientReference, clientSubjects, idempotencyKey.Count == 1 ? idempotencyKey[0] : null, callbackUrl, locale),
+            new StartRequest(phoneNumber, body.ClientReference, clientSubjects, idempotencyKey.Count == 1 ? idempotencyKey[0] : null, callbackUrl, locale, channels),
             durable,
             cancellationToken);
         return result.Outcome switch

@@ -5,13 +5,9 @@ namespace OtpFailover.Functions.Orchestration;
 
 public sealed class VerificationActivityFunctions(VerificationActivities activities)
 {
-    [Function(ActivityNames.SendWhatsApp)]
-    public Task<SendActivityResult> SendWhatsAppAsync([ActivityTrigger] string verificationId, CancellationToken cancellationToken) =>
-        activities.SendWhatsAppAsync(verificationId, cancellationToken);
-
-    [Function(ActivityNames.SendSms)]
-    public Task<SendActivityResult> SendSmsAsync([ActivityTrigger] SmsFailoverRequest request, CancellationToken cancellationToken) =>
-        activities.SendSmsAsync(request, cancellationToken);
+    [Function(ActivityNames.SendCode)]
+    public Task<SendActivityResult> SendCodeAsync([ActivityTrigger] SendCodeRequest request, CancellationToken cancellationToken) =>
+        activities.SendCodeAsync(request, cancellationToken);
 
     [Function(ActivityNames.ReadVerification)]
     public Task<VerificationSnapshot> ReadVerificationAsync([ActivityTrigger] string verificationId, CancellationToken cancellationToken) =>

@@ -58,12 +58,10 @@ public static class CallbackEvents
             return null;
         }
 
-        var channel = timelineEvent.Type switch
-        {
-            TimelineEventTypes.WhatsAppSent or TimelineEventTypes.WhatsAppDelivered or TimelineEventTypes.WhatsAppRead => Channel.WhatsApp,
-            TimelineEventTypes.Failover or TimelineEventTypes.SmsSent or TimelineEventTypes.SmsDelivered => Channel.Sms,
-            _ => row.ChannelValue,
-        };
+        // A channel's own event names its channel; a failover, the channel it moved to (rows from before plans: SMS).
+        var channel = timelineEvent.Type == TimelineEventTypes.Failover
+            ? timelineEvent.Channel ?? Channel.Sms
+            : TimelineEventTypes.ChannelOf(timelineEvent.Type) ?? row.ChannelValue;
         return new CallbackEvent(
             IdFor(row.Id, sequence),
             timelineEvent.Type,

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using OtpFailover.Abuse;
 using OtpFailover.Callbacks;
+using OtpFailover.Channels;
 using OtpFailover.Codes;
 using OtpFailover.PhoneNumbers;
 using OtpFailover.Retention;
@@ -160,6 +161,10 @@ public static class OtpFailoverServiceCollectionExtensions
         services.TryAddSingleton<VerificationStore>();
         services.TryAddSingleton<VerificationService>();
         services.TryAddSingleton<VerificationActivities>();
+        services.TryAddSingleton<ChannelPlanner>();
+        services.TryAddSingleton<CodeChannels>();
+        services.TryAddKeyedSingleton<ICodeChannel, WhatsAppChannel>(Channel.WhatsApp);
+        services.TryAddKeyedSingleton<ICodeChannel, SmsChannel>(Channel.Sms);
         services.TryAddSingleton<RetentionService>();
         services.TryAddSingleton<CallbackSigner>();
         services.TryAddSingleton<CallbackUrlPolicy>();

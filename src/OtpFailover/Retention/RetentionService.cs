@@ -165,7 +165,7 @@ public sealed partial class RetentionService(
                 }
 
                 // Its index rows first: a crash in between leaves the row, and the next run finds them again.
-                foreach (var (channel, messageId) in new[] { (Channel.WhatsApp, entity.WhatsAppMessageId), (Channel.Sms, entity.SmsMessageId) })
+                foreach (var (channel, messageId) in entity.ReadSends().Select(send => (send.Channel, send.MessageId)))
                 {
                     if (!string.IsNullOrEmpty(messageId))
                     {

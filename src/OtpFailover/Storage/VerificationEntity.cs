@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
+using OtpFailover.Channels;
 using OtpFailover.Verifications;
 
 namespace OtpFailover.Storage;
@@ -64,29 +65,13 @@ public sealed class VerificationEntity : ITableEntity, IOperationStamped
 
     public DateTimeOffset? EndedAt { get; set; }
 
-    public string WhatsAppStatus { get; set; } = nameof(WhatsAppDeliveryStatus.None);
+    /// <summary>The verification's channels in the order they are tried (<c>whatsapp,sms</c>); empty on rows from before plans: WhatsApp, then SMS.</summary>
+    public string Plan { get; set; } = string.Empty;
 
-    public DateTimeOffset? WhatsAppSendStartedAt { get; set; }
-
-    public string? WhatsAppMessageId { get; set; }
-
-    public string? SmsRepeatabilityRequestId { get; set; }
-
-    public DateTimeOffset? SmsRepeatabilityFirstSent { get; set; }
-
-    public string? SmsMessageId { get; set; }
-
-    public DateTimeOffset? SmsSentAt { get; set; }
-
-    /// <summary>When the SMS limits (per number, per region) let this verification's SMS go out; counted once.</summary>
-    public DateTimeOffset? SmsAllowedAt { get; set; }
+    /// <summary>The channel sends so far, in order (JSON of <see cref="ChannelSend"/>): one entry per channel tried.</summary>
+    public string Sends { get; set; } = "[]";
 
     public DateTimeOffset? ResendRequestedAt { get; set; }
-
-    /// <summary><c>None</c>, then <c>Delivered</c> or <c>Failed</c> from the first SMS delivery report.</summary>
-    public string SmsDeliveryStatus { get; set; } = "None";
-
-    public string? FailoverReason { get; set; }
 
     public string Timeline { get; set; } = "[]";
 
@@ -107,16 +92,50 @@ public sealed class VerificationEntity : ITableEntity, IOperationStamped
         set => Channel = value.ToString();
     }
 
-    internal WhatsAppDeliveryStatus WhatsAppStatusValue
-    {
-        get => Enum.Parse<WhatsAppDeliveryStatus>(WhatsAppStatus);
-        set => WhatsAppStatus = value.ToString();
-    }
-
     internal bool IsPending => StatusValue == VerificationStatus.Pending;
 
-    /// <summary>WhatsApp confirmed delivery (delivered or read): the user has the code, whatever becomes of the SMS.</summary>
-    internal bool WhatsAppConfirmed => WhatsAppStatusValue is WhatsAppDeliveryStatus.Delivered or WhatsAppDeliveryStatus.Read;
+    internal IReadOnlyList<Channel> PlanValue
+    {
+        get => string.IsNullOrEmpty(Plan) ? [Verifications.Channel.WhatsApp, Verifications.Channel.Sms] : ChannelPlanner.Parse(Plan);
+        set => Plan = ChannelNames.Join(value);
+    }
+
+    internal IReadOnlyList<ChannelSend> ReadSends() =>
+        JsonSerializer.Deserialize<List<ChannelSend>>(Sends, StorageJson.Options) ?? [];
+
+    internal ChannelSend? SendOn(Channel channel) => ReadSends().FirstOrDefault(s => s.Channel == channel);
+
+    /// <summary>Adds <paramref name="send"/>, or replaces its channel's entry.</summary>
+    internal void Put(ChannelSend send)
+    {
+        var sends = ReadSends().ToList();
+        var at = sends.FindIndex(s => s.Channel == send.Channel);
+        if (at < 0)
+        {
+            sends.Add(send);
+        }
+        else
+        {
+            sends[at] = send;
+        }
+
+        Sends = JsonSerializer.Serialize(sends, StorageJson.Options);
+    }
+
+    /// <summary>Some channel confirmed delivery (delivered or read): the user has the code, whatever becomes of the others.</summary>
+    internal bool AnyConfirmed => ReadSends().Any(s => s.Confirmed);
+
+    /// <summary>
+    /// The plan's channel after the one the verification is on (the last it moved to; the plan's first before any),
+    /// or null when it is on the last.
+    /// </summary>
+    internal Channel? NextChannel()
+    {
+        var plan = PlanValue;
+        var sends = ReadSends();
+        var current = sends.Count == 0 ? 0 : plan.ToList().IndexOf(sends[^1].Channel);
+        return current >= 0 && current + 1 < plan.Count ? plan[current + 1] : null;
+    }
 
     internal IReadOnlyList<TimelineEvent> ReadTimeline() =>
         JsonSerializer.Deserialize<List<TimelineEvent>>(Timeline, StorageJson.Options) ?? [];
@@ -155,9 +174,8 @@ public sealed class VerificationEntity : ITableEntity, IOperationStamped
         AttemptsUsed = AttemptsUsed,
         CreatedAt = CreatedAt,
         ExpiresAt = ExpiresAt,
-        WhatsAppStatus = WhatsAppStatusValue,
-        WhatsAppMessageId = WhatsAppMessageId,
-        SmsSent = SmsSentAt is not null,
+        Plan = PlanValue,
+        Sends = ReadSends(),
         ResendRequested = ResendRequestedAt is not null,
         // In the order the service recorded them: a provider's own timestamps need not agree with ours.
         Timeline = ReadTimeline(),

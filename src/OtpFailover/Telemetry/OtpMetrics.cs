@@ -77,29 +77,24 @@ public sealed class OtpMetrics
     {
         var sinceStart = (now - after.CreatedAt).TotalSeconds;
         var region = new KeyValuePair<string, object?>("otpfailover.region", string.IsNullOrEmpty(after.RegionCode) ? "unknown" : after.RegionCode);
-        if (before.WhatsAppMessageId is null && after.WhatsAppMessageId is not null)
+        var sends = after.ReadSends();
+        foreach (var send in sends)
         {
-            _codesSent.Add(1, Channel(Verifications.Channel.WhatsApp), region);
-        }
+            var earlier = before.Sends.FirstOrDefault(s => s.Channel == send.Channel);
+            if (earlier?.MessageId is null && send.MessageId is not null)
+            {
+                _codesSent.Add(1, Channel(send.Channel), region);
+            }
 
-        if (before.SmsMessageId is null && after.SmsMessageId is not null)
-        {
-            _codesSent.Add(1, Channel(Verifications.Channel.Sms), region);
-        }
+            if (earlier is null && send.Reason is { } reason)
+            {
+                _failovers.Add(1, new KeyValuePair<string, object?>("otpfailover.failover.reason", Name(reason)), Channel(send.Channel), region);
+            }
 
-        if (before.FailoverReason is null && after.FailoverReason is { } reason && Enum.TryParse<FailoverReason>(reason, out var parsed))
-        {
-            _failovers.Add(1, new KeyValuePair<string, object?>("otpfailover.failover.reason", Name(parsed)), region);
-        }
-
-        if (before.WhatsAppStatus < WhatsAppDeliveryStatus.Delivered && after.WhatsAppStatusValue is WhatsAppDeliveryStatus.Delivered or WhatsAppDeliveryStatus.Read)
-        {
-            _delivery.Record(sinceStart, Channel(Verifications.Channel.WhatsApp), region);
-        }
-
-        if (before.SmsDeliveryStatus != "Delivered" && after.SmsDeliveryStatus == "Delivered")
-        {
-            _delivery.Record(sinceStart, Channel(Verifications.Channel.Sms), region);
+            if (earlier?.Confirmed != true && send.Confirmed)
+            {
+                _delivery.Record(sinceStart, Channel(send.Channel), region);
+            }
         }
 
         if (before.Pending && !after.IsPending)
@@ -124,8 +119,7 @@ public sealed class OtpMetrics
 }
 
 /// <summary>The parts of a verification row the metrics compare before and after a write.</summary>
-internal readonly record struct VerificationSnapshotForMetrics(bool Pending, string? WhatsAppMessageId, string? SmsMessageId, string? FailoverReason, WhatsAppDeliveryStatus WhatsAppStatus, string SmsDeliveryStatus)
+internal readonly record struct VerificationSnapshotForMetrics(bool Pending, IReadOnlyList<Channels.ChannelSend> Sends)
 {
-    public static VerificationSnapshotForMetrics Of(VerificationEntity entity) =>
-        new(entity.IsPending, entity.WhatsAppMessageId, entity.SmsMessageId, entity.FailoverReason, entity.WhatsAppStatusValue, entity.SmsDeliveryStatus);
+    public static VerificationSnapshotForMetrics Of(VerificationEntity entity) => new(entity.IsPending, entity.ReadSends());
 }

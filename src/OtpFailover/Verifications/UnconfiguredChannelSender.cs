@@ -11,6 +11,8 @@ public sealed class UnconfiguredChannelSender : IWhatsAppCodeSender, ISmsCodeSen
 {
     bool ISmsCodeSender.IsConfigured => false;
 
+    bool IWhatsAppCodeSender.IsConfigured => false;
+
     public Task<ChannelSendResult> SendAsync(WhatsAppCodeMessage message, CancellationToken cancellationToken) =>
         Task.FromResult(ChannelSendResult.Rejected("whatsapp_not_configured"));
 

@@ -1,12 +1,10 @@
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using OtpFailover.Abuse;
+using OtpFailover.Channels;
 using OtpFailover.Codes;
 using OtpFailover.PhoneNumbers;
-using OtpFailover.Sms;
 using OtpFailover.Storage;
 using OtpFailover.Telemetry;
-using OtpFailover.WhatsApp;
 
 namespace OtpFailover.Verifications;
 
@@ -18,10 +16,8 @@ public sealed partial class VerificationActivities(
     VerificationStore store,
     CodeGenerator codes,
     PhoneNumberProtector phoneNumbers,
-    IWhatsAppCodeSender whatsApp,
-    ISmsCodeSender sms,
+    CodeChannels channels,
     UsageLimiter limits,
-    IOptions<VerificationOptions> options,
     TimeProvider time,
     ILogger<VerificationActivities> logger)
 {
@@ -31,134 +27,98 @@ public sealed partial class VerificationActivities(
     /// <summary>The SMS was not sent: its region's hourly budget is spent.</summary>
     public const string SmsBudgetExceeded = "sms_budget_exceeded";
 
-    /// <summary>On <c>sms.sent</c>: the provider's answer was lost, but it de-duplicates, so the SMS may well be out.</summary>
-    public const string SmsOutcomeUnknown = "outcome_unknown";
+    /// <summary>On <c>{channel}.sent</c>: the provider's answer was lost, but it de-duplicates (or the channel was the last), so the code may well be out.</summary>
+    public const string OutcomeUnknown = "outcome_unknown";
+
+    /// <summary>Kept for readers of the SMS timeline: <see cref="OutcomeUnknown"/>.</summary>
+    public const string SmsOutcomeUnknown = OutcomeUnknown;
 
     private static readonly SendActivityResult NotFound = new(false, VerificationStatus.Failed, "verification_not_found");
 
     /// <summary>
-    /// Sends the code on WhatsApp once. WhatsApp has no idempotency key, so a send that started but never recorded its
-    /// outcome is not repeated: the verification fails over to SMS instead (one extra message at worst, never a gap).
+    /// Sends the code on a channel of the plan: the one bookkeeping for every channel, reading what differs from the
+    /// channel (<see cref="ICodeChannel"/>). The first write records the move to the channel (after a timed-out wait,
+    /// only if the row agrees). Then:
+    /// <list type="bullet">
+    /// <item>A <see cref="RepeatSafety.SendOnce"/> channel (WhatsApp) is claimed in that same write: a run that finds
+    /// the claim without an outcome does not ask again (the provider cannot de-duplicate), and the verification moves
+    /// on instead (one extra message at worst, never a gap).</item>
+    /// <item>A metered channel (SMS) takes its allowance from the number's limit and its region's budget, once; a
+    /// refusal from the provider gives it back (nothing was sent).</item>
+    /// <item>A <see cref="RepeatSafety.Repeatable"/> channel (SMS) stores a repeatability pair before the first attempt:
+    /// every later attempt (a retry, or this activity run again after a crash) sends the same pair and the same bytes,
+    /// and the provider answers it without a second message. An unknown outcome is as good as sent.</item>
+    /// </list>
     /// </summary>
-    public async Task<SendActivityResult> SendWhatsAppAsync(string verificationId, CancellationToken cancellationToken)
+    public async Task<SendActivityResult> SendCodeAsync(SendCodeRequest request, CancellationToken cancellationToken)
     {
-        var claim = await store.UpdateAsync(verificationId, entity =>
+        ArgumentNullException.ThrowIfNull(request);
+        await WaitUntilAsync(request.NotBefore, cancellationToken);
+        var id = request.VerificationId;
+        var channel = channels.For(request.Channel);
+        var name = WireNames.Of(request.Channel);
+        var previousConfirmed = false;
+        var prepared = await store.UpdateAsync(id, entity =>
         {
-            if (!entity.IsPending || entity.WhatsAppSendStartedAt is not null)
+            previousConfirmed = false;
+            if (!entity.IsPending)
             {
                 return false;
             }
 
             var now = time.GetUtcNow();
+            if (entity.SendOn(request.Channel) is not null)
+            {
+                return false; // this step ran before: the entry says how far it got
+            }
+
+            // After a timed-out wait the row decides (a signal can be late): a resend the user asked for moves on
+            // whatever the previous channel said; otherwise its confirmation means no move at all, and its failure is
+            // the true reason.
+            var (reason, detail) = (request.Reason, request.Detail);
+            if (request.UnlessConfirmedBy is { } rule && request.After is { } after)
+            {
+                var previous = entity.SendOn(after)?.Delivery ?? DeliveryStatus.None;
+                if (entity.ResendRequestedAt is not null)
+                {
+                    (reason, detail) = (FailoverReason.Requested, null);
+                }
+                else if (rule.IsConfirmedBy(previous))
+                {
+                    previousConfirmed = true;
+                    return false;
+                }
+                else if (previous == DeliveryStatus.Failed)
+                {
+                    (reason, detail) = (FailoverReason.Failed, null);
+                }
+            }
+
             if (now >= entity.ExpiresAt)
             {
                 entity.End(VerificationStatus.Expired, TimelineEventTypes.Expired, now);
                 return true;
             }
 
-            entity.WhatsAppSendStartedAt = now;
-            return true;
-        }, cancellationToken);
-
-        if (claim is not { } claimed)
-        {
-            return NotFound;
-        }
-
-        var entity = claimed.Entity;
-        if (!entity.IsPending)
-        {
-            return new(false, entity.StatusValue);
-        }
-
-        if (!claimed.Changed)
-        {
-            if (entity.WhatsAppMessageId is not null)
+            if (reason is { } moved)
             {
-                return new(true, VerificationStatus.Pending);
+                entity.Append(new TimelineEvent(TimelineEventTypes.Failover, now, WireNames.Of(moved), detail, request.Channel));
             }
 
-            LogOutcomeUnknown(verificationId);
-            return new(false, VerificationStatus.Pending, "whatsapp_outcome_unknown");
-        }
-
-        using var span = VerificationTracing.StartStep("otpfailover.whatsapp.send", verificationId, entity.TraceParent);
-        var to = phoneNumbers.Decrypt(entity.PhoneCiphertext, verificationId);
-        var code = codes.Derive(verificationId, entity.CodeLength);
-        var result = await whatsApp.SendAsync(new WhatsAppCodeMessage(verificationId, to, code, entity.ExpiresAt, entity.Locale), cancellationToken);
-        span?.SetTag("otpfailover.send.outcome", WireNames.Of(result.Outcome));
-        if (result.Outcome != SendOutcome.Accepted)
-        {
-            // Refused, or perhaps sent: either way WhatsApp is not tried again (it cannot de-duplicate); SMS is next.
-            LogRejected(verificationId, "whatsapp", to.Masked, result.Detail);
-            var detail = result.Outcome == SendOutcome.Unknown ? WhatsAppCloudApiSender.OutcomeUnknown : result.Detail ?? "whatsapp_rejected";
-            return new(false, VerificationStatus.Pending, detail);
-        }
-
-        var sentAt = time.GetUtcNow();
-        await store.UpdateAsync(entity, e =>
-        {
-            e.WhatsAppMessageId = result.ProviderMessageId ?? string.Empty;
-            if (e.WhatsAppStatusValue == WhatsAppDeliveryStatus.None)
+            var sendOnce = channel.Safety == RepeatSafety.SendOnce;
+            entity.Put(new ChannelSend { Channel = request.Channel, Reason = reason, StartedAt = now, AttemptedAt = sendOnce ? now : null });
+            if (sendOnce)
             {
-                e.WhatsAppStatusValue = WhatsAppDeliveryStatus.Sent;
+                entity.ChannelValue = request.Channel;
             }
 
-            if (!e.HasEvent(TimelineEventTypes.WhatsAppSent))
+            if (reason is not null)
             {
-                e.Append(new TimelineEvent(TimelineEventTypes.WhatsAppSent, sentAt));
+                // The move answers a resend asked for meanwhile: the next one moves on from this channel. (The plan's
+                // first channel leaves a resend asked for before its send alone: the workflow moves on after it.)
+                entity.ResendRequestedAt = null;
             }
 
-            return true;
-        }, cancellationToken);
-        await IndexBestEffortAsync(Channel.WhatsApp, result.ProviderMessageId, verificationId);
-        LogSent(verificationId, "whatsapp", to.Masked);
-        return new(true, VerificationStatus.Pending);
-    }
-
-    /// <summary>
-    /// Fails over to SMS. It records the failover, then takes the SMS from the number's limit and its region's budget,
-    /// and stores a repeatability pair with that allowance before the first attempt: every later attempt (a retry, or
-    /// this activity run again after a crash) sends the same pair and the same bytes, and the provider answers it
-    /// without a second SMS. A refusal from the provider gives the allowance back (nothing was sent).
-    /// </summary>
-    public async Task<SendActivityResult> SendSmsAsync(SmsFailoverRequest request, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        await WaitUntilAsync(request.NotBefore, cancellationToken);
-        var id = request.VerificationId;
-        var whatsAppConfirmed = false;
-        var prepared = await store.UpdateAsync(id, entity =>
-        {
-            whatsAppConfirmed = false;
-            if (!entity.IsPending || entity.FailoverReason is not null)
-            {
-                return false;
-            }
-
-            // After a timed-out wait the row decides (a signal can be late): a resend the user asked for is sent
-            // whatever WhatsApp said; otherwise delivered means no failover at all, and a failure is the true reason.
-            var reason = request.Reason;
-            var detail = request.Detail;
-            if (request.UnlessConfirmedBy is { } rule)
-            {
-                if (entity.ResendRequestedAt is not null)
-                {
-                    (reason, detail) = (FailoverReason.Requested, null);
-                }
-                else if (rule.IsConfirmedBy(entity.WhatsAppStatusValue))
-                {
-                    whatsAppConfirmed = true;
-                    return false;
-                }
-                else if (entity.WhatsAppStatusValue == WhatsAppDeliveryStatus.Failed)
-                {
-                    (reason, detail) = (FailoverReason.Failed, null);
-                }
-            }
-
-            entity.FailoverReason = reason.ToString();
-            entity.Append(new TimelineEvent(TimelineEventTypes.Failover, time.GetUtcNow(), WireNames.Of(reason), detail));
             return true;
         }, cancellationToken);
 
@@ -167,21 +127,35 @@ public sealed partial class VerificationActivities(
             return NotFound;
         }
 
-        using var span = VerificationTracing.StartStep("otpfailover.sms.send", id, entity.TraceParent);
-
+        using var span = VerificationTracing.StartStep($"otpfailover.{name}.send", id, entity.TraceParent);
         if (!entity.IsPending)
         {
             return new(false, entity.StatusValue);
         }
 
-        if (whatsAppConfirmed)
+        if (previousConfirmed)
         {
-            return new(false, VerificationStatus.Pending, "whatsapp_confirmed", WhatsAppConfirmed: true);
+            return new(false, VerificationStatus.Pending, $"{WireNames.Of(request.After!.Value)}_confirmed", PreviousConfirmed: true);
         }
 
-        if (entity.SmsMessageId is not null)
+        var send = entity.SendOn(request.Channel)!;
+        if (send.MessageId is not null)
         {
             return new(true, VerificationStatus.Pending);
+        }
+
+        if (send.State == ChannelSendState.Refused)
+        {
+            return new(false, VerificationStatus.Pending, send.Detail ?? $"{name}_refused");
+        }
+
+        if (channel.Safety == RepeatSafety.SendOnce && (!prepared.Value.Changed || send.State == ChannelSendState.Unknown))
+        {
+            // An earlier run claimed the send and left no outcome: it may have sent, and this provider cannot tell a
+            // repeat from a second message.
+            LogOutcomeUnknown(id, name);
+            await SetStateBestEffortAsync(id, request.Channel, ChannelSendState.Unknown, null);
+            return new(false, VerificationStatus.Pending, $"{name}_outcome_unknown", Unknown: true);
         }
 
         if (time.GetUtcNow() >= entity.ExpiresAt)
@@ -189,135 +163,181 @@ public sealed partial class VerificationActivities(
             return new(false, await ExpireAsync(new EndVerificationRequest(id), cancellationToken));
         }
 
-        // An allowance from an earlier run of this activity means that run may have sent the SMS before it failed.
-        var allowedThisRun = entity.SmsAllowedAt is null;
-        if (allowedThisRun)
+        // A repeatability pair from an earlier run means that run may have sent before it failed.
+        var freshPair = send.RepeatabilityRequestId is null;
+        var allowedThisRun = false;
+        if (channel.Metered && send.AllowedAt is null)
         {
             var allowedAt = time.GetUtcNow();
             var limit = await limits.TryRecordSmsAsync(entity.PhoneIndex, entity.RegionCode, id, allowedAt, cancellationToken);
             if (!limit.Allowed)
             {
                 var refusal = limit.Limit == LimitKind.SmsPerCountry ? SmsBudgetExceeded : SmsRateLimited;
-                LogRejected(id, "sms", entity.MaskedPhoneNumber, refusal);
+                LogRejected(id, name, entity.MaskedPhoneNumber, refusal);
+                await SetStateBestEffortAsync(id, request.Channel, ChannelSendState.Refused, refusal);
                 return new(false, VerificationStatus.Pending, refusal);
             }
 
-            var allowed = await store.UpdateAsync(entity, e =>
+            allowedThisRun = true;
+            send = send with { AllowedAt = allowedAt };
+        }
+
+        if (allowedThisRun || (channel.Safety == RepeatSafety.Repeatable && freshPair))
+        {
+            var firstSent = time.GetUtcNow();
+            var allowedAt = send.AllowedAt;
+            var before = await store.UpdateAsync(entity, e =>
             {
-                if (e.SmsAllowedAt is not null)
+                if (e.SendOn(request.Channel) is not { } current || current.MessageId is not null)
                 {
                     return false;
                 }
 
-                e.SmsAllowedAt = allowedAt;
-                e.ChannelValue = Channel.Sms;
-                e.SmsRepeatabilityRequestId ??= Guid.NewGuid().ToString();
-                e.SmsRepeatabilityFirstSent ??= allowedAt;
+                e.Put(current with
+                {
+                    AllowedAt = current.AllowedAt ?? allowedAt,
+                    RepeatabilityRequestId = channel.Safety == RepeatSafety.Repeatable ? current.RepeatabilityRequestId ?? Guid.NewGuid() : null,
+                    RepeatabilityFirstSent = channel.Safety == RepeatSafety.Repeatable ? current.RepeatabilityFirstSent ?? firstSent : null,
+                });
+                e.ChannelValue = request.Channel;
                 return true;
             }, cancellationToken);
-            entity = allowed?.Entity ?? entity;
+            entity = before?.Entity ?? entity;
+            send = entity.SendOn(request.Channel) ?? send;
         }
 
         var to = phoneNumbers.Decrypt(entity.PhoneCiphertext, id);
-        var message = new SmsCodeMessage(
-            id,
-            to,
-            codes.Derive(id, entity.CodeLength),
-            options.Value.Brand,
-            entity.ExpiresAt,
-            Guid.Parse(entity.SmsRepeatabilityRequestId!),
-            entity.SmsRepeatabilityFirstSent!.Value,
-            entity.Locale);
-        var result = await sms.SendAsync(message, cancellationToken);
+        var pair = send is { RepeatabilityRequestId: { } requestId, RepeatabilityFirstSent: { } first } ? new Repeatability(requestId, first) : null;
+        var result = await channel.SendAsync(new CodeDelivery(id, to, codes.Derive(id, entity.CodeLength), entity.ExpiresAt, entity.Locale, pair), cancellationToken);
         span?.SetTag("otpfailover.send.outcome", WireNames.Of(result.Outcome));
-        if (result.Outcome == SendOutcome.Rejected && !allowedThisRun && !result.RefusesRequest)
+        if (result.Outcome == SendOutcome.Rejected && channel.Safety == RepeatSafety.Repeatable && !freshPair && !result.RefusesRequest)
         {
-            // This attempt sent nothing, but an earlier run may have sent the SMS (its answer was lost with it): as
-            // good as sent, and its allowance stays spent.
-            result = ChannelSendResult.Unknown(result.Detail ?? "sms_outcome_unknown");
+            // This attempt sent nothing, but an earlier run may have sent with the same pair (its answer was lost
+            // with it): as good as sent, and its allowance stays spent.
+            result = ChannelSendResult.Unknown(result.Detail ?? $"{name}_outcome_unknown");
         }
 
         if (result.Outcome == SendOutcome.Rejected)
         {
-            LogRejected(id, "sms", to.Masked, result.Detail);
-            await GiveBackSmsAsync(entity);
-            if (result.TryAgainAfter is not null)
-            {
-                // Once: a provider that throttles for the code's whole life is tried again every few seconds, and an
-                // entry per attempt would fill the timeline and push out how the verification ended.
-                await store.UpdateAsync(id, e =>
-                {
-                    if (e.ReadTimeline() is [.., { Type: TimelineEventTypes.SmsDeferred }])
-                    {
-                        return false;
-                    }
-
-                    e.Append(new TimelineEvent(TimelineEventTypes.SmsDeferred, time.GetUtcNow(), Detail: result.Detail));
-                    return true;
-                }, cancellationToken);
-            }
-
-            return new(false, VerificationStatus.Pending, result.Detail ?? "sms_rejected", TryAgainAfter: result.TryAgainAfter);
+            LogRejected(id, name, to.Masked, result.Detail);
+            await GiveBackAsync(entity, request.Channel, channel.Metered, result);
+            return new(false, VerificationStatus.Pending, result.Detail ?? $"{name}_rejected", TryAgainAfter: result.TryAgainAfter);
         }
 
-        // Accepted, or perhaps sent (the provider de-duplicates repeats, so "unknown" is as good as sent: the user
-        // may have the code, and the verification must not end failed for an SMS that may be on its way).
+        if (result.Outcome == SendOutcome.Unknown && channel.Safety == RepeatSafety.SendOnce)
+        {
+            // Perhaps sent: never asked again (the provider cannot de-duplicate); the next channel follows.
+            LogRejected(id, name, to.Masked, result.Detail);
+            await SetStateBestEffortAsync(id, request.Channel, ChannelSendState.Unknown, null);
+            return new(false, VerificationStatus.Pending, $"{name}_outcome_unknown", Unknown: true);
+        }
+
+        // Accepted, or perhaps sent by a provider that de-duplicates repeats ("unknown" is as good as sent: the user
+        // may have the code, and the verification must not end failed for a message that may be on its way).
         var sentAt = time.GetUtcNow();
         var unknown = result.Outcome == SendOutcome.Unknown;
         if (unknown)
         {
-            LogSmsOutcomeUnknown(id, result.Detail);
+            LogSendOutcomeUnknown(id, name, result.Detail);
         }
 
         await store.UpdateAsync(entity, e =>
         {
-            if (e.SmsMessageId is not null)
+            if (e.SendOn(request.Channel) is not { } current || current.MessageId is not null)
             {
                 return false;
             }
 
-            e.SmsMessageId = result.ProviderMessageId ?? string.Empty;
-            e.SmsSentAt = sentAt;
-            e.Append(new TimelineEvent(TimelineEventTypes.SmsSent, sentAt, Detail: unknown ? SmsOutcomeUnknown : null));
+            e.Put(current with
+            {
+                State = ChannelSendState.Sent,
+                MessageId = result.ProviderMessageId ?? string.Empty,
+                SentAt = sentAt,
+                Delivery = current.Delivery == DeliveryStatus.None ? DeliveryStatus.Sent : current.Delivery,
+                Detail = null,
+            });
+            var sentEvent = TimelineEventTypes.Of(request.Channel, WorkflowPhases.Sent);
+            if (!e.HasEvent(sentEvent))
+            {
+                e.Append(new TimelineEvent(sentEvent, sentAt, Detail: unknown ? OutcomeUnknown : null));
+            }
+
             return true;
         }, cancellationToken);
-        await IndexBestEffortAsync(Channel.Sms, result.ProviderMessageId, id);
-        LogSent(id, "sms", to.Masked);
+        await IndexBestEffortAsync(request.Channel, result.ProviderMessageId, id);
+        LogSent(id, name, to.Masked);
         return new(true, VerificationStatus.Pending);
     }
 
     /// <summary>
-    /// Gives a refused SMS's allowance back. The row forgets the allowance first, so a run repeated after a crash
-    /// here takes it again (counting once more at worst, never less than was sent).
+    /// A refused send: gives a metered channel's allowance back and forgets the repeatability pair (nothing was sent
+    /// with it, and a first-sent time that ages past the provider's window would make the next attempt a "maybe sent").
+    /// The row forgets the allowance first, so a run repeated after a crash here takes it again (counting once more at
+    /// worst, never less than was sent). A refusal for now is recorded as deferred, once: a provider that throttles
+    /// for the code's whole life is tried every few seconds, and an entry per attempt would fill the timeline.
     /// </summary>
-    private async Task GiveBackSmsAsync(VerificationEntity entity)
+    private async Task GiveBackAsync(VerificationEntity entity, Channel channel, bool metered, ChannelSendResult result)
     {
-        if (entity.SmsAllowedAt is not { } countedAt)
-        {
-            return;
-        }
-
+        DateTimeOffset? countedAt = null;
         try
         {
             await store.UpdateAsync(entity.Id, e =>
             {
-                if (e.SmsAllowedAt is null || e.SmsMessageId is not null)
+                countedAt = null;
+                if (e.SendOn(channel) is not { } current || current.MessageId is not null)
                 {
                     return false;
                 }
 
-                // Nothing was sent with this pair: the next allowance starts a fresh one (a first-sent time that ages
-                // past the provider's tracking window would make the next attempt a "maybe sent").
-                e.SmsAllowedAt = null;
-                e.SmsRepeatabilityRequestId = null;
-                e.SmsRepeatabilityFirstSent = null;
+                countedAt = current.AllowedAt;
+                var deferred = result.TryAgainAfter is not null;
+                e.Put(current with
+                {
+                    State = deferred ? ChannelSendState.Deferred : ChannelSendState.Refused,
+                    Detail = result.Detail,
+                    AllowedAt = null,
+                    RepeatabilityRequestId = null,
+                    RepeatabilityFirstSent = null,
+                });
+                var deferredEvent = TimelineEventTypes.Of(channel, WorkflowPhases.Deferred);
+                var lastType = e.ReadTimeline() is [.., var lastEvent] ? lastEvent.Type : null;
+                if (deferred && lastType != deferredEvent)
+                {
+                    e.Append(new TimelineEvent(deferredEvent, time.GetUtcNow(), Detail: result.Detail));
+                }
+
                 return true;
             }, CancellationToken.None);
-            await limits.ReleaseSmsAsync(entity.PhoneIndex, entity.RegionCode, entity.Id, countedAt, CancellationToken.None);
+            if (metered && countedAt is { } at)
+            {
+                await limits.ReleaseSmsAsync(entity.PhoneIndex, entity.RegionCode, entity.Id, at, CancellationToken.None);
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            LogGiveBackFailed(ex, entity.Id);
+            LogGiveBackFailed(ex, entity.Id, channel);
+        }
+    }
+
+    /// <summary>Records where a send stands when nothing else changes with it; best effort (the GET shows it, nothing decides by it).</summary>
+    private async Task SetStateBestEffortAsync(string id, Channel channel, ChannelSendState state, string? detail)
+    {
+        try
+        {
+            await store.UpdateAsync(id, e =>
+            {
+                if (e.SendOn(channel) is not { } current || current.MessageId is not null || (current.State == state && current.Detail == detail))
+                {
+                    return false;
+                }
+
+                e.Put(current with { State = state, Detail = detail });
+                return true;
+            }, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogStateNotRecorded(ex, id, channel);
         }
     }
 
@@ -362,8 +382,8 @@ public sealed partial class VerificationActivities(
     {
         var entity = await store.FindAsync(verificationId, cancellationToken);
         return entity is null
-            ? new VerificationSnapshot(VerificationStatus.Failed, WhatsAppDeliveryStatus.None, false)
-            : new VerificationSnapshot(entity.StatusValue, entity.WhatsAppStatusValue, entity.ResendRequestedAt is not null);
+            ? new VerificationSnapshot(VerificationStatus.Failed, false, [])
+            : new VerificationSnapshot(entity.StatusValue, entity.ResendRequestedAt is not null, [.. entity.ReadSends().Select(s => new ChannelDelivery(s.Channel, s.Delivery))]);
     }
 
     /// <summary>Ends a verification whose code's lifetime ran out; one that already ended keeps its status.</summary>
@@ -371,9 +391,9 @@ public sealed partial class VerificationActivities(
         EndIfPendingAsync(request, VerificationStatus.Expired, TimelineEventTypes.Expired, cancellationToken);
 
     /// <summary>
-    /// Ends a verification that no channel could deliver. When WhatsApp did deliver the code (the SMS was only asked
-    /// for, or sent because the code was not verified in time) the code still works: the SMS's failure goes on the
-    /// timeline, and the verification stays pending.
+    /// Ends a verification that no channel could deliver. When another channel did deliver the code (the last one was
+    /// only asked for, or sent because the code was not verified in time) the code still works: the last channel's
+    /// failure goes on the timeline, and the verification stays pending.
     /// </summary>
     public async Task<VerificationStatus> FailAsync(EndVerificationRequest request, CancellationToken cancellationToken)
     {
@@ -387,26 +407,29 @@ public sealed partial class VerificationActivities(
             }
 
             var now = time.GetUtcNow();
-            if (request.SettleFromRow && (entity.SmsAllowedAt is not null || entity.SmsMessageId is not null) && now < entity.ExpiresAt)
+            var channel = request.Channel ?? entity.ChannelValue;
+            if (request.SettleFromRow && entity.SendOn(channel) is { MayHaveSent: true } && now < entity.ExpiresAt)
             {
-                // The SMS step failed after it may have sent: as good as sent. Wait for the user.
-                if (entity.HasEvent(TimelineEventTypes.SmsSent))
+                // The last channel's send failed, or left no outcome, after it may have sent: as good as sent. Wait for the user.
+                var sentEvent = TimelineEventTypes.Of(channel, WorkflowPhases.Sent);
+                if (entity.HasEvent(sentEvent))
                 {
                     return false;
                 }
 
-                entity.Append(new TimelineEvent(TimelineEventTypes.SmsSent, now, Detail: SmsOutcomeUnknown));
+                entity.Append(new TimelineEvent(sentEvent, now, Detail: OutcomeUnknown));
                 return true;
             }
 
-            if (entity.WhatsAppConfirmed && now < entity.ExpiresAt)
+            if (entity.AnyConfirmed && now < entity.ExpiresAt)
             {
-                if (entity.HasEvent(TimelineEventTypes.SmsFailed))
+                var failedEvent = TimelineEventTypes.Of(channel, DeliveryStatus.Failed);
+                if (entity.HasEvent(failedEvent))
                 {
                     return false;
                 }
 
-                entity.Append(new TimelineEvent(TimelineEventTypes.SmsFailed, now, Detail: request.Detail));
+                entity.Append(new TimelineEvent(failedEvent, now, Detail: request.Detail));
                 return true;
             }
 
@@ -470,14 +493,17 @@ public sealed partial class VerificationActivities(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: {Channel} refused the code for {PhoneNumber}: {Detail}")]
     private partial void LogRejected(string verificationId, string channel, string phoneNumber, string? detail);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: an earlier WhatsApp send has no recorded outcome; failing over instead of sending twice")]
-    private partial void LogOutcomeUnknown(string verificationId);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: an earlier {Channel} send has no recorded outcome; moving on instead of sending twice")]
+    private partial void LogOutcomeUnknown(string verificationId, string channel);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: the SMS send's outcome is unknown ({Detail}); counting it as sent, since the provider de-duplicates repeats")]
-    private partial void LogSmsOutcomeUnknown(string verificationId, string? detail);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: the {Channel} send's outcome is unknown ({Detail}); counting it as sent, since the provider de-duplicates repeats")]
+    private partial void LogSendOutcomeUnknown(string verificationId, string channel, string? detail);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: the allowance of a refused SMS could not be given back; the limits count it until their window passes")]
-    private partial void LogGiveBackFailed(Exception exception, string verificationId);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: a refused {Channel} send could not be recorded (or its allowance given back); the limits count it until their window passes")]
+    private partial void LogGiveBackFailed(Exception exception, string verificationId, Channel channel);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: where its {Channel} send stands could not be recorded")]
+    private partial void LogStateNotRecorded(Exception exception, string verificationId, Channel channel);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: its {Channel} message id could not be indexed; status reports still find it by the verification id they carry")]
     private partial void LogIndexFailed(Exception exception, string verificationId, Channel channel);

@@ -60,8 +60,8 @@ public enum FailoverReason
 }
 
 /// <summary>WhatsApp message statuses in their order: a status never moves back.</summary>
-[JsonConverter(typeof(JsonStringEnumConverter<WhatsAppDeliveryStatus>))]
-public enum WhatsAppDeliveryStatus
+[JsonConverter(typeof(JsonStringEnumConverter<DeliveryStatus>))]
+public enum DeliveryStatus
 {
     [JsonStringEnumMemberName("none")]
     None = 0,
@@ -106,14 +106,26 @@ public static class TimelineEventTypes
     public const string Expired = "expired";
     public const string Failed = "failed";
     public const string MaxAttemptsReached = "max_attempts_reached";
+
+    /// <summary>A channel's own event: <c>whatsapp.sent</c>, <c>sms.delivered</c>, <c>sms.deferred</c>.</summary>
+    public static string Of(Channel channel, string stage) => $"{WireNames.Of(channel)}.{stage}";
+
+    /// <summary>The event a delivery status report records: <c>whatsapp.read</c>, <c>sms.failed</c>.</summary>
+    public static string Of(Channel channel, DeliveryStatus status) => Of(channel, WireNames.Of(status));
+
+    /// <summary>The channel a channel's own event is about, if it is one.</summary>
+    public static Channel? ChannelOf(string type) =>
+        type.IndexOf('.', StringComparison.Ordinal) is > 0 and var dot && ChannelNames.TryParse(type[..dot], out var channel) ? channel : null;
 }
 
 /// <summary>One step in a verification's life. <see cref="Detail"/> never holds a code or a phone number.</summary>
+/// <param name="Channel">On a <c>failover</c>: the channel the verification moved to.</param>
 public sealed record TimelineEvent(
     string Type,
     DateTimeOffset At,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Reason = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Detail = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Detail = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Channel? Channel = null);
 
 /// <summary>A verification as the store holds it, with the phone number still encrypted.</summary>
 public sealed record Verification
@@ -138,11 +150,13 @@ public sealed record Verification
 
     public required DateTimeOffset ExpiresAt { get; init; }
 
-    public WhatsAppDeliveryStatus WhatsAppStatus { get; init; }
+    /// <summary>The channels in the order they are tried.</summary>
+    public IReadOnlyList<Channel> Plan { get; init; } = [];
 
-    public string? WhatsAppMessageId { get; init; }
+    /// <summary>The channels tried so far, each with where its send stands.</summary>
+    public IReadOnlyList<Channels.ChannelSend> Sends { get; init; } = [];
 
-    public bool SmsSent { get; init; }
+    public Channels.ChannelSend? SendOn(Channel channel) => Sends.FirstOrDefault(s => s.Channel == channel);
 
     public bool ResendRequested { get; init; }
 

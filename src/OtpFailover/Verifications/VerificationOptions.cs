@@ -15,10 +15,10 @@ public enum FailoverWhen
 public static class FailoverWhenExtensions
 {
     /// <summary>Whether WhatsApp's <paramref name="status"/> means the user has the code, by this rule.</summary>
-    public static bool IsConfirmedBy(this FailoverWhen rule, WhatsAppDeliveryStatus status) => rule switch
+    public static bool IsConfirmedBy(this FailoverWhen rule, DeliveryStatus status) => rule switch
     {
-        FailoverWhen.Read => status == WhatsAppDeliveryStatus.Read,
-        _ => status is WhatsAppDeliveryStatus.Delivered or WhatsAppDeliveryStatus.Read,
+        FailoverWhen.Read => status == DeliveryStatus.Read,
+        _ => status is DeliveryStatus.Delivered or DeliveryStatus.Read,
     };
 }
 
@@ -32,6 +32,25 @@ public sealed class VerificationOptions
 
     [Range(typeof(TimeSpan), "00:01:00", "01:00:00", ErrorMessage = "Verification:CodeLifetime must be between {1} and {2}.")]
     public TimeSpan CodeLifetime { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// The channels, in the order they are tried (<c>whatsapp, sms</c>): the next one is used when the current one fails,
+    /// is refused, is not confirmed in time, or the caller asks for a resend.
+    /// </summary>
+    public string Channels { get; set; } = "whatsapp, sms";
+
+    /// <summary>
+    /// Per country (ISO 3166-1 alpha-2, the number's region), its own ordered list of channels, each one of
+    /// <see cref="Channels"/>: <c>Verification:ChannelsByCountry:US = sms</c>. A start's own <c>channels</c> wins.
+    /// </summary>
+    public Dictionary<string, string> ChannelsByCountry { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// When SMS is not the last channel of a plan: how long to wait for its delivery report before the next channel.
+    /// Off by default (empty): then only a failed report, a refusal or a resend moves on from SMS.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:15", "00:15:00", ErrorMessage = "Verification:SmsDeliveryTimeout must be empty (off) or between {1} and {2}.")]
+    public TimeSpan? SmsDeliveryTimeout { get; set; }
 
     [Range(typeof(TimeSpan), "00:00:15", "00:15:00", ErrorMessage = "Verification:WhatsAppDeliveryTimeout must be between {1} and {2}.")]
     public TimeSpan WhatsAppDeliveryTimeout { get; set; } = TimeSpan.FromSeconds(60);

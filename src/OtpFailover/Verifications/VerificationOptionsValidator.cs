@@ -38,6 +38,38 @@ public sealed class VerificationOptionsValidator(IConfiguration configuration) :
             failures.Add($"{section}:{nameof(VerificationOptions.DefaultLocale)} must be a BCP 47 language tag such as en, es or pt-BR.");
         }
 
+        var configured = new List<Channel>();
+        if (!ChannelNames.TryParseList(Abuse.SettingList.Split(options.Channels), out var channels, out var channelsError))
+        {
+            failures.Add($"{section}:{nameof(VerificationOptions.Channels)}: {channelsError}");
+        }
+        else
+        {
+            configured.AddRange(channels);
+        }
+
+        foreach (var (region, list) in options.ChannelsByCountry)
+        {
+            var setting = $"{section}:{nameof(VerificationOptions.ChannelsByCountry)}:{region}";
+            if (region.Length != 2 || !region.All(char.IsAsciiLetter))
+            {
+                failures.Add($"{setting}: the key must be a country's ISO 3166-1 alpha-2 code, such as US or BR.");
+            }
+            else if (!ChannelNames.TryParseList(Abuse.SettingList.Split(list), out var countryChannels, out var countryError))
+            {
+                failures.Add($"{setting}: {countryError}");
+            }
+            else if (configured.Count > 0 && countryChannels.Where(c => !configured.Contains(c)).ToList() is { Count: > 0 } notConfigured)
+            {
+                failures.Add($"{setting}: {ChannelNames.Join(notConfigured)} is not in {section}:{nameof(VerificationOptions.Channels)}.");
+            }
+        }
+
+        if (options.SmsDeliveryTimeout is { } smsWait && smsWait >= options.CodeLifetime)
+        {
+            failures.Add($"{section}:{nameof(VerificationOptions.SmsDeliveryTimeout)} ({smsWait}) must be shorter than {section}:{nameof(VerificationOptions.CodeLifetime)} ({options.CodeLifetime}).");
+        }
+
         if (options.WhatsAppDeliveryTimeout >= options.CodeLifetime)
         {
             failures.Add($"{section}:{nameof(VerificationOptions.WhatsAppDeliveryTimeout)} ({options.WhatsAppDeliveryTimeout}) must be shorter than {section}:{nameof(VerificationOptions.CodeLifetime)} ({options.CodeLifetime}), or the SMS could never go out.");

@@ -6,7 +6,7 @@ using OtpFailover.Abuse;
 using OtpFailover.Callbacks;
 using OtpFailover.Codes;
 using OtpFailover.PhoneNumbers;
-using OtpFailover.Sms;
+using OtpFailover.Channels;
 using OtpFailover.Storage;
 using OtpFailover.Telemetry;
 
@@ -59,7 +59,8 @@ public enum StatusUpdateOutcome
 /// <param name="IdempotencyKey">The caller's <c>Idempotency-Key</c>: a repeat (same number, same clients) returns the verification it started.</param>
 /// <param name="CallbackUrl">Where this verification's status events go (already allowed by <see cref="CallbackUrlPolicy"/>); null: <c>Callbacks:Url</c>.</param>
 /// <param name="Locale">The user's language, normalised (<see cref="Locales"/>); null: <c>Verification:DefaultLocale</c>.</param>
-public sealed record StartRequest(PhoneNumber PhoneNumber, string? ClientReference = null, IReadOnlyList<string>? ClientSubjects = null, string? IdempotencyKey = null, Uri? CallbackUrl = null, string? Locale = null)
+/// <param name="Channels">The start's own channel plan (configured channels, in the caller's order); null: by country, else <c>Verification:Channels</c>.</param>
+public sealed record StartRequest(PhoneNumber PhoneNumber, string? ClientReference = null, IReadOnlyList<string>? ClientSubjects = null, string? IdempotencyKey = null, Uri? CallbackUrl = null, string? Locale = null, IReadOnlyList<Channel>? Channels = null)
 {
     public IReadOnlyList<string> ClientSubjects { get; init; } = ClientSubjects ?? [];
 }
@@ -89,7 +90,8 @@ public sealed partial class VerificationService(
     PhoneNumberProtector phoneNumbers,
     ClientKeys clientKeys,
     UsageLimiter limits,
-    ISmsCodeSender sms,
+    CodeChannels channels,
+    ChannelPlanner planner,
     CallbackUrlPolicy callbacks,
     IOptions<VerificationOptions> options,
     IOptions<AbuseOptions> abuse,
@@ -144,8 +146,11 @@ public sealed partial class VerificationService(
         }
 
         var clientIndexes = request.ClientSubjects.Select(clientKeys.Index).ToList();
+        var channelPlan = planner.For(phoneNumber.RegionCode, request.Channels);
         var entity = new VerificationEntity
         {
+            PlanValue = channelPlan,
+            ChannelValue = channelPlan[0],
             PartitionKey = id,
             MaskedPhoneNumber = phoneNumber.Masked,
             PhoneIndex = phoneIndex,
@@ -231,7 +236,7 @@ public sealed partial class VerificationService(
                 await durable.ScheduleNewOrchestrationInstanceAsync(CallbackDelivery.OrchestratorName, delivery, new StartOrchestrationOptions(CallbackDelivery.InstanceIdFor(id)), CancellationToken.None);
             }
 
-            var input = new VerificationWorkflowInput(id, entity.ExpiresAt, settings.WhatsAppDeliveryTimeout, settings.FailoverWhen, settings.FailoverIfUnverifiedAfter, settings.ReconcileInterval, Callbacks: callbackUrl is not null);
+            var input = new VerificationWorkflowInput(id, entity.ExpiresAt, planner.Steps(channelPlan), settings.FailoverIfUnverifiedAfter, settings.ReconcileInterval, Callbacks: callbackUrl is not null);
             await durable.ScheduleNewOrchestrationInstanceAsync(VerificationWorkflow.OrchestratorName, input, new StartOrchestrationOptions(id), CancellationToken.None);
         }
         catch (Exception ex)
@@ -490,10 +495,11 @@ public sealed partial class VerificationService(
         }, cancellationToken);
 
     /// <summary>
-    /// Sends the code on the next channel now (the user asked for an SMS instead). Refused when there is no SMS
-    /// provider, when the SMS went out or was asked for already, and when an SMS now would exceed the number's SMS
-    /// limit or its region's budget. When the orchestration cannot be told, the request is taken back, so the
-    /// verification never claims an SMS that nobody will send.
+    /// Sends the code on the plan's next channel now (the user asked for another way). Refused when the verification
+    /// is on its plan's last channel, when the next channel has no provider, when a resend was asked for already and
+    /// not yet acted on, and when the next channel is metered and a message now would exceed the number's SMS limit or
+    /// its region's budget. When the orchestration cannot be told, the request is taken back, so the verification
+    /// never claims a send that nobody will make.
     /// </summary>
     public async Task<ChangeResult> ResendAsync(string id, DurableTaskClient durable, CancellationToken cancellationToken)
     {
@@ -520,16 +526,19 @@ public sealed partial class VerificationService(
             return new ChangeResult(ChangeOutcome.AlreadyEnded, current.ToVerification());
         }
 
-        if (!sms.IsConfigured || SmsTriedOrAsked(current))
+        if (NextChannelFor(current) is not { } next)
         {
             return new ChangeResult(ChangeOutcome.NoChannelLeft, current.ToVerification());
         }
 
-        var limit = await limits.CheckSmsAsync(current.PhoneIndex, current.RegionCode, cancellationToken);
-        if (!limit.Allowed)
+        if (channels.For(next).Metered)
         {
-            LogResendRefused(id, limit.Setting);
-            return new ChangeResult(ChangeOutcome.RateLimited, current.ToVerification(), limit);
+            var limit = await limits.CheckSmsAsync(current.PhoneIndex, current.RegionCode, cancellationToken);
+            if (!limit.Allowed)
+            {
+                LogResendRefused(id, limit.Setting);
+                return new ChangeResult(ChangeOutcome.RateLimited, current.ToVerification(), limit);
+            }
         }
 
         var outcome = ChangeOutcome.NotFound;
@@ -542,7 +551,7 @@ public sealed partial class VerificationService(
                 return false;
             }
 
-            if (SmsTriedOrAsked(entity))
+            if (NextChannelFor(entity) != next)
             {
                 outcome = ChangeOutcome.NoChannelLeft;
                 return false;
@@ -560,11 +569,11 @@ public sealed partial class VerificationService(
 
         if (updated.Changed && !await SignalAsync(durable, id, VerificationSignal.Resend, CancellationToken.None))
         {
-            // Nobody will act on the request: take it back (unless the SMS went out meanwhile), so that the caller
-            // can ask again and the row does not claim an SMS that never goes out.
+            // Nobody will act on the request: take it back (unless the verification moved on meanwhile), so that the
+            // caller can ask again and the row does not claim a send that never happens.
             await store.UpdateAsync(id, entity =>
             {
-                if (entity.ResendRequestedAt != requestedAt || entity.FailoverReason is not null)
+                if (entity.ResendRequestedAt != requestedAt)
                 {
                     return false;
                 }
@@ -578,9 +587,12 @@ public sealed partial class VerificationService(
         return new ChangeResult(outcome, updated.Entity.ToVerification());
     }
 
-    /// <summary>The SMS was tried (a failover happened, whatever came of it) or asked for: no channel is left.</summary>
-    private static bool SmsTriedOrAsked(VerificationEntity entity) =>
-        entity.FailoverReason is not null || entity.ChannelValue == Channel.Sms || entity.ResendRequestedAt is not null || entity.HasEvent(TimelineEventTypes.SmsFailed);
+    /// <summary>
+    /// The channel a resend would move to: none when the verification is on its plan's last channel, when a resend is
+    /// asked for already, or when the next channel has no provider.
+    /// </summary>
+    private Channel? NextChannelFor(VerificationEntity entity) =>
+        entity.ResendRequestedAt is null && entity.NextChannel() is { } next && channels.For(next).IsConfigured ? next : null;
 
     /// <summary>Cancels a pending verification; canceling a canceled one again is done already.</summary>
     public async Task<ChangeResult> CancelAsync(string id, DurableTaskClient durable, CancellationToken cancellationToken)
@@ -615,51 +627,67 @@ public sealed partial class VerificationService(
         return new ChangeResult(outcome, updated.Entity.ToVerification());
     }
 
+    /// <summary>Records a WhatsApp status (see <see cref="ApplyDeliveryAsync"/>).</summary>
+    public Task<StatusUpdateOutcome> ApplyWhatsAppStatusAsync(string id, DeliveryStatus status, DateTimeOffset at, string? detail, DurableTaskClient durable, CancellationToken cancellationToken) =>
+        ApplyDeliveryAsync(id, Channel.WhatsApp, status, at, detail, durable, cancellationToken);
+
     /// <summary>
-    /// Records a WhatsApp status and tells the orchestration. Statuses only move forward (sent, delivered, read;
-    /// failed only before delivery): a duplicate, stale or out-of-order status changes nothing and returns false.
-    /// A status that arrives after the verification ended is still recorded, but nothing acts on it.
+    /// Records a channel's delivery status and tells the orchestration. Statuses only move forward (sent, delivered,
+    /// read; failed only before delivery): a duplicate, stale or out-of-order status changes nothing. A status that
+    /// arrives after the verification ended is still recorded, but nothing acts on it. A failure of the plan's last
+    /// channel ends a pending verification <c>failed</c> when no channel delivered the code.
     /// </summary>
-    public async Task<StatusUpdateOutcome> ApplyWhatsAppStatusAsync(string id, WhatsAppDeliveryStatus status, DateTimeOffset at, string? detail, DurableTaskClient durable, CancellationToken cancellationToken)
+    public async Task<StatusUpdateOutcome> ApplyDeliveryAsync(string id, Channel channel, DeliveryStatus status, DateTimeOffset at, string? detail, DurableTaskClient durable, CancellationToken cancellationToken)
     {
         var began = DateTimeOffset.UtcNow;
-        var previous = WhatsAppDeliveryStatus.None;
+        var previous = DeliveryStatus.None;
+        var endedHere = false;
         var result = await store.UpdateAsync(id, entity =>
         {
-            previous = entity.WhatsAppStatusValue;
+            endedHere = false;
+            if (entity.SendOn(channel) is not { } send)
+            {
+                return false; // nothing was sent on this channel
+            }
+
+            previous = send.Delivery;
             if (!IsAdvance(previous, status))
             {
                 return false;
             }
 
-            entity.WhatsAppStatusValue = status;
-            var eventType = status switch
-            {
-                WhatsAppDeliveryStatus.Sent => TimelineEventTypes.WhatsAppSent,
-                WhatsAppDeliveryStatus.Delivered => TimelineEventTypes.WhatsAppDelivered,
-                WhatsAppDeliveryStatus.Read => TimelineEventTypes.WhatsAppRead,
-                _ => TimelineEventTypes.WhatsAppFailed,
-            };
+            entity.Put(send with { Delivery = status });
+            var eventType = TimelineEventTypes.Of(channel, status);
             if (!entity.HasEvent(eventType))
             {
                 entity.Append(new TimelineEvent(eventType, at, Detail: detail));
+            }
+
+            if (status == DeliveryStatus.Failed && entity.IsPending && entity.NextChannel() is null && entity.ChannelValue == channel && !entity.AnyConfirmed)
+            {
+                entity.End(VerificationStatus.Failed, TimelineEventTypes.Failed, time.GetUtcNow(), detail: NoChannelDelivered);
+                endedHere = true;
             }
 
             return true;
         }, cancellationToken);
 
         var outcome = OutcomeOf(result);
-        using var span = VerificationTracing.StartStep("otpfailover.whatsapp.status", id, result?.Entity.TraceParent, began);
-        span?.SetTag("otpfailover.whatsapp.status", WireNames.Of(status));
+        using var span = VerificationTracing.StartStep($"otpfailover.{WireNames.Of(channel)}.status", id, result?.Entity.TraceParent, began);
+        span?.SetTag("otpfailover.delivery.status", WireNames.Of(status));
         span?.SetTag("otpfailover.webhook.result", outcome.ToString());
-        if (outcome == StatusUpdateOutcome.Applied && result!.Value.Entity.IsPending && WakesTheWorkflow(options.Value.FailoverWhen, previous, status))
+        if (outcome == StatusUpdateOutcome.Applied && result!.Value.Entity is var entity)
         {
-            await SignalAsync(durable, id, VerificationSignal.ForWhatsAppStatus(status), CancellationToken.None);
-        }
+            if (endedHere)
+            {
+                await SignalAsync(durable, id, VerificationSignal.EndedWith(VerificationStatus.Failed), CancellationToken.None);
+            }
+            else if (entity.IsPending && WakesTheWorkflow(planner.ConfirmedBy(channel), previous, status))
+            {
+                await SignalAsync(durable, id, VerificationSignal.ForDelivery(channel, status), CancellationToken.None);
+            }
 
-        if (outcome == StatusUpdateOutcome.Applied)
-        {
-            await NotifyCallbacksAsync(durable, result!.Value.Entity);
+            await NotifyCallbacksAsync(durable, entity);
         }
 
         return outcome;
@@ -671,52 +699,15 @@ public sealed partial class VerificationService(
     /// message and history rows: <c>read</c> after <c>delivered</c> when delivered confirms, <c>delivered</c> when only
     /// <c>read</c> does. (<c>sent</c> is recorded by the send itself.)
     /// </summary>
-    internal static bool WakesTheWorkflow(FailoverWhen rule, WhatsAppDeliveryStatus previous, WhatsAppDeliveryStatus next) =>
-        next == WhatsAppDeliveryStatus.Failed || (rule.IsConfirmedBy(next) && !rule.IsConfirmedBy(previous));
+    internal static bool WakesTheWorkflow(FailoverWhen rule, DeliveryStatus previous, DeliveryStatus next) =>
+        next == DeliveryStatus.Failed || (rule.IsConfirmedBy(next) && !rule.IsConfirmedBy(previous));
 
-    /// <summary>The detail of a verification that ended because neither channel could deliver the code.</summary>
+    /// <summary>The detail of a verification that ended because no channel could deliver the code.</summary>
     public const string NoChannelDelivered = "no_channel_delivered";
 
-    /// <summary>
-    /// Records an SMS delivery report (the first one counts; later ones change nothing). A failed SMS ends a pending
-    /// verification <c>failed</c> when no channel delivered the code: WhatsApp did not confirm delivery either.
-    /// </summary>
-    public async Task<StatusUpdateOutcome> ApplySmsDeliveryReportAsync(string id, bool delivered, DateTimeOffset at, string? detail, DurableTaskClient durable, CancellationToken cancellationToken)
-    {
-        var began = DateTimeOffset.UtcNow;
-        var result = await store.UpdateAsync(id, entity =>
-        {
-            if (entity.SmsDeliveryStatus != "None")
-            {
-                return false;
-            }
-
-            entity.SmsDeliveryStatus = delivered ? "Delivered" : "Failed";
-            entity.Append(new TimelineEvent(delivered ? TimelineEventTypes.SmsDelivered : TimelineEventTypes.SmsFailed, at, Detail: detail));
-            if (!delivered && entity.IsPending && !entity.WhatsAppConfirmed)
-            {
-                entity.End(VerificationStatus.Failed, TimelineEventTypes.Failed, time.GetUtcNow(), detail: NoChannelDelivered);
-            }
-
-            return true;
-        }, cancellationToken);
-
-        var outcome = OutcomeOf(result);
-        using var span = VerificationTracing.StartStep("otpfailover.sms.delivery_report", id, result?.Entity.TraceParent, began);
-        span?.SetTag("otpfailover.sms.delivered", delivered);
-        span?.SetTag("otpfailover.webhook.result", outcome.ToString());
-        if (outcome == StatusUpdateOutcome.Applied && result!.Value.Entity.StatusValue == VerificationStatus.Failed)
-        {
-            await SignalAsync(durable, id, VerificationSignal.EndedWith(VerificationStatus.Failed), CancellationToken.None);
-        }
-
-        if (outcome == StatusUpdateOutcome.Applied)
-        {
-            await NotifyCallbacksAsync(durable, result!.Value.Entity);
-        }
-
-        return outcome;
-    }
+    /// <summary>Records an SMS delivery report (see <see cref="ApplyDeliveryAsync"/>): the first one counts.</summary>
+    public Task<StatusUpdateOutcome> ApplySmsDeliveryReportAsync(string id, bool delivered, DateTimeOffset at, string? detail, DurableTaskClient durable, CancellationToken cancellationToken) =>
+        ApplyDeliveryAsync(id, Channel.Sms, delivered ? DeliveryStatus.Delivered : DeliveryStatus.Failed, at, detail, durable, cancellationToken);
 
     private static StatusUpdateOutcome OutcomeOf((VerificationEntity Entity, bool Changed)? result) => result switch
     {
@@ -725,11 +716,11 @@ public sealed partial class VerificationService(
         _ => StatusUpdateOutcome.Applied,
     };
 
-    internal static bool IsAdvance(WhatsAppDeliveryStatus current, WhatsAppDeliveryStatus next) => (current, next) switch
+    internal static bool IsAdvance(DeliveryStatus current, DeliveryStatus next) => (current, next) switch
     {
-        (WhatsAppDeliveryStatus.Failed, _) => false,
-        (_, WhatsAppDeliveryStatus.None) => false,
-        (_, WhatsAppDeliveryStatus.Failed) => current <= WhatsAppDeliveryStatus.Sent,
+        (DeliveryStatus.Failed, _) => false,
+        (_, DeliveryStatus.None) => false,
+        (_, DeliveryStatus.Failed) => current <= DeliveryStatus.Sent,
         _ => next > current,
     };
 

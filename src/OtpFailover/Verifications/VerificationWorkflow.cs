@@ -4,30 +4,37 @@ using Microsoft.Extensions.Logging;
 namespace OtpFailover.Verifications;
 
 /// <summary>
-/// The orchestration's input. It names the verification and carries the timings (so a test can use seconds);
-/// it never carries the code or the phone number, which the activities read from the store.
+/// The orchestration's input. It names the verification and carries its channel plan and the timings (so a test can
+/// use seconds); it never carries the code or the phone number, which the activities read from the store.
 /// </summary>
+/// <param name="Plan">The channels in the order they are tried, each with what confirms it and how long to wait for that.</param>
 /// <param name="ReconcileInterval">
-/// While WhatsApp's delivery is confirmed and the workflow waits for the user, how often it reads the row anyway:
-/// a signal can be late after a crash (a resend the user asked for must not wait minutes for it). Null: never.
+/// While the workflow waits on a channel with no deadline (delivery confirmed and the user not yet verified, or a
+/// channel with no confirmation wait), how often it reads the row anyway: a signal can be late after a crash (a resend
+/// the user asked for must not wait minutes for it). Null: never.
 /// </param>
 /// <param name="Callbacks">The verification has a callback delivery to wake after each step (see <see cref="Callbacks.CallbackDelivery"/>).</param>
 public sealed record VerificationWorkflowInput(
     string VerificationId,
     DateTimeOffset ExpiresAt,
-    TimeSpan WhatsAppDeliveryTimeout,
-    FailoverWhen FailoverWhen,
+    IReadOnlyList<PlannedChannel> Plan,
     TimeSpan? FailoverIfUnverifiedAfter,
     TimeSpan? ReconcileInterval = null,
     bool Callbacks = false);
 
+/// <summary>One channel's delivery status as the row has it.</summary>
+public sealed record ChannelDelivery(Channel Channel, DeliveryStatus Delivery);
+
 /// <summary>What the row says now, for the workflow to act on instead of a signal that may be late or lost.</summary>
-public sealed record VerificationSnapshot(VerificationStatus Status, WhatsAppDeliveryStatus WhatsAppStatus, bool ResendRequested);
+public sealed record VerificationSnapshot(VerificationStatus Status, bool ResendRequested, IReadOnlyList<ChannelDelivery> Deliveries)
+{
+    public DeliveryStatus DeliveryOf(Channel channel) => Deliveries.FirstOrDefault(d => d.Channel == channel)?.Delivery ?? DeliveryStatus.None;
+}
 
 public enum SignalKind
 {
-    /// <summary>WhatsApp reported a new status for the message.</summary>
-    WhatsAppStatus,
+    /// <summary>A channel's provider reported a new delivery status for the message.</summary>
+    Delivery,
 
     /// <summary>The caller asked for the next channel.</summary>
     ResendRequested,
@@ -37,9 +44,9 @@ public enum SignalKind
 }
 
 /// <summary>The one external event the orchestration listens to. It carries no code and no phone number.</summary>
-public sealed record VerificationSignal(SignalKind Kind, WhatsAppDeliveryStatus? WhatsAppStatus = null, VerificationStatus? Status = null)
+public sealed record VerificationSignal(SignalKind Kind, Channel? Channel = null, DeliveryStatus? Delivery = null, VerificationStatus? Status = null)
 {
-    public static VerificationSignal ForWhatsAppStatus(WhatsAppDeliveryStatus status) => new(SignalKind.WhatsAppStatus, WhatsAppStatus: status);
+    public static VerificationSignal ForDelivery(Channel channel, DeliveryStatus status) => new(SignalKind.Delivery, channel, status);
 
     public static VerificationSignal Resend { get; } = new(SignalKind.ResendRequested);
 
@@ -47,52 +54,74 @@ public sealed record VerificationSignal(SignalKind Kind, WhatsAppDeliveryStatus?
 }
 
 /// <summary>
-/// What an activity that sends did. <see cref="Status"/> is the verification's status after it. <see cref="Unknown"/>
-/// is set by the workflow when the activity itself failed (after its retries): it may have sent or not.
+/// What the send activity did. <see cref="Status"/> is the verification's status after it. <see cref="Unknown"/>: the
+/// code may have gone out or not (the activity itself failed after its retries, or a provider that cannot de-duplicate
+/// left no outcome).
 /// </summary>
 /// <param name="TryAgainAfter">The provider refused for now (throttled, unavailable): the same send may go through after this long.</param>
-/// <param name="WhatsAppConfirmed">
-/// The SMS was not sent because the row says WhatsApp confirmed delivery (its signal is late): no failover happened.
+/// <param name="PreviousConfirmed">
+/// Nothing was sent because the row says the previous channel confirmed delivery (its signal is late): no failover happened.
 /// </param>
-public sealed record SendActivityResult(bool Sent, VerificationStatus Status, string? Detail = null, bool Unknown = false, TimeSpan? TryAgainAfter = null, bool WhatsAppConfirmed = false);
+public sealed record SendActivityResult(bool Sent, VerificationStatus Status, string? Detail = null, bool Unknown = false, TimeSpan? TryAgainAfter = null, bool PreviousConfirmed = false);
 
-/// <summary>The orchestration's custom status: where the verification's sending stands. Never a code or number.</summary>
+/// <summary>
+/// The orchestration's custom status: where the verification's sending stands, as <c>{channel}.{stage}</c>
+/// (<c>whatsapp.awaiting_delivery</c>). Never a code or number.
+/// </summary>
 public static class WorkflowPhases
 {
+    public const string Sending = "sending";
+    public const string AwaitingDelivery = "awaiting_delivery";
+    public const string Confirmed = "confirmed";
+
+    /// <summary>The plan's last channel sent the code: waiting for the user.</summary>
+    public const string Sent = "sent";
+
+    /// <summary>The last channel could not send, but an earlier one had delivered the code: waiting for the user.</summary>
+    public const string Failed = "failed";
+
+    /// <summary>The provider refused for now (throttled, unavailable): waiting to try again.</summary>
+    public const string Deferred = "deferred";
+
+    /// <summary>The last channel's send may or may not have gone out: waiting for the user.</summary>
+    public const string OutcomeUnknown = "outcome_unknown";
+
     public const string SendingWhatsApp = "whatsapp.sending";
     public const string AwaitingWhatsAppDelivery = "whatsapp.awaiting_delivery";
     public const string WhatsAppConfirmed = "whatsapp.confirmed";
     public const string SendingSms = "sms.sending";
     public const string SmsSent = "sms.sent";
-
-    /// <summary>The SMS could not go out, but WhatsApp had delivered the code: waiting for the user.</summary>
     public const string SmsFailed = "sms.failed";
-
-    /// <summary>The SMS provider refused for now (throttled, unavailable): waiting to try again.</summary>
     public const string SmsDeferred = "sms.deferred";
-
-    /// <summary>The SMS activity failed after its retries, so the SMS may or may not be out: waiting for the user.</summary>
     public const string SmsOutcomeUnknown = "sms.outcome_unknown";
+
+    public static string Of(Channel channel, string stage) => $"{WireNames.Of(channel)}.{stage}";
 }
 
+/// <summary>Sends the code on <paramref name="Channel"/>, recording why the verification moved to it.</summary>
+/// <param name="Reason">Why the verification moved to this channel; null for the plan's first.</param>
+/// <param name="After">The channel before it in the plan.</param>
 /// <param name="UnlessConfirmedBy">
-/// Set when the delivery wait timed out: the activity decides by the row, in the same write that records the failover.
-/// WhatsApp confirmed by this rule: no SMS. WhatsApp failed, or a resend recorded: the failover takes that reason.
-/// (Reading the row in an activity of its own cost a round trip through the queues on every timed-out wait.)
+/// Set when the wait for <paramref name="After"/>'s confirmation timed out: the activity decides by the row, in the
+/// same write that records the failover. Confirmed by this rule: nothing is sent. Failed, or a resend recorded: the
+/// failover takes that reason. (Reading the row in an activity of its own cost a round trip through the queues on
+/// every timed-out wait.)
 /// </param>
 /// <param name="NotBefore">The deadline whose timer led here: the activity waits for it if the timer fired early.</param>
-public sealed record SmsFailoverRequest(string VerificationId, FailoverReason Reason, string? Detail = null, FailoverWhen? UnlessConfirmedBy = null, DateTimeOffset? NotBefore = null);
+public sealed record SendCodeRequest(string VerificationId, Channel Channel, FailoverReason? Reason = null, string? Detail = null, Channel? After = null, FailoverWhen? UnlessConfirmedBy = null, DateTimeOffset? NotBefore = null);
 
 /// <param name="SettleFromRow">
-/// The SMS step itself failed (after its retries): the row says whether it may have sent (then the verification waits
-/// for the user) or cannot have (then it fails, unless WhatsApp delivered the code).
+/// The last channel's send failed or left no outcome: the row says whether it may have sent (then the verification
+/// waits for the user) or cannot have (then it fails, unless another channel delivered the code).
 /// </param>
+/// <param name="Channel">The channel whose send it settles (the plan's last).</param>
 /// <param name="NotBefore">The deadline whose timer led here: the activity waits for it if the timer fired early.</param>
-public sealed record EndVerificationRequest(string VerificationId, string? Detail = null, bool SettleFromRow = false, DateTimeOffset? NotBefore = null);
+public sealed record EndVerificationRequest(string VerificationId, string? Detail = null, bool SettleFromRow = false, DateTimeOffset? NotBefore = null, Channel? Channel = null);
 
 /// <summary>
-/// The verification's life: WhatsApp first, a durable timer for its delivery status, SMS when WhatsApp does not
-/// confirm in time (or fails, or is refused, or the caller asks), then wait for the end.
+/// The verification's life: the plan's channels in order. Each is sent; unless it is the last, the workflow waits for
+/// its confirmation (a durable timer where the channel has a deadline), a failure, a refusal or a resend, then moves
+/// to the next. Then it waits for the end.
 /// </summary>
 /// <remarks>
 /// Timers are cancelled with the synchronous <see cref="CancellationTokenSource.Cancel()"/>: <c>CancelAsync</c>
@@ -108,7 +137,7 @@ public static class VerificationWorkflow
     public const string OrchestratorName = "VerificationOrchestrator";
     public const string SignalEventName = nameof(VerificationSignal);
 
-    /// <summary>The bounds of the wait before an SMS the provider refused for now is tried again.</summary>
+    /// <summary>The bounds of the wait before a send the provider refused for now is tried again.</summary>
     private static readonly TimeSpan MinimumDeferral = TimeSpan.FromSeconds(2);
 
     private static readonly TimeSpan MaximumDeferral = TimeSpan.FromMinutes(1);
@@ -125,8 +154,7 @@ public static class VerificationWorkflow
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(activities);
         registry.AddOrchestratorFunc<VerificationWorkflowInput, VerificationStatus>(OrchestratorName, (context, input) => RunAsync(context, input!));
-        registry.AddActivityFunc<string, SendActivityResult>(ActivityNames.SendWhatsApp, (_, id) => activities.SendWhatsAppAsync(id!, CancellationToken.None));
-        registry.AddActivityFunc<SmsFailoverRequest, SendActivityResult>(ActivityNames.SendSms, (_, request) => activities.SendSmsAsync(request!, CancellationToken.None));
+        registry.AddActivityFunc<SendCodeRequest, SendActivityResult>(ActivityNames.SendCode, (_, request) => activities.SendCodeAsync(request!, CancellationToken.None));
         registry.AddActivityFunc<EndVerificationRequest, VerificationStatus>(ActivityNames.Expire, (_, request) => activities.ExpireAsync(request!, CancellationToken.None));
         registry.AddActivityFunc<EndVerificationRequest, VerificationStatus>(ActivityNames.Fail, (_, request) => activities.FailAsync(request!, CancellationToken.None));
         registry.AddActivityFunc<string, VerificationSnapshot>(ActivityNames.ReadVerification, (_, id) => activities.ReadVerificationAsync(id!, CancellationToken.None));
@@ -153,148 +181,192 @@ public static class VerificationWorkflow
 
         public async Task<VerificationStatus> ExecuteAsync()
         {
-            context.SetCustomStatus(WorkflowPhases.SendingWhatsApp);
-            var whatsApp = await SendAsync(ActivityNames.SendWhatsApp, _id);
-            if (!whatsApp.Sent && whatsApp.Status.IsEnded())
+            var plan = input.Plan;
+            Step? why = null;
+            for (var index = 0; index < plan.Count; index++)
             {
-                return whatsApp.Status;
-            }
-
-            var step = whatsApp.Sent
-                ? await WatchWhatsAppAsync()
-                : Step.FailOver(FailoverReason.SendError, whatsApp.Detail);
-            if (step.Kind == StepKind.Ended)
-            {
-                return step.Ended!.Value;
-            }
-
-            var (request, sms) = await FailOverAsync(step);
-            if (sms.WhatsAppConfirmed)
-            {
-                // The delivery wait timed out, but the row says WhatsApp delivered (the signal is late): no SMS, and
-                // the workflow waits for the user as if the signal had come.
-                step = await WaitForUserAfterDeliveryAsync();
-                if (step.Kind == StepKind.Ended)
+                var channel = plan[index];
+                var previous = index > 0 ? plan[index - 1] : null;
+                var last = index == plan.Count - 1;
+                if (why is not null)
                 {
-                    return step.Ended!.Value;
+                    logger.LogInformation("Verification {VerificationId}: moving to {Channel} ({Reason})", _id, channel.Channel, why.Reason);
                 }
 
-                (request, sms) = await FailOverAsync(step);
-            }
-
-            // A provider that throttles or is down refuses for now: try again (same code, same repeatability pair)
-            // after the wait it asks for, for as long as the code is good.
-            while (sms is { Sent: false, TryAgainAfter: { } wait } && sms.Status == VerificationStatus.Pending)
-            {
-                context.SetCustomStatus(WorkflowPhases.SmsDeferred);
-                var pause = wait < MinimumDeferral ? MinimumDeferral : wait > MaximumDeferral ? MaximumDeferral : wait;
-                var deferred = await WaitAsync(context.CurrentUtcDateTime + pause, resendFailsOver: false, decide: _ => null);
-
-                if (deferred.Kind == StepKind.Ended)
+                var request = new SendCodeRequest(
+                    _id,
+                    channel.Channel,
+                    why?.Reason,
+                    why?.Detail,
+                    previous?.Channel,
+                    why?.Reason == FailoverReason.Timeout ? previous?.ConfirmedBy : null,
+                    Utc(why?.NotBefore));
+                SetPhase(channel, WorkflowPhases.Sending);
+                var sent = await SendAsync(request);
+                if (sent.PreviousConfirmed)
                 {
-                    return deferred.Ended!.Value;
+                    // The wait for the previous channel timed out, but the row says it delivered (the signal is late):
+                    // nothing was sent, and the workflow waits for the user as if the signal had come.
+                    why = await WaitForUserAfterDeliveryAsync(previous!);
+                    if (why.Kind == StepKind.Ended)
+                    {
+                        return why.Ended!.Value;
+                    }
+
+                    index--;
+                    continue;
                 }
 
-                context.SetCustomStatus(WorkflowPhases.SendingSms);
-                sms = await SendAsync(ActivityNames.SendSms, request);
-            }
-
-            if (sms.Sent)
-            {
-                context.SetCustomStatus(WorkflowPhases.SmsSent);
-            }
-            else
-            {
-                if (sms.Status.IsEnded())
+                // A provider that throttles or is down refuses for now: try again (same code, same repeatability pair)
+                // after the wait it asks for, for as long as the code is good, unless a resend moves on.
+                Step? resend = null;
+                while (sent is { Sent: false, TryAgainAfter: { } wait } && sent.Status == VerificationStatus.Pending)
                 {
-                    return sms.Status;
+                    SetPhase(channel, WorkflowPhases.Deferred);
+                    var pause = wait < MinimumDeferral ? MinimumDeferral : wait > MaximumDeferral ? MaximumDeferral : wait;
+                    var deferred = await WaitAsync(context.CurrentUtcDateTime + pause, resendMovesOn: !last, decide: _ => null);
+                    if (deferred.Kind == StepKind.Ended)
+                    {
+                        return deferred.Ended!.Value;
+                    }
+
+                    if (deferred.Kind == StepKind.MoveOn)
+                    {
+                        resend = deferred;
+                        break;
+                    }
+
+                    SetPhase(channel, WorkflowPhases.Sending);
+                    sent = await SendAsync(request);
                 }
 
-                // No channel left: the verification fails, unless WhatsApp had delivered the code (it still works).
-                // When the SMS step itself failed (storage, not the provider), the row says whether it may have sent.
-                var afterSms = await EndAsync(ActivityNames.Fail, new EndVerificationRequest(_id, sms.Detail, SettleFromRow: sms.Unknown));
-                if (afterSms.IsEnded())
+                if (resend is not null)
                 {
-                    return afterSms;
+                    why = resend;
+                    continue;
                 }
 
-                context.SetCustomStatus(sms.Unknown ? WorkflowPhases.SmsOutcomeUnknown : WorkflowPhases.SmsFailed);
+                if (sent.Status.IsEnded())
+                {
+                    return sent.Status;
+                }
+
+                if (!sent.Sent)
+                {
+                    if (!last)
+                    {
+                        why = Step.MoveOn(FailoverReason.SendError, sent.Detail);
+                        continue;
+                    }
+
+                    // No channel left: the verification fails, unless another channel delivered the code (it still
+                    // works). When the send failed half way (or left no outcome), the row says whether it may have sent.
+                    var afterFail = await EndAsync(ActivityNames.Fail, new EndVerificationRequest(_id, sent.Detail, SettleFromRow: sent.Unknown, Channel: channel.Channel));
+                    if (afterFail.IsEnded())
+                    {
+                        return afterFail;
+                    }
+
+                    SetPhase(channel, sent.Unknown ? WorkflowPhases.OutcomeUnknown : WorkflowPhases.Failed);
+                    break;
+                }
+
+                if (last)
+                {
+                    SetPhase(channel, WorkflowPhases.Sent);
+                    break;
+                }
+
+                why = await WatchAsync(channel);
+                if (why.Kind == StepKind.Ended)
+                {
+                    return why.Ended!.Value;
+                }
             }
 
             // No channel is left: wait for the user, a cancel, or the code's expiry. A resend changes nothing now.
-            var end = await WaitAsync(until: null, resendFailsOver: false, decide: _ => null);
+            var end = await WaitAsync(until: null, resendMovesOn: false, decide: _ => null);
             return end.Ended!.Value;
         }
 
-        /// <summary>Waits for WhatsApp to confirm, then for the user; returns why to fail over, or how it ended.</summary>
-        private async Task<Step> WatchWhatsAppAsync()
+        /// <summary>Waits for <paramref name="channel"/> to confirm, then for the user; returns why to move on, or how it ended.</summary>
+        private async Task<Step> WatchAsync(PlannedChannel channel)
         {
-            context.SetCustomStatus(WorkflowPhases.AwaitingWhatsAppDelivery);
-            var deliveryDue = context.CurrentUtcDateTime + input.WhatsAppDeliveryTimeout;
-            var delivery = await WaitAsync(deliveryDue, resendFailsOver: true, decide: signal => signal switch
+            SetPhase(channel, WorkflowPhases.AwaitingDelivery);
+            Step? Decide(VerificationSignal signal) => signal switch
             {
-                { Kind: SignalKind.WhatsAppStatus, WhatsAppStatus: WhatsAppDeliveryStatus.Failed } => Step.FailOver(FailoverReason.Failed),
-                { Kind: SignalKind.WhatsAppStatus, WhatsAppStatus: { } status } when Confirms(status) => Step.Confirmed,
+                { Kind: SignalKind.Delivery, Channel: { } on, Delivery: DeliveryStatus.Failed } when on == channel.Channel => Step.MoveOn(FailoverReason.Failed),
+                { Kind: SignalKind.Delivery, Channel: { } on, Delivery: { } status } when Confirms(on, status) => Step.Confirmed,
                 _ => null,
-            });
+            };
 
-            if (delivery.Kind == StepKind.DeadlinePassed)
+            Step delivery;
+            if (channel.ConfirmWithin is { } within)
             {
-                // The row, not the signals, decides: a delivered status, a resend or an end may be recorded while
-                // their signal is late (a message taken by a worker that died stays invisible for minutes). The SMS
-                // activity reads it in the write that records the failover (UnlessConfirmedBy), once the deadline
-                // has really passed (NotBefore: the timer may have fired early).
-                return Step.FailOver(FailoverReason.Timeout) with { NotBefore = deliveryDue };
+                var deliveryDue = context.CurrentUtcDateTime + within;
+                delivery = await WaitAsync(deliveryDue, resendMovesOn: true, decide: Decide);
+                if (delivery.Kind == StepKind.DeadlinePassed)
+                {
+                    // The row, not the signals, decides: a delivered status, a resend or an end may be recorded while
+                    // their signal is late (a message taken by a worker that died stays invisible for minutes). The
+                    // send activity reads it in the write that records the failover (UnlessConfirmedBy), once the
+                    // deadline has really passed (NotBefore: the timer may have fired early).
+                    return Step.MoveOn(FailoverReason.Timeout) with { NotBefore = deliveryDue };
+                }
+            }
+            else
+            {
+                // No deadline: only a failure, a confirmation, a resend or the end decides; the row is read every
+                // ReconcileInterval in case their signal is late.
+                delivery = await WaitReconcilingAsync(Decide, row =>
+                    row.DeliveryOf(channel.Channel) == DeliveryStatus.Failed ? Step.MoveOn(FailoverReason.Failed)
+                    : row.Deliveries.Any(d => Confirms(d.Channel, d.Delivery)) ? Step.Confirmed
+                    : null);
             }
 
-            return delivery.Kind == StepKind.Confirmed ? await WaitForUserAfterDeliveryAsync() : delivery;
-        }
-
-        /// <summary>Sends the SMS for <paramref name="step"/>'s reason; after a timed-out wait, only if the row agrees.</summary>
-        private async Task<(SmsFailoverRequest Request, SendActivityResult Result)> FailOverAsync(Step step)
-        {
-            var reason = step.Reason!.Value;
-            logger.LogInformation("Verification {VerificationId}: failing over to SMS ({Reason})", _id, reason);
-            context.SetCustomStatus(WorkflowPhases.SendingSms);
-            var request = new SmsFailoverRequest(_id, reason, step.Detail, reason == FailoverReason.Timeout ? input.FailoverWhen : null, Utc(step.NotBefore));
-            return (request, await SendAsync(ActivityNames.SendSms, request));
+            return delivery.Kind == StepKind.Confirmed ? await WaitForUserAfterDeliveryAsync(channel) : delivery;
         }
 
         /// <summary>
-        /// WhatsApp delivered: waits for the user, a resend, or <see cref="VerificationWorkflowInput.FailoverIfUnverifiedAfter"/>.
+        /// <paramref name="channel"/> delivered: waits for the user, a resend, or <see cref="VerificationWorkflowInput.FailoverIfUnverifiedAfter"/>.
         /// Every <see cref="VerificationWorkflowInput.ReconcileInterval"/> it reads the row, so a late resend signal
-        /// sends the SMS anyway, and a late end signal ends the workflow.
+        /// moves on anyway, and a late end signal ends the workflow.
         /// </summary>
-        private async Task<Step> WaitForUserAfterDeliveryAsync()
+        private async Task<Step> WaitForUserAfterDeliveryAsync(PlannedChannel channel)
         {
-            logger.LogInformation("Verification {VerificationId}: WhatsApp confirmed delivery", _id);
-            context.SetCustomStatus(WorkflowPhases.WhatsAppConfirmed);
+            logger.LogInformation("Verification {VerificationId}: {Channel} confirmed delivery", _id, channel.Channel);
+            SetPhase(channel, WorkflowPhases.Confirmed);
             DateTime? unverifiedAt = input.FailoverIfUnverifiedAfter is { } after ? context.CurrentUtcDateTime + after : null;
+            var step = await WaitReconcilingAsync(_ => null, _ => null, unverifiedAt);
+            return step.Kind == StepKind.DeadlinePassed
+                ? Step.MoveOn(FailoverReason.Unverified) with { NotBefore = unverifiedAt } // the send activity reads the row anyway
+                : step;
+        }
+
+        /// <summary>
+        /// Waits like <see cref="WaitAsync"/> (a resend moves on) until <paramref name="until"/>, reading the row every
+        /// <see cref="VerificationWorkflowInput.ReconcileInterval"/>: an end or a resend it records decides, and
+        /// <paramref name="judge"/> judges the rest of it.
+        /// </summary>
+        private async Task<Step> WaitReconcilingAsync(Func<VerificationSignal, Step?> decide, Func<VerificationSnapshot, Step?> judge, DateTime? until = null)
+        {
             while (true)
             {
                 var next = input.ReconcileInterval is { } interval ? context.CurrentUtcDateTime + interval : (DateTime?)null;
-                var unverifiedNext = unverifiedAt is { } at && (next is null || at <= next);
-                if (unverifiedNext)
+                var untilNext = until is { } at && (next is null || at <= next);
+                if (untilNext)
                 {
-                    next = unverifiedAt;
+                    next = until;
                 }
 
-                var step = await WaitAsync(next, resendFailsOver: true, decide: _ => null);
-
-                if (step.Kind != StepKind.DeadlinePassed)
+                var step = await WaitAsync(next, resendMovesOn: true, decide);
+                if (step.Kind != StepKind.DeadlinePassed || untilNext)
                 {
                     return step;
                 }
 
-                if (unverifiedNext)
-                {
-                    // The SMS activity reads the row anyway (an ended verification sends nothing).
-                    return Step.FailOver(FailoverReason.Unverified) with { NotBefore = unverifiedAt };
-                }
-
                 // A read that failed after its retries (the table unreachable for a while) is tried again at the next
-                // interval: ending the orchestration here would take the resend, the unverified failover and the
-                // expiry with it.
+                // interval: ending the orchestration here would take the resend, the failover and the expiry with it.
                 if (await TryReadAsync() is not { } row)
                 {
                     continue;
@@ -307,7 +379,12 @@ public static class VerificationWorkflow
 
                 if (row.ResendRequested)
                 {
-                    return Step.FailOver(FailoverReason.Requested);
+                    return Step.MoveOn(FailoverReason.Requested);
+                }
+
+                if (judge(row) is { } judged)
+                {
+                    return judged;
                 }
             }
         }
@@ -325,11 +402,15 @@ public static class VerificationWorkflow
             }
         }
 
-        private bool Confirms(WhatsAppDeliveryStatus status) => input.FailoverWhen.IsConfirmedBy(status);
+        /// <summary>Whether <paramref name="status"/> on <paramref name="channel"/> means the user has the code, by its rule in the plan.</summary>
+        private bool Confirms(Channel channel, DeliveryStatus status) =>
+            input.Plan.FirstOrDefault(p => p.Channel == channel) is { } planned && planned.ConfirmedBy.IsConfirmedBy(status);
+
+        private void SetPhase(PlannedChannel channel, string stage) => context.SetCustomStatus(WorkflowPhases.Of(channel.Channel, stage));
 
         /// <summary>
         /// Waits until a signal decides something, <paramref name="until"/> passes, or the code expires (which ends
-        /// the verification). An ended signal always decides; a resend decides when <paramref name="resendFailsOver"/>;
+        /// the verification). An ended signal always decides; a resend decides when <paramref name="resendMovesOn"/>;
         /// <paramref name="decide"/> judges the rest, and a signal it returns null for changes nothing.
         /// </summary>
         /// <remarks>
@@ -337,7 +418,7 @@ public static class VerificationWorkflow
         /// a queue message and history rows, and one left behind by a wait that ended early still fires later (the
         /// backend then loads the instance only to discard it).
         /// </remarks>
-        private async Task<Step> WaitAsync(DateTime? until, bool resendFailsOver, Func<VerificationSignal, Step?> decide)
+        private async Task<Step> WaitAsync(DateTime? until, bool resendMovesOn, Func<VerificationSignal, Step?> decide)
         {
             var expires = until is not { } due || due >= _expiresAt;
             using var timer = new Deadline(context, expires ? _expiresAt : until!.Value);
@@ -361,7 +442,7 @@ public static class VerificationWorkflow
                 var step = signal switch
                 {
                     { Kind: SignalKind.Ended, Status: { } status } => Step.EndedWith(status),
-                    { Kind: SignalKind.ResendRequested } => resendFailsOver ? Step.FailOver(FailoverReason.Requested) : null,
+                    { Kind: SignalKind.ResendRequested } => resendMovesOn ? Step.MoveOn(FailoverReason.Requested) : null,
                     _ => decide(signal),
                 };
                 if (step is not null)
@@ -371,16 +452,16 @@ public static class VerificationWorkflow
             }
         }
 
-        private async Task<SendActivityResult> SendAsync(string activity, object request)
+        private async Task<SendActivityResult> SendAsync(SendCodeRequest request)
         {
             try
             {
-                return await context.CallActivityAsync<SendActivityResult>(activity, request, ActivityRetry);
+                return await context.CallActivityAsync<SendActivityResult>(ActivityNames.SendCode, request, ActivityRetry);
             }
             catch (TaskFailedException ex)
             {
-                logger.LogError("Verification {VerificationId}: {Activity} failed after retries: {ErrorType}", _id, activity, ex.FailureDetails.ErrorType);
-                return new SendActivityResult(false, VerificationStatus.Pending, $"{activity.ToLowerInvariant()}_error", Unknown: true);
+                logger.LogError("Verification {VerificationId}: sending by {Channel} failed after retries: {ErrorType}", _id, request.Channel, ex.FailureDetails.ErrorType);
+                return new SendActivityResult(false, VerificationStatus.Pending, $"{WireNames.Of(request.Channel)}_send_error", Unknown: true);
             }
             finally
             {
@@ -465,17 +546,17 @@ public static class VerificationWorkflow
     {
         Confirmed,
         DeadlinePassed,
-        FailOver,
+        MoveOn,
         Ended,
     }
 
-    /// <param name="NotBefore">For a failover a timer decided: its deadline, which the SMS activity waits for.</param>
+    /// <param name="NotBefore">For a move a timer decided: its deadline, which the send activity waits for.</param>
     private sealed record Step(StepKind Kind, FailoverReason? Reason = null, string? Detail = null, VerificationStatus? Ended = null, DateTime? NotBefore = null)
     {
         public static readonly Step Confirmed = new(StepKind.Confirmed);
         public static readonly Step DeadlinePassed = new(StepKind.DeadlinePassed);
 
-        public static Step FailOver(FailoverReason reason, string? detail = null) => new(StepKind.FailOver, reason, detail);
+        public static Step MoveOn(FailoverReason reason, string? detail = null) => new(StepKind.MoveOn, reason, detail);
 
         public static Step EndedWith(VerificationStatus status) => new(StepKind.Ended, Ended: status);
     }
@@ -483,8 +564,7 @@ public static class VerificationWorkflow
 
 public static class ActivityNames
 {
-    public const string SendWhatsApp = nameof(SendWhatsApp);
-    public const string SendSms = nameof(SendSms);
+    public const string SendCode = nameof(SendCode);
     public const string Expire = nameof(Expire);
     public const string Fail = nameof(Fail);
     public const string ReadVerification = nameof(ReadVerification);

@@ -15,5 +15,8 @@ public sealed record WhatsAppCodeMessage(string VerificationId, PhoneNumber To, 
 /// </summary>
 public interface IWhatsAppCodeSender
 {
+    /// <summary>False when no WhatsApp provider is configured: every send would be refused.</summary>
+    bool IsConfigured => true;
+
     Task<ChannelSendResult> SendAsync(WhatsAppCodeMessage message, CancellationToken cancellationToken);
 }

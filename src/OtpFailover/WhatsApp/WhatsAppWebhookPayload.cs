@@ -34,12 +34,12 @@ public sealed record WhatsAppStatusUpdate(
     WhatsAppPricing? Pricing,
     IReadOnlyList<WhatsAppStatusError>? Errors)
 {
-    public WhatsAppDeliveryStatus? DeliveryStatus => Status switch
+    public DeliveryStatus? DeliveryStatus => Status switch
     {
-        "sent" => WhatsAppDeliveryStatus.Sent,
-        "delivered" => WhatsAppDeliveryStatus.Delivered,
-        "read" => WhatsAppDeliveryStatus.Read,
-        "failed" => WhatsAppDeliveryStatus.Failed,
+        "sent" => Verifications.DeliveryStatus.Sent,
+        "delivered" => Verifications.DeliveryStatus.Delivered,
+        "read" => Verifications.DeliveryStatus.Read,
+        "failed" => Verifications.DeliveryStatus.Failed,
         _ => null,
     };
 

@@ -142,7 +142,7 @@ public sealed class CallbackTests
         await app.WhatsApp.WaitForMessageAsync(1);
 
         // Read, with no delivered before it (WhatsApp may skip it): the receiver hears that the user has the code.
-        Assert.Equal(StatusUpdateOutcome.Applied, await app.Verifications.ApplyWhatsAppStatusAsync(id, WhatsAppDeliveryStatus.Read, DateTimeOffset.UtcNow, null, app.Client, default));
+        Assert.Equal(StatusUpdateOutcome.Applied, await app.Verifications.ApplyWhatsAppStatusAsync(id, DeliveryStatus.Read, DateTimeOffset.UtcNow, null, app.Client, default));
         await receiver.WaitForAcceptedAsync("whatsapp.sent", "whatsapp.read");
         Assert.Equal(ChangeOutcome.Done, (await app.Verifications.CancelAsync(id, app.Client, default)).Outcome);
         var accepted = await receiver.WaitForAcceptedAsync("whatsapp.sent", "whatsapp.read", "canceled");

@@ -1,5 +1,5 @@
 using OtpFailover.Verifications;
-using static OtpFailover.Verifications.WhatsAppDeliveryStatus;
+using static OtpFailover.Verifications.DeliveryStatus;
 
 namespace OtpFailover.Tests.Codes;
 
@@ -22,7 +22,7 @@ public sealed class WhatsAppStatusOrderTests
     [InlineData(Failed, Read, false)]
     [InlineData(Failed, Failed, false)]
     [InlineData(Sent, None, false)]
-    public void IsAdvance_MovesOnlyForward_AndFailedOnlyBeforeDelivery(WhatsAppDeliveryStatus current, WhatsAppDeliveryStatus next, bool expected)
+    public void IsAdvance_MovesOnlyForward_AndFailedOnlyBeforeDelivery(DeliveryStatus current, DeliveryStatus next, bool expected)
     {
         Assert.Equal(expected, VerificationService.IsAdvance(current, next));
     }

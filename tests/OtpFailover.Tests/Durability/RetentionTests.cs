@@ -22,7 +22,7 @@ public sealed class RetentionTests
 
         // Two that ended: one approved (it has a WhatsApp message and its index row), one canceled.
         var (approved, code) = await app.StartAndAwaitWhatsAppAsync("+4915112345671");
-        await app.Verifications.ApplyWhatsAppStatusAsync(approved.Id, WhatsAppDeliveryStatus.Delivered, clock.GetUtcNow(), null, app.Client, default);
+        await app.Verifications.ApplyWhatsAppStatusAsync(approved.Id, DeliveryStatus.Delivered, clock.GetUtcNow(), null, app.Client, default);
         Assert.Equal(CheckOutcome.Approved, (await app.Verifications.CheckAsync(approved.Id, code, app.Client, default)).Outcome);
         var (canceled, _) = await app.StartAndAwaitWhatsAppAsync("+4915112345672");
         Assert.Equal(ChangeOutcome.Done, (await app.Verifications.CancelAsync(canceled.Id, app.Client, default)).Outcome);

@@ -57,7 +57,7 @@ public sealed class StorageOutageTests : IAsyncLifetime
         await Eventually.WaitUntilAsync(() => _graph.Received.Count >= 4, TimeSpan.FromSeconds(30), "every WhatsApp message");
         foreach (var id in ids.Values)
         {
-            await Eventually.WaitUntilAsync(async () => (await app.GetAsync(id)).WhatsAppMessageId is not null, TimeSpan.FromSeconds(30), $"{id} to record its WhatsApp message");
+            await Eventually.WaitUntilAsync(async () => (await app.GetAsync(id)).SendOn(Channel.WhatsApp)?.MessageId is not null, TimeSpan.FromSeconds(30), $"{id} to record its WhatsApp message");
         }
 
         // Storage goes away while every workflow waits for its delivery status, and comes back ten seconds later,

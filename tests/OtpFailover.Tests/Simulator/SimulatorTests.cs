@@ -148,7 +148,7 @@ public sealed class SimulatorTests : IAsyncLifetime
         await StartAsync("+14155550102");
         var inbox = await WaitForInboxAsync("14155550102", i => i.GetProperty("messages").EnumerateArray().Any(m => m.GetProperty("state").GetString() == "delivered"), "delivery");
 
-        var (exitCode, output) = await RunAsync("node", $"simulator-pages.mjs {_browser.BaseAddress} 14155550102 +14155550103", scripts);
+        var (exitCode, output) = await RunAsync("node", $"simulator-pages.mjs {_browser.BaseAddress} 14155550102 +14155550103 +14155550105", scripts);
 
         Assert.True(exitCode == 0, output);
         var seen = JsonDocument.Parse(output.Trim().Split('\n')[^1]).RootElement;
@@ -164,6 +164,11 @@ public sealed class SimulatorTests : IAsyncLifetime
         Assert.Equal("urn:otpfailover:problem:too-many-starts", refusal.GetProperty("type").GetString());
         Assert.StartsWith("429 Too many verifications for this number.", refusal.GetProperty("text").GetString(), StringComparison.Ordinal);
         Assert.Contains("Retry-After", refusal.GetProperty("text").GetString(), StringComparison.Ordinal);
+        var plan = seen.GetProperty("plan");
+        Assert.Equal(["sms: sent", "whatsapp: planned"], plan.GetProperty("before").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal("sms: sent", plan.GetProperty("after")[0].GetString());
+        Assert.StartsWith("whatsapp: ", plan.GetProperty("current").GetString(), StringComparison.Ordinal);
+        Assert.Contains("es tu codigo de verificacion", plan.GetProperty("smsText").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -18,7 +18,7 @@ public sealed class AcsDeliveryReportTests
         var (verification, _) = await app.StartAndAwaitWhatsAppAsync();
         var sms = await app.Sms.WaitForMessageAsync();
         await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.SmsSent);
-        var messageId = (await app.Store.FindAsync(verification.Id))!.SmsMessageId!;
+        var messageId = (await app.Store.FindAsync(verification.Id))!.SendOn(Channel.Sms)!.MessageId!;
         Assert.Equal(verification.Id, sms.VerificationId);
         return (app, verification, messageId);
     }
@@ -75,7 +75,7 @@ public sealed class AcsDeliveryReportTests
         await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25));
         app.Sms.Respond = (_, _) => ChannelSendResult.Accepted("Outgoing_resent");
         var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
-        await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, WhatsAppDeliveryStatus.Delivered, DateTimeOffset.UtcNow, null, app.Client, default);
+        await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, DeliveryStatus.Delivered, DateTimeOffset.UtcNow, null, app.Client, default);
         await app.Verifications.ResendAsync(verification.Id, app.Client, default);
         await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.SmsSent);
 

@@ -31,7 +31,7 @@ public sealed class MetricsTests
 
         // WhatsApp delivered, a wrong code, the right code.
         var (delivered, code) = await app.StartAndAwaitWhatsAppAsync("+4915112345678");
-        await app.Verifications.ApplyWhatsAppStatusAsync(delivered.Id, WhatsAppDeliveryStatus.Delivered, DateTimeOffset.UtcNow, null, app.Client, default);
+        await app.Verifications.ApplyWhatsAppStatusAsync(delivered.Id, DeliveryStatus.Delivered, DateTimeOffset.UtcNow, null, app.Client, default);
         await app.WaitForPhaseAsync(delivered.Id, WorkflowPhases.WhatsAppConfirmed);
         var wrong = code == "000000" ? "111111" : "000000";
         Assert.Equal(CheckOutcome.Incorrect, (await app.Verifications.CheckAsync(delivered.Id, wrong, app.Client, default)).Outcome);

@@ -25,7 +25,7 @@ public sealed class ActivityIdempotencyTests
         var stored = await app.GetAsync(verification.Id);
         Assert.Single(stored.Timeline, e => e.Type == TimelineEventTypes.Failover);
         Assert.Single(stored.Timeline, e => e.Type == TimelineEventTypes.SmsSent);
-        Assert.True(stored.SmsSent);
+        Assert.True(stored.SendOn(Channel.Sms)?.MessageId is not null);
     }
 
     [Fact]
@@ -52,8 +52,8 @@ public sealed class ActivityIdempotencyTests
         await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.SmsSent);
         var activities = app.Activities;
 
-        var whatsApp = await activities.SendWhatsAppAsync(verification.Id, default);
-        var sms = await activities.SendSmsAsync(new SmsFailoverRequest(verification.Id, FailoverReason.Timeout), default);
+        var whatsApp = await activities.SendCodeAsync(new SendCodeRequest(verification.Id, Channel.WhatsApp), default);
+        var sms = await activities.SendCodeAsync(new SendCodeRequest(verification.Id, Channel.Sms, FailoverReason.Timeout, After: Channel.WhatsApp), default);
 
         Assert.True(whatsApp.Sent);
         Assert.True(sms.Sent);
@@ -70,7 +70,7 @@ public sealed class ActivityIdempotencyTests
         await app.Verifications.CancelAsync(verification.Id, app.Client, default);
         var activities = app.Activities;
 
-        var sms = await activities.SendSmsAsync(new SmsFailoverRequest(verification.Id, FailoverReason.Requested), default);
+        var sms = await activities.SendCodeAsync(new SendCodeRequest(verification.Id, Channel.Sms, FailoverReason.Requested, After: Channel.WhatsApp), default);
 
         Assert.False(sms.Sent);
         Assert.Equal(VerificationStatus.Canceled, sms.Status);

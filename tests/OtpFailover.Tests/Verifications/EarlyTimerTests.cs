@@ -66,16 +66,16 @@ public sealed class EarlyTimerTests
         var (verification, _) = await app.StartAndAwaitWhatsAppAsync();
         var due = DateTimeOffset.UtcNow.AddMilliseconds(900);
 
-        var sms = app.Activities.SendSmsAsync(new SmsFailoverRequest(verification.Id, FailoverReason.Timeout, UnlessConfirmedBy: FailoverWhen.Delivered, NotBefore: due), default);
+        var sms = app.Activities.SendCodeAsync(new SendCodeRequest(verification.Id, Channel.Sms, FailoverReason.Timeout, After: Channel.WhatsApp, UnlessConfirmedBy: FailoverWhen.Delivered, NotBefore: due), default);
         await Task.Delay(200);
         await app.Store.UpdateAsync(verification.Id, e =>
         {
-            e.WhatsAppStatusValue = WhatsAppDeliveryStatus.Delivered;
+            e.Put(e.SendOn(Channel.WhatsApp)! with { Delivery = DeliveryStatus.Delivered });
             return true;
         });
         var result = await sms;
 
-        Assert.True(result.WhatsAppConfirmed);
+        Assert.True(result.PreviousConfirmed);
         Assert.False(result.Sent);
         Assert.Equal(0, app.Sms.Calls);
         Assert.DoesNotContain((await app.GetAsync(verification.Id)).Timeline, e => e.Type == TimelineEventTypes.Failover);

@@ -25,7 +25,7 @@ public sealed class EdgeDefectTests
         await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25));
         app.Sms.Respond = (_, _) => ChannelSendResult.Rejected("sms_recipient_400");
         var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
-        await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, WhatsAppDeliveryStatus.Delivered, DateTimeOffset.UtcNow, null, app.Client, default);
+        await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, DeliveryStatus.Delivered, DateTimeOffset.UtcNow, null, app.Client, default);
         await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.WhatsAppConfirmed);
 
         var resend = await app.Verifications.ResendAsync(verification.Id, app.Client, default);
@@ -45,7 +45,7 @@ public sealed class EdgeDefectTests
         await using var app = await TestApp.StartAsync(o => (o.WhatsAppDeliveryTimeout, o.FailoverIfUnverifiedAfter) = (TimeSpan.FromSeconds(25), TimeSpan.FromSeconds(2)));
         app.Sms.Respond = (_, _) => ChannelSendResult.Rejected("sms_http_400");
         var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
-        await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, WhatsAppDeliveryStatus.Read, DateTimeOffset.UtcNow, null, app.Client, default);
+        await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, DeliveryStatus.Read, DateTimeOffset.UtcNow, null, app.Client, default);
 
         await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.SmsFailed);
 
@@ -95,8 +95,8 @@ public sealed class EdgeDefectTests
         });
         time.Advance(TimeSpan.FromMinutes(10));
 
-        var sms = await app.Activities.SendSmsAsync(new SmsFailoverRequest(id, FailoverReason.Timeout), default);
-        var whatsApp = await app.Activities.SendWhatsAppAsync(id, default);
+        var sms = await app.Activities.SendCodeAsync(new SendCodeRequest(id, Channel.Sms, FailoverReason.Timeout, After: Channel.WhatsApp), default);
+        var whatsApp = await app.Activities.SendCodeAsync(new SendCodeRequest(id, Channel.WhatsApp), default);
 
         Assert.False(sms.Sent);
         Assert.False(whatsApp.Sent);

@@ -35,7 +35,7 @@ public sealed class EndingFlowTests
             o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(2);
         });
         var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
-        await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, WhatsAppDeliveryStatus.Delivered, DateTimeOffset.UtcNow, null, app.Client, default);
+        await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, DeliveryStatus.Delivered, DateTimeOffset.UtcNow, null, app.Client, default);
 
         var instance = await app.WaitForCompletionAsync(verification.Id);
 

@@ -14,7 +14,7 @@ public sealed class FailoverFlowTests
         await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.AwaitingWhatsAppDelivery);
         var failedAt = DateTimeOffset.UtcNow;
 
-        Assert.Equal(StatusUpdateOutcome.Applied, await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, WhatsAppDeliveryStatus.Failed, failedAt, "131026", app.Client, default));
+        Assert.Equal(StatusUpdateOutcome.Applied, await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, DeliveryStatus.Failed, failedAt, "131026", app.Client, default));
 
         var sms = await app.Sms.WaitForMessageAsync(timeout: TimeSpan.FromSeconds(10));
         Assert.Equal(code, sms.Code);
@@ -61,7 +61,7 @@ public sealed class FailoverFlowTests
     {
         await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25));
         var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
-        await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, WhatsAppDeliveryStatus.Delivered, DateTimeOffset.UtcNow, null, app.Client, default);
+        await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, DeliveryStatus.Delivered, DateTimeOffset.UtcNow, null, app.Client, default);
         await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.WhatsAppConfirmed);
 
         var resend = await app.Verifications.ResendAsync(verification.Id, app.Client, default);
@@ -93,7 +93,7 @@ public sealed class FailoverFlowTests
     {
         await using var app = await TestApp.StartAsync(o => o.FailoverIfUnverifiedAfter = TimeSpan.FromSeconds(2));
         var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
-        await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, WhatsAppDeliveryStatus.Delivered, DateTimeOffset.UtcNow, null, app.Client, default);
+        await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, DeliveryStatus.Delivered, DateTimeOffset.UtcNow, null, app.Client, default);
         await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.WhatsAppConfirmed);
         var confirmedAt = DateTimeOffset.UtcNow;
 
@@ -111,7 +111,7 @@ public sealed class FailoverFlowTests
     {
         await using var app = await TestApp.StartAsync(o => o.FailoverIfUnverifiedAfter = TimeSpan.FromSeconds(2));
         var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
-        await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, WhatsAppDeliveryStatus.Read, DateTimeOffset.UtcNow, null, app.Client, default);
+        await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, DeliveryStatus.Read, DateTimeOffset.UtcNow, null, app.Client, default);
         await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.WhatsAppConfirmed);
 
         Assert.Equal(CheckOutcome.Approved, (await app.Verifications.CheckAsync(verification.Id, code, app.Client, default)).Outcome);
@@ -127,14 +127,14 @@ public sealed class FailoverFlowTests
 
         var (delivered, _) = await app.StartAndAwaitWhatsAppAsync("+14155550100");
         await app.WaitForPhaseAsync(delivered.Id, WorkflowPhases.AwaitingWhatsAppDelivery);
-        await app.Verifications.ApplyWhatsAppStatusAsync(delivered.Id, WhatsAppDeliveryStatus.Delivered, DateTimeOffset.UtcNow, null, app.Client, default);
+        await app.Verifications.ApplyWhatsAppStatusAsync(delivered.Id, DeliveryStatus.Delivered, DateTimeOffset.UtcNow, null, app.Client, default);
         var sms = await app.Sms.WaitForMessageAsync();
         Assert.Equal(delivered.Id, sms.VerificationId);
         Assert.Equal("timeout", Assert.Single((await app.GetAsync(delivered.Id)).Timeline, e => e.Type == TimelineEventTypes.Failover).Reason);
 
         var (read, _) = await app.StartAndAwaitWhatsAppAsync("+14155550101");
         await app.WaitForPhaseAsync(read.Id, WorkflowPhases.AwaitingWhatsAppDelivery);
-        await app.Verifications.ApplyWhatsAppStatusAsync(read.Id, WhatsAppDeliveryStatus.Read, DateTimeOffset.UtcNow, null, app.Client, default);
+        await app.Verifications.ApplyWhatsAppStatusAsync(read.Id, DeliveryStatus.Read, DateTimeOffset.UtcNow, null, app.Client, default);
         await app.WaitForPhaseAsync(read.Id, WorkflowPhases.WhatsAppConfirmed);
         await Task.Delay(app.Options.WhatsAppDeliveryTimeout + TimeSpan.FromSeconds(1));
         Assert.DoesNotContain(app.Sms.Messages, m => m.VerificationId == read.Id);

@@ -65,7 +65,7 @@ public sealed class SecretLeakTests
         // What the Azure Storage backend persisted: the History and Instances tables of the task hub.
         var tables = new TableServiceClient(Azurite.ConnectionString);
         var historyText = await ReadAllRowsAsync(tables.GetTableClient($"{app.TaskHubName}History"));
-        Assert.Contains(ActivityNames.SendSms, historyText, StringComparison.Ordinal); // the search does see the history
+        Assert.Contains(ActivityNames.SendCode, historyText, StringComparison.Ordinal); // the search does see the history
         var instancesText = await ReadAllRowsAsync(tables.GetTableClient($"{app.TaskHubName}Instances"));
         Assert.Contains(verification.Id, instancesText, StringComparison.Ordinal);
         var instance = await app.Client.GetInstanceAsync(verification.Id, getInputsAndOutputs: true);

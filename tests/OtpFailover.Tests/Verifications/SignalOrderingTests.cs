@@ -14,14 +14,14 @@ public sealed class SignalOrderingTests
         var (verification, _) = await app.StartAndAwaitWhatsAppAsync();
         var at = DateTimeOffset.UtcNow;
 
-        Assert.Equal(StatusUpdateOutcome.Applied, await Apply(app, verification.Id, WhatsAppDeliveryStatus.Read, at));
-        Assert.Equal(StatusUpdateOutcome.Unchanged, await Apply(app, verification.Id, WhatsAppDeliveryStatus.Read, at));
-        Assert.Equal(StatusUpdateOutcome.Unchanged, await Apply(app, verification.Id, WhatsAppDeliveryStatus.Delivered, at.AddSeconds(-1)));
-        Assert.Equal(StatusUpdateOutcome.Unchanged, await Apply(app, verification.Id, WhatsAppDeliveryStatus.Sent, at.AddSeconds(-2)));
-        Assert.Equal(StatusUpdateOutcome.Unchanged, await Apply(app, verification.Id, WhatsAppDeliveryStatus.Failed, at.AddSeconds(1)));
+        Assert.Equal(StatusUpdateOutcome.Applied, await Apply(app, verification.Id, DeliveryStatus.Read, at));
+        Assert.Equal(StatusUpdateOutcome.Unchanged, await Apply(app, verification.Id, DeliveryStatus.Read, at));
+        Assert.Equal(StatusUpdateOutcome.Unchanged, await Apply(app, verification.Id, DeliveryStatus.Delivered, at.AddSeconds(-1)));
+        Assert.Equal(StatusUpdateOutcome.Unchanged, await Apply(app, verification.Id, DeliveryStatus.Sent, at.AddSeconds(-2)));
+        Assert.Equal(StatusUpdateOutcome.Unchanged, await Apply(app, verification.Id, DeliveryStatus.Failed, at.AddSeconds(1)));
 
         var stored = await app.GetAsync(verification.Id);
-        Assert.Equal(WhatsAppDeliveryStatus.Read, stored.WhatsAppStatus);
+        Assert.Equal(DeliveryStatus.Read, stored.SendOn(Channel.WhatsApp)?.Delivery);
         Assert.Equal([TimelineEventTypes.Created, TimelineEventTypes.WhatsAppSent, TimelineEventTypes.WhatsAppRead], stored.Timeline.Select(e => e.Type));
         await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.WhatsAppConfirmed);
         Assert.Equal(0, app.Sms.Calls);
@@ -35,8 +35,8 @@ public sealed class SignalOrderingTests
         await app.Sms.WaitForMessageAsync();
         await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.SmsSent);
 
-        Assert.Equal(StatusUpdateOutcome.Applied, await Apply(app, verification.Id, WhatsAppDeliveryStatus.Delivered, DateTimeOffset.UtcNow));
-        Assert.Equal(StatusUpdateOutcome.Unchanged, await Apply(app, verification.Id, WhatsAppDeliveryStatus.Failed, DateTimeOffset.UtcNow));
+        Assert.Equal(StatusUpdateOutcome.Applied, await Apply(app, verification.Id, DeliveryStatus.Delivered, DateTimeOffset.UtcNow));
+        Assert.Equal(StatusUpdateOutcome.Unchanged, await Apply(app, verification.Id, DeliveryStatus.Failed, DateTimeOffset.UtcNow));
         Assert.Equal(ChangeOutcome.NoChannelLeft, (await app.Verifications.ResendAsync(verification.Id, app.Client, default)).Outcome);
         await Task.Delay(TimeSpan.FromSeconds(2));
 
@@ -82,7 +82,7 @@ public sealed class SignalOrderingTests
             o.FailoverIfUnverifiedAfter = TimeSpan.FromSeconds(1);
         });
         var (verification, _) = await app.StartAndAwaitWhatsAppAsync();
-        await Apply(app, verification.Id, WhatsAppDeliveryStatus.Delivered, DateTimeOffset.UtcNow);
+        await Apply(app, verification.Id, DeliveryStatus.Delivered, DateTimeOffset.UtcNow);
         await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.SmsSent);
 
         Assert.Equal(ChangeOutcome.Done, (await app.Verifications.CancelAsync(verification.Id, app.Client, default)).Outcome);
@@ -104,10 +104,10 @@ public sealed class SignalOrderingTests
         var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
         var at = DateTimeOffset.UtcNow;
 
-        Assert.Equal(StatusUpdateOutcome.Unchanged, await Apply(app, verification.Id, WhatsAppDeliveryStatus.Sent, at)); // the send recorded it
-        Assert.Equal(StatusUpdateOutcome.Applied, await Apply(app, verification.Id, WhatsAppDeliveryStatus.Delivered, at.AddSeconds(1)));
+        Assert.Equal(StatusUpdateOutcome.Unchanged, await Apply(app, verification.Id, DeliveryStatus.Sent, at)); // the send recorded it
+        Assert.Equal(StatusUpdateOutcome.Applied, await Apply(app, verification.Id, DeliveryStatus.Delivered, at.AddSeconds(1)));
         await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.WhatsAppConfirmed);
-        Assert.Equal(StatusUpdateOutcome.Applied, await Apply(app, verification.Id, WhatsAppDeliveryStatus.Read, at.AddSeconds(2)));
+        Assert.Equal(StatusUpdateOutcome.Applied, await Apply(app, verification.Id, DeliveryStatus.Read, at.AddSeconds(2)));
         Assert.Equal(CheckOutcome.Approved, (await app.Verifications.CheckAsync(verification.Id, code, app.Client, default)).Outcome);
         Assert.Equal(VerificationStatus.Approved, (await app.WaitForCompletionAsync(verification.Id)).ReadOutputAs<VerificationStatus>());
 
@@ -134,13 +134,13 @@ public sealed class SignalOrderingTests
         var (verification, _) = await app.StartAndAwaitWhatsAppAsync();
         var at = DateTimeOffset.UtcNow;
 
-        Assert.Equal(StatusUpdateOutcome.Applied, await Apply(app, verification.Id, WhatsAppDeliveryStatus.Delivered, at));
-        Assert.Equal(StatusUpdateOutcome.Applied, await Apply(app, verification.Id, WhatsAppDeliveryStatus.Read, at.AddSeconds(1)));
+        Assert.Equal(StatusUpdateOutcome.Applied, await Apply(app, verification.Id, DeliveryStatus.Delivered, at));
+        Assert.Equal(StatusUpdateOutcome.Applied, await Apply(app, verification.Id, DeliveryStatus.Read, at.AddSeconds(1)));
 
         // Well before the five-minute delivery timeout: only the read signal can have moved it.
         await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.WhatsAppConfirmed);
     }
 
-    private static Task<StatusUpdateOutcome> Apply(TestApp app, string id, WhatsAppDeliveryStatus status, DateTimeOffset at) =>
+    private static Task<StatusUpdateOutcome> Apply(TestApp app, string id, DeliveryStatus status, DateTimeOffset at) =>
         app.Verifications.ApplyWhatsAppStatusAsync(id, status, at, null, app.Client, default);
 }

@@ -38,7 +38,7 @@ public sealed class StorageFaultTests
         await app.WaitForPhaseAsync(afterOutage.Id, WorkflowPhases.SmsSent);
 
         Assert.Equal(4, app.Sms.Calls);
-        Assert.True((await app.GetAsync(afterOutage.Id)).SmsSent);
+        Assert.True((await app.GetAsync(afterOutage.Id)).SendOn(Channel.Sms)?.MessageId is not null);
     }
 
     [Fact]
@@ -47,7 +47,7 @@ public sealed class StorageFaultTests
         var faults = new StorageFaults();
         await using var app = await StartWithFaultsAsync(faults);
         var (verification, _) = await app.StartAndAwaitWhatsAppAsync();
-        await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, WhatsAppDeliveryStatus.Delivered, DateTimeOffset.UtcNow, null, app.Client, default);
+        await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, DeliveryStatus.Delivered, DateTimeOffset.UtcNow, null, app.Client, default);
         await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.WhatsAppConfirmed);
 
         faults.LoseAnswerOfNextWrite(verification.Id);
@@ -166,7 +166,7 @@ public sealed class StorageFaultTests
         var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
         await using var unreachable = Unreachable();
 
-        var applied = await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, WhatsAppDeliveryStatus.Delivered, DateTimeOffset.UtcNow, null, unreachable, default);
+        var applied = await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, DeliveryStatus.Delivered, DateTimeOffset.UtcNow, null, unreachable, default);
         await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.WhatsAppConfirmed);
 
         Assert.Equal(StatusUpdateOutcome.Applied, applied);
@@ -182,7 +182,7 @@ public sealed class StorageFaultTests
         var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
         await using var unreachable = Unreachable();
 
-        await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, WhatsAppDeliveryStatus.Failed, DateTimeOffset.UtcNow, "131026", unreachable, default);
+        await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, DeliveryStatus.Failed, DateTimeOffset.UtcNow, "131026", unreachable, default);
 
         Assert.Equal(code, (await app.Sms.WaitForMessageAsync(timeout: TimeSpan.FromSeconds(15))).Code);
         Assert.Equal("failed", Assert.Single((await app.GetAsync(verification.Id)).Timeline, e => e.Type == TimelineEventTypes.Failover).Reason);
@@ -210,7 +210,7 @@ public sealed class StorageFaultTests
         var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
         await using var unreachable = Unreachable();
 
-        await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, WhatsAppDeliveryStatus.Delivered, DateTimeOffset.UtcNow, null, unreachable, default);
+        await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, DeliveryStatus.Delivered, DateTimeOffset.UtcNow, null, unreachable, default);
 
         Assert.Equal(code, (await app.Sms.WaitForMessageAsync(timeout: TimeSpan.FromSeconds(15))).Code);
         Assert.Equal("timeout", Assert.Single((await app.GetAsync(verification.Id)).Timeline, e => e.Type == TimelineEventTypes.Failover).Reason);
@@ -227,17 +227,17 @@ public sealed class StorageFaultTests
         var (verification, _) = await app.StartAndAwaitWhatsAppAsync();
         await app.Store.UpdateAsync(verification.Id, e =>
         {
-            e.WhatsAppStatusValue = WhatsAppDeliveryStatus.Delivered;
+            e.Put(e.SendOn(Channel.WhatsApp)! with { Delivery = DeliveryStatus.Delivered });
             return true;
         });
         var before = (await app.Store.FindAsync(verification.Id))!.ETag;
 
         for (var run = 0; run < 2; run++)
         {
-            var result = await app.Activities.SendSmsAsync(new SmsFailoverRequest(verification.Id, FailoverReason.Timeout, UnlessConfirmedBy: FailoverWhen.Delivered), default);
+            var result = await app.Activities.SendCodeAsync(new SendCodeRequest(verification.Id, Channel.Sms, FailoverReason.Timeout, After: Channel.WhatsApp, UnlessConfirmedBy: FailoverWhen.Delivered), default);
 
             Assert.False(result.Sent);
-            Assert.True(result.WhatsAppConfirmed);
+            Assert.True(result.PreviousConfirmed);
             Assert.Equal(VerificationStatus.Pending, result.Status);
         }
 
@@ -256,15 +256,15 @@ public sealed class StorageFaultTests
         var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
         await app.Store.UpdateAsync(verification.Id, e =>
         {
-            e.WhatsAppStatusValue = WhatsAppDeliveryStatus.Delivered;
+            e.Put(e.SendOn(Channel.WhatsApp)! with { Delivery = DeliveryStatus.Delivered });
             e.ResendRequestedAt = DateTimeOffset.UtcNow;
             return true;
         });
 
-        var result = await app.Activities.SendSmsAsync(new SmsFailoverRequest(verification.Id, FailoverReason.Timeout, UnlessConfirmedBy: FailoverWhen.Delivered), default);
+        var result = await app.Activities.SendCodeAsync(new SendCodeRequest(verification.Id, Channel.Sms, FailoverReason.Timeout, After: Channel.WhatsApp, UnlessConfirmedBy: FailoverWhen.Delivered), default);
 
         Assert.True(result.Sent);
-        Assert.False(result.WhatsAppConfirmed);
+        Assert.False(result.PreviousConfirmed);
         Assert.Equal(code, (await app.Sms.WaitForMessageAsync(timeout: TimeSpan.FromSeconds(5))).Code);
         Assert.Equal("requested", Assert.Single((await app.GetAsync(verification.Id)).Timeline, e => e.Type == TimelineEventTypes.Failover).Reason);
     }
@@ -280,7 +280,7 @@ public sealed class StorageFaultTests
         var faults = new StorageFaults();
         await using var app = await StartWithFaultsAsync(faults, o => (o.WhatsAppDeliveryTimeout, o.ReconcileInterval) = (TimeSpan.FromSeconds(25), TimeSpan.FromSeconds(2)), maxRetries: 0);
         var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
-        await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, WhatsAppDeliveryStatus.Delivered, DateTimeOffset.UtcNow, null, app.Client, default);
+        await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, DeliveryStatus.Delivered, DateTimeOffset.UtcNow, null, app.Client, default);
         await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.WhatsAppConfirmed);
 
         // The row cannot be read for longer than a read's retries last (1 + 2 + 4 s of backoff after a 2 s interval).
@@ -321,7 +321,7 @@ public sealed class StorageFaultTests
     {
         await using var app = await TestApp.StartAsync(o => (o.WhatsAppDeliveryTimeout, o.ReconcileInterval) = (TimeSpan.FromSeconds(25), TimeSpan.FromSeconds(2)));
         var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
-        await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, WhatsAppDeliveryStatus.Delivered, DateTimeOffset.UtcNow, null, app.Client, default);
+        await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, DeliveryStatus.Delivered, DateTimeOffset.UtcNow, null, app.Client, default);
         await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.WhatsAppConfirmed);
 
         // The row records the request; its signal is held up (as a message taken by a worker that died would be).
@@ -341,7 +341,7 @@ public sealed class StorageFaultTests
     {
         await using var app = await TestApp.StartAsync(o => (o.WhatsAppDeliveryTimeout, o.ReconcileInterval) = (TimeSpan.FromSeconds(25), TimeSpan.FromSeconds(2)));
         var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
-        await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, WhatsAppDeliveryStatus.Delivered, DateTimeOffset.UtcNow, null, app.Client, default);
+        await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, DeliveryStatus.Delivered, DateTimeOffset.UtcNow, null, app.Client, default);
         await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.WhatsAppConfirmed);
         await using var unreachable = Unreachable();
 

@@ -16,7 +16,7 @@ public sealed class WhatsAppFirstFlowTests
         var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
 
         await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.AwaitingWhatsAppDelivery);
-        Assert.Equal(StatusUpdateOutcome.Applied, await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, WhatsAppDeliveryStatus.Delivered, DateTimeOffset.UtcNow, null, app.Client, default));
+        Assert.Equal(StatusUpdateOutcome.Applied, await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, DeliveryStatus.Delivered, DateTimeOffset.UtcNow, null, app.Client, default));
         await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.WhatsAppConfirmed);
 
         // Past the delivery timeout: a confirmed WhatsApp message must not be followed by an SMS.

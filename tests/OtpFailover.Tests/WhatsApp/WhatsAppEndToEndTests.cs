@@ -47,7 +47,7 @@ public sealed class WhatsAppEndToEndTests : IAsyncLifetime
         Assert.Equal(200, check.Status);
         Assert.Equal(VerificationStatus.Approved, (await app.WaitForCompletionAsync(id)).ReadOutputAs<VerificationStatus>());
         var stored = await app.GetAsync(id);
-        Assert.Equal(template.MessageId, stored.WhatsAppMessageId);
+        Assert.Equal(template.MessageId, stored.SendOn(Channel.WhatsApp)?.MessageId);
         Assert.Equal([TimelineEventTypes.Created, TimelineEventTypes.WhatsAppSent, TimelineEventTypes.WhatsAppDelivered, TimelineEventTypes.Approved], stored.Timeline.Select(e => e.Type));
     }
 

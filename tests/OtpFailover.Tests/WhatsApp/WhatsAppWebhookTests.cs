@@ -50,7 +50,7 @@ public sealed class WhatsAppWebhookTests
     {
         await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25));
         var (verification, _) = await app.StartAndAwaitWhatsAppAsync();
-        var wamid = (await app.GetAsync(verification.Id)).WhatsAppMessageId!;
+        var wamid = (await app.GetAsync(verification.Id)).SendOn(Channel.WhatsApp)?.MessageId!;
         var body = Build([new Status(wamid, "delivered", 1750263773, $"v1:{verification.Id}")]);
         var signature = Sign(body);
         switch (fault)
@@ -78,7 +78,7 @@ public sealed class WhatsAppWebhookTests
         Assert.Equal("application/problem+json", response.MediaType);
         Assert.Equal("urn:otpfailover:problem:webhook-unauthenticated", response.ProblemType);
         var stored = await app.GetAsync(verification.Id);
-        Assert.Equal(WhatsAppDeliveryStatus.Sent, stored.WhatsAppStatus);
+        Assert.Equal(DeliveryStatus.Sent, stored.SendOn(Channel.WhatsApp)?.Delivery);
         Assert.DoesNotContain(stored.Timeline, e => e.Type == TimelineEventTypes.WhatsAppDelivered);
     }
 
@@ -111,8 +111,8 @@ public sealed class WhatsAppWebhookTests
         await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25));
         var (first, _) = await app.StartAndAwaitWhatsAppAsync("+14155550111");
         var (second, _) = await app.StartAndAwaitWhatsAppAsync("+14155550112");
-        var firstWamid = (await app.GetAsync(first.Id)).WhatsAppMessageId!;
-        var secondWamid = (await app.GetAsync(second.Id)).WhatsAppMessageId!;
+        var firstWamid = (await app.GetAsync(first.Id)).SendOn(Channel.WhatsApp)?.MessageId!;
+        var secondWamid = (await app.GetAsync(second.Id)).SendOn(Channel.WhatsApp)?.MessageId!;
         var body = Build(
             [new Status(firstWamid, "delivered", 1750263773, $"v1:{first.Id}", PricingCategory: "authentication")],
             [new Status(secondWamid, "read", 1750263780, $"v1:{second.Id}"), new Status("wamid.someone-elses", "delivered", 1750263781)]);
@@ -125,7 +125,7 @@ public sealed class WhatsAppWebhookTests
         var delivered = Assert.Single((await app.GetAsync(first.Id)).Timeline, e => e.Type == TimelineEventTypes.WhatsAppDelivered);
         Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1750263773), delivered.At);
         Assert.Equal("pricing: authentication", delivered.Detail);
-        Assert.Equal(WhatsAppDeliveryStatus.Read, (await app.GetAsync(second.Id)).WhatsAppStatus);
+        Assert.Equal(DeliveryStatus.Read, (await app.GetAsync(second.Id)).SendOn(Channel.WhatsApp)?.Delivery);
     }
 
     [Fact]
@@ -133,7 +133,7 @@ public sealed class WhatsAppWebhookTests
     {
         await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25));
         var (verification, _) = await app.StartAndAwaitWhatsAppAsync();
-        var wamid = (await app.GetAsync(verification.Id)).WhatsAppMessageId!;
+        var wamid = (await app.GetAsync(verification.Id)).SendOn(Channel.WhatsApp)?.MessageId!;
         var read = Build([new Status(wamid, "read", 1750263790, $"v1:{verification.Id}")]);
         var stale = Build([new Status(wamid, "delivered", 1750263780, $"v1:{verification.Id}"), new Status(wamid, "sent", 1750263770, $"v1:{verification.Id}")]);
 
@@ -153,13 +153,13 @@ public sealed class WhatsAppWebhookTests
     {
         await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25));
         var (verification, _) = await app.StartAndAwaitWhatsAppAsync();
-        var wamid = (await app.GetAsync(verification.Id)).WhatsAppMessageId!;
+        var wamid = (await app.GetAsync(verification.Id)).SendOn(Channel.WhatsApp)?.MessageId!;
         var body = Build([new Status(wamid, "delivered", 1750263773)]);
 
         var response = await HttpTestRequests.ExecuteAsync(await app.WhatsAppWebhook.NotifyAsync(body, Sign(body), app.Client, default));
 
         Assert.Equal(1, response.Json.GetProperty("applied").GetInt32());
-        Assert.Equal(WhatsAppDeliveryStatus.Delivered, (await app.GetAsync(verification.Id)).WhatsAppStatus);
+        Assert.Equal(DeliveryStatus.Delivered, (await app.GetAsync(verification.Id)).SendOn(Channel.WhatsApp)?.Delivery);
     }
 
     [Fact]
@@ -168,7 +168,7 @@ public sealed class WhatsAppWebhookTests
         await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25));
         var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
         await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.AwaitingWhatsAppDelivery);
-        var wamid = (await app.GetAsync(verification.Id)).WhatsAppMessageId!;
+        var wamid = (await app.GetAsync(verification.Id)).SendOn(Channel.WhatsApp)?.MessageId!;
         var body = Build([new Status(wamid, "failed", 1750263773, $"v1:{verification.Id}", 131026, "Message undeliverable")]);
 
         var response = await HttpTestRequests.ExecuteAsync(await app.WhatsAppWebhook.NotifyAsync(body, Sign(body), app.Client, default));
@@ -189,7 +189,7 @@ public sealed class WhatsAppWebhookTests
     {
         await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25));
         var (verification, _) = await app.StartAndAwaitWhatsAppAsync();
-        var wamid = (await app.GetAsync(verification.Id)).WhatsAppMessageId!;
+        var wamid = (await app.GetAsync(verification.Id)).SendOn(Channel.WhatsApp)?.MessageId!;
         var body = Build([new Status(wamid, "delivered", timestamp, $"v1:{verification.Id}"), new Status(wamid, "read", 1750263790, $"v1:{verification.Id}")]);
 
         var response = await HttpTestRequests.ExecuteAsync(await app.WhatsAppWebhook.NotifyAsync(body, Sign(body), app.Client, default));
@@ -198,7 +198,7 @@ public sealed class WhatsAppWebhookTests
         Assert.Equal(1, response.Json.GetProperty("applied").GetInt32());
         Assert.Equal(1, response.Json.GetProperty("unchanged").GetInt32());
         var stored = await app.GetAsync(verification.Id);
-        Assert.Equal(WhatsAppDeliveryStatus.Read, stored.WhatsAppStatus);
+        Assert.Equal(DeliveryStatus.Read, stored.SendOn(Channel.WhatsApp)?.Delivery);
         Assert.DoesNotContain(stored.Timeline, e => e.Type == TimelineEventTypes.WhatsAppDelivered);
     }
 

@@ -1,0 +1,42 @@
+using Microsoft.Extensions.DependencyInjection;
+using OtpFailover.PhoneNumbers;
+using OtpFailover.Verifications;
+
+namespace OtpFailover.Channels;
+
+/// <summary>The repeatability pair a <see cref="RepeatSafety.Repeatable"/> channel sends with every attempt of one send.</summary>
+public sealed record Repeatability(Guid RequestId, DateTimeOffset FirstSent);
+
+/// <summary>A code to send on a channel: everything any channel needs, so one activity serves them all.</summary>
+/// <param name="Repeatability">For a <see cref="RepeatSafety.Repeatable"/> channel: made once and stored before the first attempt.</param>
+public sealed record CodeDelivery(string VerificationId, PhoneNumber To, string Code, DateTimeOffset ExpiresAt, string? Locale, Repeatability? Repeatability);
+
+/// <summary>
+/// A way to reach the user with the code. Registered as a keyed service under its <see cref="Verifications.Channel"/>;
+/// the send activity's bookkeeping (claims, allowances, repeatability pairs, the outcome) is the same for every channel
+/// and reads what differs from here.
+/// </summary>
+public interface ICodeChannel
+{
+    Channel Channel { get; }
+
+    /// <summary>Whether a send whose outcome is unknown may be made again (the provider de-duplicates) or never.</summary>
+    RepeatSafety Safety { get; }
+
+    /// <summary>Sends count against the SMS limits (<c>Abuse:SmsPerNumber</c>, the per-country budgets): the channel costs per message and can be pumped.</summary>
+    bool Metered { get; }
+
+    /// <summary>False when no provider is configured: every send would be refused.</summary>
+    bool IsConfigured { get; }
+
+    /// <summary>Sends once, with the provider client's own retries; what it returns is final for this attempt.</summary>
+    Task<ChannelSendResult> SendAsync(CodeDelivery delivery, CancellationToken cancellationToken);
+}
+
+/// <summary>Finds the channel registered for a <see cref="Channel"/> (a keyed <see cref="ICodeChannel"/>).</summary>
+public sealed class CodeChannels(IServiceProvider services)
+{
+    public ICodeChannel For(Channel channel) =>
+        services.GetKeyedService<ICodeChannel>(channel)
+        ?? throw new InvalidOperationException($"No channel is registered for {channel}.");
+}

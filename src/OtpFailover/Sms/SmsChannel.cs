@@ -1,0 +1,26 @@
+using Microsoft.Extensions.Options;
+using OtpFailover.Channels;
+using OtpFailover.Verifications;
+
+namespace OtpFailover.Sms;
+
+/// <summary>SMS as a channel: repeatable (ACS de-duplicates a repeatability pair) and metered by the SMS limits.</summary>
+public sealed class SmsChannel(ISmsCodeSender sender, IOptions<VerificationOptions> options) : ICodeChannel
+{
+    public Channel Channel => Channel.Sms;
+
+    public RepeatSafety Safety => RepeatSafety.Repeatable;
+
+    public bool Metered => true;
+
+    public bool IsConfigured => sender.IsConfigured;
+
+    public Task<ChannelSendResult> SendAsync(CodeDelivery delivery, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(delivery);
+        var pair = delivery.Repeatability ?? throw new ArgumentException("An SMS is sent with its repeatability pair.", nameof(delivery));
+        return sender.SendAsync(
+            new SmsCodeMessage(delivery.VerificationId, delivery.To, delivery.Code, options.Value.Brand, delivery.ExpiresAt, pair.RequestId, pair.FirstSent, delivery.Locale),
+            cancellationToken);
+    }
+}

@@ -1,0 +1,123 @@
+using Microsoft.Extensions.Options;
+using OtpFailover.Abuse;
+
+namespace OtpFailover.Verifications;
+
+/// <summary>One channel of a verification's plan, with what confirms it and how long the workflow waits for that.</summary>
+/// <param name="ConfirmWithin">
+/// How long to wait for the channel's confirmation before moving to the next channel; null: no limit (the next channel
+/// follows only a failure, a refusal or a resend).
+/// </param>
+/// <param name="ConfirmedBy">Which delivery status means the user has the code (SMS: <c>delivered</c>).</param>
+public sealed record PlannedChannel(Channel Channel, TimeSpan? ConfirmWithin, FailoverWhen ConfirmedBy);
+
+/// <summary>Channel names as the API and the settings write them (<c>whatsapp</c>, <c>sms</c>).</summary>
+public static class ChannelNames
+{
+    public static bool TryParse(string? value, out Channel channel)
+    {
+        foreach (var candidate in Enum.GetValues<Channel>())
+        {
+            if (string.Equals(WireNames.Of(candidate), value?.Trim(), StringComparison.OrdinalIgnoreCase))
+            {
+                channel = candidate;
+                return true;
+            }
+        }
+
+        channel = default;
+        return false;
+    }
+
+    /// <summary>Parses an ordered list of channel names: each known, none twice, at least one.</summary>
+    public static bool TryParseList(IEnumerable<string?> values, out IReadOnlyList<Channel> channels, out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        var list = new List<Channel>();
+        channels = list;
+        foreach (var value in values)
+        {
+            if (!TryParse(value, out var channel))
+            {
+                error = $"'{Shown(value)}' is not a channel; the channels are {string.Join(", ", Enum.GetValues<Channel>().Select(c => WireNames.Of(c)))}.";
+                return false;
+            }
+
+            if (list.Contains(channel))
+            {
+                error = $"{WireNames.Of(channel)} is listed twice.";
+                return false;
+            }
+
+            list.Add(channel);
+        }
+
+        error = list.Count == 0 ? "at least one channel is needed." : null;
+        return error is null;
+    }
+
+    public static string Join(IEnumerable<Channel> channels) => string.Join(',', channels.Select(c => WireNames.Of(c)));
+
+    /// <summary>A caller's text in an error message: short, and only letters, digits and simple punctuation.</summary>
+    private static string Shown(string? value) =>
+        new((value ?? string.Empty).Take(20).Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '?').ToArray());
+}
+
+/// <summary>
+/// Chooses a verification's channels: the start's own <c>channels</c> (a subset of the configured ones, in the caller's
+/// order), else the number's country's list (<c>Verification:ChannelsByCountry</c>), else <c>Verification:Channels</c>.
+/// </summary>
+public sealed class ChannelPlanner(IOptions<VerificationOptions> options)
+{
+    /// <summary>The channels this deployment offers, in their default order.</summary>
+    public IReadOnlyList<Channel> Configured => Parse(options.Value.Channels);
+
+    /// <summary>Whether a start's own list may be used: each channel configured. Null when it may; otherwise why not.</summary>
+    public string? Refuse(IReadOnlyList<Channel> requested)
+    {
+        ArgumentNullException.ThrowIfNull(requested);
+        var configured = Configured;
+        var missing = requested.Where(c => !configured.Contains(c)).ToList();
+        return missing.Count == 0
+            ? null
+            : $"channels may only name configured channels ({ChannelNames.Join(configured)}); not {ChannelNames.Join(missing)}.";
+    }
+
+    /// <summary>The plan for a number of <paramref name="regionCode"/>; <paramref name="requested"/>, when given, wins.</summary>
+    public IReadOnlyList<Channel> For(string? regionCode, IReadOnlyList<Channel>? requested)
+    {
+        if (requested is { Count: > 0 })
+        {
+            return requested;
+        }
+
+        foreach (var (region, list) in options.Value.ChannelsByCountry)
+        {
+            if (string.Equals(region, regionCode, StringComparison.OrdinalIgnoreCase) && !string.IsNullOrWhiteSpace(list))
+            {
+                return Parse(list);
+            }
+        }
+
+        return Configured;
+    }
+
+    /// <summary>The plan as the workflow walks it: each channel with its confirmation rule and wait.</summary>
+    public IReadOnlyList<PlannedChannel> Steps(IEnumerable<Channel> plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        var settings = options.Value;
+        return [.. plan.Select(channel => channel switch
+        {
+            Channel.WhatsApp => new PlannedChannel(channel, settings.WhatsAppDeliveryTimeout, settings.FailoverWhen),
+            _ => new PlannedChannel(channel, settings.SmsDeliveryTimeout, FailoverWhen.Delivered),
+        })];
+    }
+
+    /// <summary>Which delivery status of <paramref name="channel"/> means the user has the code, by the settings.</summary>
+    public FailoverWhen ConfirmedBy(Channel channel) =>
+        channel == Channel.WhatsApp ? options.Value.FailoverWhen : FailoverWhen.Delivered;
+
+    internal static IReadOnlyList<Channel> Parse(string? list) =>
+        ChannelNames.TryParseList(SettingList.Split(list), out var channels, out _) ? channels : [Channel.WhatsApp, Channel.Sms];
+}

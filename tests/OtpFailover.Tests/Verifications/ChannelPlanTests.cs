@@ -1,0 +1,242 @@
+using System.Text.Json;
+using OtpFailover.Channels;
+using OtpFailover.PhoneNumbers;
+using OtpFailover.Tests.Infrastructure;
+using OtpFailover.Verifications;
+using static OtpFailover.Tests.Http.HttpTestRequests;
+
+namespace OtpFailover.Tests.Verifications;
+
+/// <summary>
+/// The channel plan: which channels a verification uses and in what order (the settings, the number's country, or the
+/// start's own list), walked by the workflow on the durable engine with the channels' recording stand-ins.
+/// </summary>
+public sealed class ChannelPlanTests
+{
+    private static async Task<Verification> StartAsync(TestApp app, string phoneNumber, IReadOnlyList<Channel>? channels = null)
+    {
+        Assert.True(PhoneNumber.TryParse(phoneNumber, out var number));
+        var result = await app.Verifications.StartAsync(new StartRequest(number, Channels: channels), app.Client, default);
+        Assert.Equal(StartOutcome.Started, result.Outcome);
+        return result.Verification!;
+    }
+
+    private static IReadOnlyList<(Channel Channel, string State)> Progress(Verification verification) =>
+        [.. OtpFailover.Http.ChannelProgress.Of(verification).Select(p => (p.Channel, WireNames.Of(p.State)))];
+
+    [Fact]
+    public async Task SmsThenWhatsApp_SendsTheSmsFirst_AndWithoutADeliveryWait_MovesToWhatsAppOnlyOnAResend()
+    {
+        await using var app = await TestApp.StartAsync(o => o.Channels = "sms, whatsapp");
+        var verification = await StartAsync(app, "+14155550123");
+        Assert.Equal(Channel.Sms, verification.Channel);
+
+        var sms = await app.Sms.WaitForMessageAsync();
+        await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.Of(Channel.Sms, WorkflowPhases.AwaitingDelivery));
+        await Task.Delay(TimeSpan.FromSeconds(4)); // longer than WhatsApp's wait: SMS has none, so nothing moves
+        Assert.Equal(0, app.WhatsApp.Calls);
+        Assert.Equal([(Channel.Sms, "sent"), (Channel.WhatsApp, "planned")], Progress(await app.GetAsync(verification.Id)));
+
+        Assert.Equal(ChangeOutcome.Done, (await app.Verifications.ResendAsync(verification.Id, app.Client, default)).Outcome);
+
+        var whatsApp = await app.WhatsApp.WaitForMessageAsync();
+        Assert.Equal(sms.Code, whatsApp.Code);
+        await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.Of(Channel.WhatsApp, WorkflowPhases.Sent));
+        var stored = await app.GetAsync(verification.Id);
+        var failover = Assert.Single(stored.Timeline, e => e.Type == TimelineEventTypes.Failover);
+        Assert.Equal(("requested", Channel.WhatsApp), (failover.Reason, failover.Channel));
+        Assert.Equal(Channel.WhatsApp, stored.Channel);
+        Assert.Equal([TimelineEventTypes.Created, TimelineEventTypes.SmsSent, TimelineEventTypes.Failover, TimelineEventTypes.WhatsAppSent], stored.Timeline.Select(e => e.Type));
+        Assert.Equal(ChangeOutcome.NoChannelLeft, (await app.Verifications.ResendAsync(verification.Id, app.Client, default)).Outcome);
+        Assert.Equal(CheckOutcome.Approved, (await app.Verifications.CheckAsync(verification.Id, sms.Code, app.Client, default)).Outcome);
+    }
+
+    [Fact]
+    public async Task SmsThenWhatsApp_WithADeliveryWait_MovesToWhatsAppWhenNoReportComes()
+    {
+        await using var app = await TestApp.StartAsync(o => (o.Channels, o.SmsDeliveryTimeout) = ("sms, whatsapp", TimeSpan.FromSeconds(2)));
+        var verification = await StartAsync(app, "+14155550123");
+
+        await app.Sms.WaitForMessageAsync();
+        await app.WhatsApp.WaitForMessageAsync(timeout: TimeSpan.FromSeconds(15));
+
+        var failover = Assert.Single((await app.GetAsync(verification.Id)).Timeline, e => e.Type == TimelineEventTypes.Failover);
+        Assert.Equal(("timeout", Channel.WhatsApp), (failover.Reason, failover.Channel));
+    }
+
+    [Fact]
+    public async Task SmsThenWhatsApp_ADeliveredReport_StopsTheMove_AndAFailedOne_MovesAtOnce()
+    {
+        await using var app = await TestApp.StartAsync(o => (o.Channels, o.SmsDeliveryTimeout) = ("sms, whatsapp", TimeSpan.FromSeconds(3)));
+        var delivered = await StartAsync(app, "+14155550123");
+        var failed = await StartAsync(app, "+14155550124");
+        await app.Sms.WaitForMessageAsync(2);
+
+        Assert.Equal(StatusUpdateOutcome.Applied, await app.Verifications.ApplySmsDeliveryReportAsync(delivered.Id, true, DateTimeOffset.UtcNow, null, app.Client, default));
+        Assert.Equal(StatusUpdateOutcome.Applied, await app.Verifications.ApplySmsDeliveryReportAsync(failed.Id, false, DateTimeOffset.UtcNow, "Failed: 9999", app.Client, default));
+
+        await app.WaitForPhaseAsync(delivered.Id, WorkflowPhases.Of(Channel.Sms, WorkflowPhases.Confirmed));
+        await app.WaitForPhaseAsync(failed.Id, WorkflowPhases.Of(Channel.WhatsApp, WorkflowPhases.Sent));
+        Assert.Equal(StatusUpdateOutcome.Unchanged, await app.Verifications.ApplySmsDeliveryReportAsync(delivered.Id, false, DateTimeOffset.UtcNow, null, app.Client, default));
+        await Task.Delay(TimeSpan.FromSeconds(4)); // past the SMS wait: the delivered one stays on SMS
+
+        var whatsApp = Assert.Single(app.WhatsApp.Messages);
+        Assert.Equal(failed.Id, whatsApp.VerificationId);
+        Assert.Equal(VerificationStatus.Pending, (await app.GetAsync(failed.Id)).Status);
+        Assert.Equal([(Channel.Sms, "failed"), (Channel.WhatsApp, "sent")], Progress(await app.GetAsync(failed.Id)));
+        Assert.Equal([(Channel.Sms, "delivered"), (Channel.WhatsApp, "planned")], Progress(await app.GetAsync(delivered.Id)));
+        Assert.Equal("failed", Assert.Single((await app.GetAsync(failed.Id)).Timeline, e => e.Type == TimelineEventTypes.Failover).Reason);
+    }
+
+    [Fact]
+    public async Task SmsAlone_SendsOnlyTheSms_AndAResendHasNoChannelLeft()
+    {
+        await using var app = await TestApp.StartAsync(o => o.Channels = "sms");
+        var verification = await StartAsync(app, "+14155550123");
+
+        await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.SmsSent);
+        Assert.Equal(ChangeOutcome.NoChannelLeft, (await app.Verifications.ResendAsync(verification.Id, app.Client, default)).Outcome);
+        Assert.Equal(0, app.WhatsApp.Calls);
+        Assert.Equal(1, app.Sms.Calls);
+        Assert.Equal([(Channel.Sms, "sent")], Progress(await app.GetAsync(verification.Id)));
+
+        // The last channel's failed report ends the verification: nothing is left to try.
+        Assert.Equal(StatusUpdateOutcome.Applied, await app.Verifications.ApplySmsDeliveryReportAsync(verification.Id, false, DateTimeOffset.UtcNow, null, app.Client, default));
+        Assert.Equal(VerificationStatus.Failed, (await app.WaitForCompletionAsync(verification.Id)).ReadOutputAs<VerificationStatus>());
+    }
+
+    [Fact]
+    public async Task WhatsAppAlone_WaitsForTheUserAfterItsTimeout_AndItsFailedStatusEndsTheVerification()
+    {
+        await using var app = await TestApp.StartAsync(o => o.Channels = "whatsapp");
+        var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
+
+        await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.Of(Channel.WhatsApp, WorkflowPhases.Sent));
+        await Task.Delay(TimeSpan.FromSeconds(4)); // past WhatsApp's delivery wait: there is nothing to move to
+        Assert.Equal(0, app.Sms.Calls);
+        Assert.Equal(ChangeOutcome.NoChannelLeft, (await app.Verifications.ResendAsync(verification.Id, app.Client, default)).Outcome);
+        Assert.Equal(VerificationStatus.Pending, (await app.GetAsync(verification.Id)).Status);
+
+        Assert.Equal(StatusUpdateOutcome.Applied, await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, DeliveryStatus.Failed, DateTimeOffset.UtcNow, "131026", app.Client, default));
+        Assert.Equal(VerificationStatus.Failed, (await app.WaitForCompletionAsync(verification.Id)).ReadOutputAs<VerificationStatus>());
+        Assert.Equal(CheckOutcome.AlreadyEnded, (await app.Verifications.CheckAsync(verification.Id, code, app.Client, default)).Outcome);
+        Assert.Equal(0, app.Sms.Calls);
+    }
+
+    [Fact]
+    public async Task WhatsAppAlone_Refused_EndsTheVerificationFailed_WithoutAnSms()
+    {
+        await using var app = await TestApp.StartAsync(o => o.Channels = "whatsapp");
+        app.WhatsApp.Respond = (_, _) => ChannelSendResult.Rejected("whatsapp_131026_undeliverable");
+        var verification = await StartAsync(app, "+14155550123");
+
+        Assert.Equal(VerificationStatus.Failed, (await app.WaitForCompletionAsync(verification.Id)).ReadOutputAs<VerificationStatus>());
+        Assert.Equal(0, app.Sms.Calls);
+        var stored = await app.GetAsync(verification.Id);
+        Assert.Equal("whatsapp_131026_undeliverable", stored.Timeline[^1].Detail);
+        Assert.Equal([(Channel.WhatsApp, "refused")], Progress(stored));
+    }
+
+    [Fact]
+    public async Task WhatsAppAlone_WhoseSendMayHaveGoneOut_WaitsForTheUser_InsteadOfFailing()
+    {
+        await using var app = await TestApp.StartAsync(o => o.Channels = "whatsapp");
+        app.WhatsApp.Respond = (_, _) => ChannelSendResult.Unknown("whatsapp_outcome_unknown");
+        var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
+
+        await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.Of(Channel.WhatsApp, WorkflowPhases.OutcomeUnknown));
+
+        Assert.Equal(1, app.WhatsApp.Calls);
+        var stored = await app.GetAsync(verification.Id);
+        Assert.Equal(VerificationStatus.Pending, stored.Status);
+        Assert.Equal(VerificationActivities.OutcomeUnknown, Assert.Single(stored.Timeline, e => e.Type == TimelineEventTypes.WhatsAppSent).Detail);
+        Assert.Equal(CheckOutcome.Approved, (await app.Verifications.CheckAsync(verification.Id, code, app.Client, default)).Outcome);
+    }
+
+    [Fact]
+    public async Task ByCountry_ANumbersRegionGetsItsOwnList_OthersTheDefault()
+    {
+        await using var app = await TestApp.StartAsync(o => o.ChannelsByCountry["us"] = "sms");
+        var us = await StartAsync(app, "+14155550123");
+        var brazil = await StartAsync(app, "+5511987654321");
+
+        await app.WaitForPhaseAsync(us.Id, WorkflowPhases.SmsSent);
+        var whatsApp = await app.WhatsApp.WaitForMessageAsync();
+
+        Assert.Equal(brazil.Id, whatsApp.VerificationId);
+        Assert.Equal(us.Id, Assert.Single(app.Sms.Messages).VerificationId);
+        Assert.Equal([Channel.Sms], (await app.GetAsync(us.Id)).Plan);
+        Assert.Equal([Channel.WhatsApp, Channel.Sms], (await app.GetAsync(brazil.Id)).Plan);
+    }
+
+    [Fact]
+    public async Task TheStartsOwnList_WinsOverTheCountrysList()
+    {
+        await using var app = await TestApp.StartAsync(o => o.ChannelsByCountry["US"] = "sms");
+        var verification = await StartAsync(app, "+14155550123", [Channel.WhatsApp]);
+
+        await app.WhatsApp.WaitForMessageAsync();
+        await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.Of(Channel.WhatsApp, WorkflowPhases.Sent));
+        await Task.Delay(TimeSpan.FromSeconds(4));
+
+        Assert.Equal(0, app.Sms.Calls);
+        Assert.Equal([Channel.WhatsApp], (await app.GetAsync(verification.Id)).Plan);
+    }
+
+    [Fact]
+    public async Task AnSmsFirstThatTheNumbersLimitRefuses_MovesToWhatsApp()
+    {
+        await using var app = await TestApp.StartAsync(o => o.Channels = "sms, whatsapp", abuse: a => a.SmsPerNumber = new OtpFailover.Abuse.RateLimitRule(1, TimeSpan.FromHours(1)));
+        var first = await StartAsync(app, "+14155550123");
+        await app.WaitForPhaseAsync(first.Id, WorkflowPhases.Of(Channel.Sms, WorkflowPhases.AwaitingDelivery));
+        await app.Verifications.CancelAsync(first.Id, app.Client, default);
+
+        var second = await StartAsync(app, "+14155550123");
+
+        var whatsApp = await app.WhatsApp.WaitForMessageAsync();
+        Assert.Equal(second.Id, whatsApp.VerificationId);
+        Assert.Equal(1, app.Sms.Calls);
+        var stored = await app.GetAsync(second.Id);
+        var failover = Assert.Single(stored.Timeline, e => e.Type == TimelineEventTypes.Failover);
+        Assert.Equal(("send_error", VerificationActivities.SmsRateLimited), (failover.Reason, failover.Detail));
+        Assert.Equal(OtpFailover.Http.ChannelProgressState.Refused, OtpFailover.Http.ChannelProgress.Of(stored)[0].State);
+        Assert.Equal(VerificationActivities.SmsRateLimited, OtpFailover.Http.ChannelProgress.Of(stored)[0].Detail);
+    }
+
+    [Fact]
+    public async Task TheApi_TakesAPlanOfConfiguredChannels_AndShowsItsProgress()
+    {
+        await using var app = await TestApp.StartAsync(o => o.Channels = "whatsapp, sms");
+        var started = await ExecuteAsync(await app.Api.StartVerification(Json("POST", "/api/verifications", """{"phoneNumber":"+14155550123","channels":["SMS","whatsapp"]}"""), app.Client, default));
+        Assert.True(started.Status == 202, started.Body);
+        var id = started.Json.GetProperty("id").GetString()!;
+        Assert.Equal("sms", started.Json.GetProperty("channel").GetString());
+        await app.WaitForPhaseAsync(id, WorkflowPhases.Of(Channel.Sms, WorkflowPhases.AwaitingDelivery));
+
+        var shown = await ExecuteAsync(await app.Api.GetVerification(Json("GET", $"/api/verifications/{id}"), id, default));
+
+        Assert.Equal(200, shown.Status);
+        Assert.Equal("sms", shown.Json.GetProperty("channel").GetString());
+        var channels = shown.Json.GetProperty("channels").EnumerateArray().Select(c => (c.GetProperty("channel").GetString(), c.GetProperty("state").GetString())).ToList();
+        Assert.Equal([("sms", "sent"), ("whatsapp", "planned")], channels);
+    }
+
+    [Theory]
+    [InlineData("[\"email\"]", "'email' is not a channel")]
+    [InlineData("[\"sms\",\"SMS\"]", "sms is listed twice")]
+    [InlineData("[]", "at least one channel")]
+    [InlineData("[null]", "is not a channel")]
+    [InlineData("[\"sms\"]", "not sms")]
+    public async Task TheApi_RefusesAPlanItCannotKeep_WithAProblem_AndStartsNothing(string channels, string expected)
+    {
+        await using var app = await TestApp.StartAsync(o => o.Channels = "whatsapp");
+        var body = $"{{\"phoneNumber\":\"+14155550123\",\"channels\":{channels}}}";
+
+        var response = await ExecuteAsync(await app.Api.StartVerification(Json("POST", "/api/verifications", body), app.Client, default));
+
+        Assert.Equal(400, response.Status);
+        Assert.Equal("application/problem+json", response.MediaType);
+        Assert.Contains(expected, response.Json.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(0, app.WhatsApp.Calls + app.Sms.Calls);
+    }
+}
