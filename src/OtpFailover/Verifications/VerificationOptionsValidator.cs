@@ -51,9 +51,10 @@ public sealed class VerificationOptionsValidator(IConfiguration configuration) :
         foreach (var (region, list) in options.ChannelsByCountry)
         {
             var setting = $"{section}:{nameof(VerificationOptions.ChannelsByCountry)}:{region}";
-            if (region.Length != 2 || !region.All(char.IsAsciiLetter))
+            if (region.Length != 2 || !PhoneNumbers.PhoneNumber.IsKnownRegion(region.ToUpperInvariant()))
             {
-                failures.Add($"{setting}: the key must be a country's ISO 3166-1 alpha-2 code, such as US or BR.");
+                var hint = region.Equals("UK", StringComparison.OrdinalIgnoreCase) ? " (the United Kingdom is GB)" : string.Empty;
+                failures.Add($"{setting}: the key must be a country's ISO 3166-1 alpha-2 code, such as US or BR{hint}.");
             }
             else if (!ChannelNames.TryParseList(Abuse.SettingList.Split(list), out var countryChannels, out var countryError))
             {

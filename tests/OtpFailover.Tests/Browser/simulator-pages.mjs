@@ -42,7 +42,7 @@ try {
   await page.selectOption('#channels', 'sms,whatsapp');
   await page.selectOption('#locale', 'es');
   await page.click('#start button');
-  await page.locator('#plan li[data-channel="sms"][data-state="sent"]').waitFor({ timeout: 20000 });
+  await page.locator('#plan li[data-channel="sms"]:is([data-state="sent"], [data-state="delivered"])').waitFor({ timeout: 20000 });
   const planBefore = await page.locator('#plan li').allTextContents();
   await page.click('#resend button');
   await page.locator('#plan li[data-channel="whatsapp"]:not([data-state="planned"])').waitFor({ timeout: 20000 });
