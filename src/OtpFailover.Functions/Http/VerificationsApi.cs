@@ -5,7 +5,7 @@ using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask.Client;
 using OtpFailover.Abuse;
 using OtpFailover.Callbacks;
-using OtpFailover.Http;
+using OtpFailover.Channels;
 using OtpFailover.PhoneNumbers;
 using OtpFailover.Verifications;
 

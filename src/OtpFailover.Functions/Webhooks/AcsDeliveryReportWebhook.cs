@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask.Client;
-using OtpFailover.Http;
+using OtpFailover.Functions.Http;
 using OtpFailover.Sms;
 
 namespace OtpFailover.Functions.Webhooks;
@@ -22,12 +22,15 @@ public sealed class AcsDeliveryReportWebhook(AcsDeliveryReportHandler handler)
         var body = await RawBody.ReadAsync(request, AcsDeliveryReportHandler.MaxBodyBytes, cancellationToken);
         return body is null
             ? ApiProblems.InvalidRequest($"The body must be at most {AcsDeliveryReportHandler.MaxBodyBytes} bytes.")
-            : await handler.NotifyAsync(body.Value, AcsDeliveryReportHandler.KeyOf(request), durable, cancellationToken);
+            : WebhookResults.ToHttp(await handler.NotifyAsync(body.Value, KeyOf(request), durable, cancellationToken));
     }
 
     /// <summary>The CloudEvents schema's webhook validation handshake.</summary>
     [Function(nameof(AcsDeliveryReportsHandshake))]
     public IActionResult AcsDeliveryReportsHandshake(
         [HttpTrigger(AuthorizationLevel.Anonymous, "options", Route = "webhooks/acs")] HttpRequest request) =>
-        handler.Handshake(AcsDeliveryReportHandler.KeyOf(request), request.Headers["WebHook-Request-Origin"].ToString());
+        WebhookResults.ToHttp(handler.Handshake(KeyOf(request), request.Headers["WebHook-Request-Origin"].ToString()));
+
+    private static string? KeyOf(HttpRequest request) =>
+        AcsDeliveryReportHandler.KeyOf(request.Headers[AcsDeliveryReportHandler.KeyHeader].ToString(), request.Query[AcsDeliveryReportHandler.KeyQueryParameter].ToString());
 }

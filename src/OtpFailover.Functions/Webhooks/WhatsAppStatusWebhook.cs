@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask.Client;
-using OtpFailover.Http;
+using OtpFailover.Functions.Http;
 using OtpFailover.WhatsApp;
 
 namespace OtpFailover.Functions.Webhooks;
@@ -16,7 +16,7 @@ public sealed class WhatsAppStatusWebhook(WhatsAppWebhookHandler handler)
     [Function(nameof(WhatsAppWebhookHandshake))]
     public IActionResult WhatsAppWebhookHandshake(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "webhooks/whatsapp")] HttpRequest request) =>
-        handler.Handshake(request.Query);
+        WebhookResults.ToHttp(handler.Handshake(request.Query["hub.mode"].ToString(), request.Query["hub.verify_token"].ToString(), request.Query["hub.challenge"].ToString()));
 
     [Function(nameof(WhatsAppStatusNotification))]
     public async Task<IActionResult> WhatsAppStatusNotification(
@@ -27,6 +27,6 @@ public sealed class WhatsAppStatusWebhook(WhatsAppWebhookHandler handler)
         var body = await RawBody.ReadAsync(request, WhatsAppWebhookHandler.MaxBodyBytes, cancellationToken);
         return body is null
             ? ApiProblems.InvalidRequest($"The body must be at most {WhatsAppWebhookHandler.MaxBodyBytes} bytes.")
-            : await handler.NotifyAsync(body.Value, request.Headers[WhatsAppSignature.HeaderName].FirstOrDefault(), durable, cancellationToken);
+            : WebhookResults.ToHttp(await handler.NotifyAsync(body.Value, request.Headers[WhatsAppSignature.HeaderName].FirstOrDefault(), durable, cancellationToken));
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using OtpFailover.Channels;
 using OtpFailover.Storage;
 using OtpFailover.Verifications;
 

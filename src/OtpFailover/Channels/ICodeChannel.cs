@@ -29,6 +29,22 @@ public interface ICodeChannel
     /// <summary>False when no provider is configured: every send would be refused.</summary>
     bool IsConfigured { get; }
 
+    /// <summary>
+    /// Its provider reports delivery reliably (WhatsApp), so a message sent but never reported delivered most likely
+    /// did not arrive. Where reports are optional or late (SMS), a message sent without a failed report may be in the
+    /// user's hand, and a later channel's failure does not end the verification.
+    /// </summary>
+    bool ReportsDelivery { get; }
+
+    /// <summary>Which of its delivery statuses means the user has the code.</summary>
+    FailoverWhen ConfirmedBy { get; }
+
+    /// <summary>
+    /// When it is not the plan's last channel: how long the workflow waits for that confirmation before the next
+    /// channel; null: no limit (only a failure, a refusal or a resend moves on).
+    /// </summary>
+    TimeSpan? ConfirmWithin { get; }
+
     /// <summary>Sends once, with the provider client's own retries; what it returns is final for this attempt.</summary>
     Task<ChannelSendResult> SendAsync(CodeDelivery delivery, CancellationToken cancellationToken);
 }

@@ -4,6 +4,7 @@ using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OtpFailover.Abuse;
+using OtpFailover.Channels;
 using OtpFailover.Storage;
 using OtpFailover.Verifications;
 

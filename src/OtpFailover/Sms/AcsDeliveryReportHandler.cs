@@ -2,13 +2,11 @@ using System.Text.Json;
 using Azure.Messaging;
 using Azure.Messaging.EventGrid;
 using Azure.Messaging.EventGrid.SystemEvents;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OtpFailover.Channels;
 using OtpFailover.Codes;
-using OtpFailover.Http;
 using OtpFailover.Storage;
 using OtpFailover.Verifications;
 
@@ -31,33 +29,30 @@ public sealed partial class AcsDeliveryReportHandler(
     public const string KeyHeader = "X-Webhook-Key";
     public const int MaxBodyBytes = 1024 * 1024;
 
-    public static string? KeyOf(HttpRequest request)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        var header = request.Headers[KeyHeader].ToString();
-        return header.Length > 0 ? header : request.Query[KeyQueryParameter].ToString() is { Length: > 0 } query ? query : null;
-    }
+    /// <summary>The key a call presents: the header, else the query parameter.</summary>
+    public static string? KeyOf(string? header, string? query) =>
+        !string.IsNullOrEmpty(header) ? header : !string.IsNullOrEmpty(query) ? query : null;
 
     /// <summary>The CloudEvents webhook validation (an OPTIONS request carrying <c>WebHook-Request-Origin</c>).</summary>
-    public IActionResult Handshake(string? key, string? requestOrigin)
+    public WebhookResult Handshake(string? key, string? requestOrigin)
     {
         if (!KeyMatches(key))
         {
-            return WebhookProblems.Unauthorized($"Present Sms:WebhookKey as the '{KeyQueryParameter}' query parameter or the {KeyHeader} header.");
+            return WebhookResult.Unauthorized($"Present Sms:WebhookKey as the '{KeyQueryParameter}' query parameter or the {KeyHeader} header.");
         }
 
         return string.IsNullOrEmpty(requestOrigin)
-            ? ApiProblems.InvalidRequest("The WebHook-Request-Origin header is required.")
-            : new AllowedOriginResult(requestOrigin);
+            ? WebhookResult.Invalid("The WebHook-Request-Origin header is required.")
+            : WebhookResult.AllowedOrigin(requestOrigin);
     }
 
-    public async Task<IActionResult> NotifyAsync(ReadOnlyMemory<byte> body, string? key, DurableTaskClient durable, CancellationToken cancellationToken)
+    public async Task<WebhookResult> NotifyAsync(ReadOnlyMemory<byte> body, string? key, DurableTaskClient durable, CancellationToken cancellationToken)
     {
         if (!KeyMatches(key))
         {
             LogRefused();
             metrics.WebhookRejected("sms");
-            return WebhookProblems.Unauthorized($"Present Sms:WebhookKey as the '{KeyQueryParameter}' query parameter or the {KeyHeader} header.");
+            return WebhookResult.Unauthorized($"Present Sms:WebhookKey as the '{KeyQueryParameter}' query parameter or the {KeyHeader} header.");
         }
 
         IReadOnlyList<Report> reports;
@@ -67,14 +62,14 @@ public sealed partial class AcsDeliveryReportHandler(
             if (validationCode is not null)
             {
                 LogValidated();
-                return new OkObjectResult(new { validationResponse = validationCode });
+                return WebhookResult.Validation(validationCode);
             }
 
             reports = parsed;
         }
         catch (Exception ex) when (ex is JsonException or FormatException or ArgumentException or InvalidOperationException or KeyNotFoundException)
         {
-            return ApiProblems.InvalidRequest("The body is not an Event Grid or CloudEvents delivery (a JSON event, or an array of them, with the schema's required fields).");
+            return WebhookResult.Invalid("The body is not an Event Grid or CloudEvents delivery (a JSON event, or an array of them, with the schema's required fields).");
         }
 
         var tally = new WebhookTally();
@@ -94,7 +89,7 @@ public sealed partial class AcsDeliveryReportHandler(
         var summary = tally.ToSummary();
         LogReports(summary.Applied, summary.Unchanged, summary.Unknown);
         metrics.WebhookApplied("sms", summary.Applied, summary.Unchanged, summary.Unknown);
-        return new OkObjectResult(summary);
+        return WebhookResult.Applied(summary);
     }
 
     private bool KeyMatches(string? key) => SecretComparison.Matches(key, options.Value.WebhookKey);
@@ -182,18 +177,4 @@ public sealed partial class AcsDeliveryReportHandler(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "SMS delivery reports: {Applied} applied, {Unchanged} unchanged, {Unknown} for no known verification")]
     private partial void LogReports(int applied, int unchanged, int unknown);
-}
-
-/// <summary>200 with <c>WebHook-Allowed-Origin</c>: the answer to a CloudEvents webhook validation.</summary>
-public sealed class AllowedOriginResult(string origin) : IActionResult
-{
-    public string Origin { get; } = origin;
-
-    public Task ExecuteResultAsync(ActionContext context)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        context.HttpContext.Response.StatusCode = StatusCodes.Status200OK;
-        context.HttpContext.Response.Headers["WebHook-Allowed-Origin"] = Origin;
-        return Task.CompletedTask;
-    }
 }

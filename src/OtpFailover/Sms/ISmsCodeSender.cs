@@ -1,3 +1,4 @@
+using OtpFailover.Channels;
 using OtpFailover.PhoneNumbers;
 using OtpFailover.Verifications;
 

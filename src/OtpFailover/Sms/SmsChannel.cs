@@ -15,6 +15,14 @@ public sealed class SmsChannel(ISmsCodeSender sender, IOptions<VerificationOptio
 
     public bool IsConfigured => sender.IsConfigured;
 
+    /// <summary>Delivery reports are optional (an Event Grid subscription) and often late or missing.</summary>
+    public bool ReportsDelivery => false;
+
+    /// <summary>A <c>Delivered</c> delivery report (SMS has no read receipt).</summary>
+    public FailoverWhen ConfirmedBy => FailoverWhen.Delivered;
+
+    public TimeSpan? ConfirmWithin => options.Value.SmsDeliveryTimeout;
+
     public Task<ChannelSendResult> SendAsync(CodeDelivery delivery, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(delivery);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using OtpFailover.Channels;
 using OtpFailover.Verifications;
 
 namespace OtpFailover.Sms;

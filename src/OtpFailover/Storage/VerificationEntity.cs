@@ -25,7 +25,7 @@ public sealed class VerificationEntity : ITableEntity, IOperationStamped
 
     public string Status { get; set; } = nameof(VerificationStatus.Pending);
 
-    public string Channel { get; set; } = nameof(Verifications.Channel.WhatsApp);
+    public string Channel { get; set; } = nameof(Channels.Channel.WhatsApp);
 
     public string MaskedPhoneNumber { get; set; } = string.Empty;
 
@@ -96,7 +96,7 @@ public sealed class VerificationEntity : ITableEntity, IOperationStamped
 
     internal IReadOnlyList<Channel> PlanValue
     {
-        get => string.IsNullOrEmpty(Plan) ? [Verifications.Channel.WhatsApp, Verifications.Channel.Sms] : ChannelPlanner.Parse(Plan);
+        get => string.IsNullOrEmpty(Plan) ? [Channels.Channel.WhatsApp, Channels.Channel.Sms] : ChannelPlanner.Parse(Plan);
         set => Plan = ChannelNames.Join(value);
     }
 
@@ -122,8 +122,12 @@ public sealed class VerificationEntity : ITableEntity, IOperationStamped
         Sends = JsonSerializer.Serialize(sends, StorageJson.Options);
     }
 
-    /// <summary>Some channel confirmed delivery (delivered or read): the user has the code, whatever becomes of the others.</summary>
-    internal bool AnyConfirmed => ReadSends().Any(s => s.Confirmed);
+    /// <summary>
+    /// A channel other than <paramref name="channel"/> may have put the code in the user's hand: it confirmed delivery,
+    /// or it sent (or may have) and its provider's delivery reports cannot be relied on to say otherwise.
+    /// </summary>
+    internal bool AnotherChannelMayHaveReached(Channel channel, Func<Channel, bool> reportsDelivery) =>
+        ReadSends().Any(s => s.Channel != channel && (s.Confirmed || (s.MayHaveSent && s.Delivery != DeliveryStatus.Failed && !reportsDelivery(s.Channel))));
 
     /// <summary>
     /// The plan's channel after the one the verification is on (the last it moved to; the plan's first before any),
@@ -131,6 +135,11 @@ public sealed class VerificationEntity : ITableEntity, IOperationStamped
     /// </summary>
     internal Channel? NextChannel()
     {
+        if (string.IsNullOrEmpty(Plan))
+        {
+            return null; // a row from before plans: its orchestration ran in the old hub, and nothing would act on a resend
+        }
+
         var plan = PlanValue;
         var sends = ReadSends();
         var current = sends.Count == 0 ? 0 : plan.ToList().IndexOf(sends[^1].Channel);

@@ -2,6 +2,7 @@ using System.Net;
 using Azure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
+using OtpFailover.Channels;
 using OtpFailover.Verifications;
 
 namespace OtpFailover.Storage;

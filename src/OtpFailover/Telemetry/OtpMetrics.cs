@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using OtpFailover.Abuse;
+using OtpFailover.Channels;
 using OtpFailover.Storage;
 using OtpFailover.Verifications;
 
@@ -107,7 +108,7 @@ public sealed class OtpMetrics
         }
     }
 
-    private static KeyValuePair<string, object?> Channel(Verifications.Channel channel) => new("otpfailover.channel", Name(channel));
+    private static KeyValuePair<string, object?> Channel(Channels.Channel channel) => new("otpfailover.channel", Name(channel));
 
     /// <summary>The API's name of a value where it has one (<c>whatsapp</c>), otherwise its name in snake case.</summary>
     private static string Name<TEnum>(TEnum value)

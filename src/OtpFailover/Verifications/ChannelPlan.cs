@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using OtpFailover.Abuse;
+using OtpFailover.Channels;
 
 namespace OtpFailover.Verifications;
 
@@ -67,7 +68,7 @@ public static class ChannelNames
 /// Chooses a verification's channels: the start's own <c>channels</c> (a subset of the configured ones, in the caller's
 /// order), else the number's country's list (<c>Verification:ChannelsByCountry</c>), else <c>Verification:Channels</c>.
 /// </summary>
-public sealed class ChannelPlanner(IOptions<VerificationOptions> options)
+public sealed class ChannelPlanner(IOptions<VerificationOptions> options, CodeChannels channels)
 {
     /// <summary>The channels this deployment offers, in their default order.</summary>
     public IReadOnlyList<Channel> Configured => Parse(options.Value.Channels);
@@ -102,21 +103,19 @@ public sealed class ChannelPlanner(IOptions<VerificationOptions> options)
         return Configured;
     }
 
-    /// <summary>The plan as the workflow walks it: each channel with its confirmation rule and wait.</summary>
+    /// <summary>The plan as the workflow walks it: each channel with its confirmation rule and wait (the channel says which).</summary>
     public IReadOnlyList<PlannedChannel> Steps(IEnumerable<Channel> plan)
     {
         ArgumentNullException.ThrowIfNull(plan);
-        var settings = options.Value;
-        return [.. plan.Select(channel => channel switch
+        return [.. plan.Select(channel =>
         {
-            Channel.WhatsApp => new PlannedChannel(channel, settings.WhatsAppDeliveryTimeout, settings.FailoverWhen),
-            _ => new PlannedChannel(channel, settings.SmsDeliveryTimeout, FailoverWhen.Delivered),
+            var code = channels.For(channel);
+            return new PlannedChannel(channel, code.ConfirmWithin, code.ConfirmedBy);
         })];
     }
 
     /// <summary>Which delivery status of <paramref name="channel"/> means the user has the code, by the settings.</summary>
-    public FailoverWhen ConfirmedBy(Channel channel) =>
-        channel == Channel.WhatsApp ? options.Value.FailoverWhen : FailoverWhen.Delivered;
+    public FailoverWhen ConfirmedBy(Channel channel) => channels.For(channel).ConfirmedBy;
 
     internal static IReadOnlyList<Channel> Parse(string? list) =>
         ChannelNames.TryParseList(SettingList.Split(list), out var channels, out _) ? channels : [Channel.WhatsApp, Channel.Sms];

@@ -165,7 +165,7 @@ public sealed partial class VerificationActivities(
 
         // A repeatability pair from an earlier run means that run may have sent before it failed.
         var freshPair = send.RepeatabilityRequestId is null;
-        var allowedThisRun = false;
+        DateTimeOffset? allowedThisRun = null;
         if (channel.Metered && send.AllowedAt is null)
         {
             var allowedAt = time.GetUtcNow();
@@ -178,17 +178,17 @@ public sealed partial class VerificationActivities(
                 return new(false, VerificationStatus.Pending, refusal);
             }
 
-            allowedThisRun = true;
+            allowedThisRun = allowedAt;
             send = send with { AllowedAt = allowedAt };
         }
 
-        if (allowedThisRun || (channel.Safety == RepeatSafety.Repeatable && freshPair))
+        if (allowedThisRun is not null || (channel.Safety == RepeatSafety.Repeatable && freshPair))
         {
             var firstSent = time.GetUtcNow();
             var allowedAt = send.AllowedAt;
             var before = await store.UpdateAsync(entity, e =>
             {
-                if (e.SendOn(request.Channel) is not { } current || current.MessageId is not null)
+                if (!e.IsPending || e.SendOn(request.Channel) is not { } current || current.MessageId is not null)
                 {
                     return false;
                 }
@@ -204,6 +204,17 @@ public sealed partial class VerificationActivities(
             }, cancellationToken);
             entity = before?.Entity ?? entity;
             send = entity.SendOn(request.Channel) ?? send;
+            if (!entity.IsPending)
+            {
+                // It ended meanwhile (approved, canceled, superseded, a failure reported): nothing is sent, and an
+                // allowance taken for this send is given back.
+                if (allowedThisRun is { } countedAt)
+                {
+                    await limits.ReleaseSmsAsync(entity.PhoneIndex, entity.RegionCode, id, countedAt, CancellationToken.None);
+                }
+
+                return new(false, entity.StatusValue);
+            }
         }
 
         var to = phoneNumbers.Decrypt(entity.PhoneCiphertext, id);
@@ -220,8 +231,10 @@ public sealed partial class VerificationActivities(
         if (result.Outcome == SendOutcome.Rejected)
         {
             LogRejected(id, name, to.Masked, result.Detail);
-            await GiveBackAsync(entity, request.Channel, channel.Metered, result);
-            return new(false, VerificationStatus.Pending, result.Detail ?? $"{name}_rejected", TryAgainAfter: result.TryAgainAfter);
+            // Only the plan's last channel waits for a provider that refuses for now; any other moves on at once.
+            var tryAgainAfter = request.Last ? result.TryAgainAfter : null;
+            await GiveBackAsync(entity, request.Channel, channel.Metered, result with { TryAgainAfter = tryAgainAfter });
+            return new(false, VerificationStatus.Pending, result.Detail ?? $"{name}_rejected", TryAgainAfter: tryAgainAfter);
         }
 
         if (result.Outcome == SendOutcome.Unknown && channel.Safety == RepeatSafety.SendOnce)
@@ -421,7 +434,7 @@ public sealed partial class VerificationActivities(
                 return true;
             }
 
-            if (entity.AnyConfirmed && now < entity.ExpiresAt)
+            if (entity.AnotherChannelMayHaveReached(channel, c => channels.For(c).ReportsDelivery) && now < entity.ExpiresAt)
             {
                 var failedEvent = TimelineEventTypes.Of(channel, DeliveryStatus.Failed);
                 if (entity.HasEvent(failedEvent))

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using OtpFailover.Channels;
 
 namespace OtpFailover.Verifications;
 
@@ -23,61 +24,6 @@ public enum VerificationStatus
 
     [JsonStringEnumMemberName("max_attempts_reached")]
     MaxAttemptsReached,
-}
-
-[JsonConverter(typeof(JsonStringEnumConverter<Channel>))]
-public enum Channel
-{
-    [JsonStringEnumMemberName("whatsapp")]
-    WhatsApp,
-
-    [JsonStringEnumMemberName("sms")]
-    Sms,
-}
-
-[JsonConverter(typeof(JsonStringEnumConverter<FailoverReason>))]
-public enum FailoverReason
-{
-    /// <summary>WhatsApp did not confirm delivery before <see cref="VerificationOptions.WhatsAppDeliveryTimeout"/>.</summary>
-    [JsonStringEnumMemberName("timeout")]
-    Timeout,
-
-    /// <summary>WhatsApp reported the message as failed.</summary>
-    [JsonStringEnumMemberName("failed")]
-    Failed,
-
-    /// <summary>WhatsApp refused the send, or its outcome is unknown.</summary>
-    [JsonStringEnumMemberName("send_error")]
-    SendError,
-
-    /// <summary>The caller asked for the next channel (resend).</summary>
-    [JsonStringEnumMemberName("requested")]
-    Requested,
-
-    /// <summary>Delivered on WhatsApp but not verified within <see cref="VerificationOptions.FailoverIfUnverifiedAfter"/>.</summary>
-    [JsonStringEnumMemberName("unverified")]
-    Unverified,
-}
-
-/// <summary>WhatsApp message statuses in their order: a status never moves back.</summary>
-[JsonConverter(typeof(JsonStringEnumConverter<DeliveryStatus>))]
-public enum DeliveryStatus
-{
-    [JsonStringEnumMemberName("none")]
-    None = 0,
-
-    [JsonStringEnumMemberName("sent")]
-    Sent = 1,
-
-    [JsonStringEnumMemberName("delivered")]
-    Delivered = 2,
-
-    [JsonStringEnumMemberName("read")]
-    Read = 3,
-
-    /// <summary>Terminal; only reachable before delivery.</summary>
-    [JsonStringEnumMemberName("failed")]
-    Failed = 4,
 }
 
 public static class VerificationStatusExtensions

@@ -1,26 +1,7 @@
 using System.ComponentModel.DataAnnotations;
+using OtpFailover.Channels;
 
 namespace OtpFailover.Verifications;
-
-/// <summary>Which WhatsApp status counts as "the user has the code" and stops the SMS failover.</summary>
-public enum FailoverWhen
-{
-    /// <summary><c>delivered</c> or <c>read</c> stops the failover.</summary>
-    Delivered,
-
-    /// <summary>Only <c>read</c> stops the failover (users who turned read receipts off will also get an SMS).</summary>
-    Read,
-}
-
-public static class FailoverWhenExtensions
-{
-    /// <summary>Whether WhatsApp's <paramref name="status"/> means the user has the code, by this rule.</summary>
-    public static bool IsConfirmedBy(this FailoverWhen rule, DeliveryStatus status) => rule switch
-    {
-        FailoverWhen.Read => status == DeliveryStatus.Read,
-        _ => status is DeliveryStatus.Delivered or DeliveryStatus.Read,
-    };
-}
 
 /// <summary>The <c>Verification</c> configuration section.</summary>
 public sealed class VerificationOptions

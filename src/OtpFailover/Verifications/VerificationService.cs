@@ -4,9 +4,9 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OtpFailover.Abuse;
 using OtpFailover.Callbacks;
+using OtpFailover.Channels;
 using OtpFailover.Codes;
 using OtpFailover.PhoneNumbers;
-using OtpFailover.Channels;
 using OtpFailover.Storage;
 using OtpFailover.Telemetry;
 
@@ -41,18 +41,6 @@ public enum ChangeOutcome
 }
 
 public sealed record ChangeResult(ChangeOutcome Outcome, Verification? Verification, LimitDecision? Limit = null);
-
-public enum StatusUpdateOutcome
-{
-    /// <summary>Recorded, and the orchestration told (when the verification is still pending).</summary>
-    Applied,
-
-    /// <summary>A duplicate, stale or out-of-order status: nothing changed.</summary>
-    Unchanged,
-
-    /// <summary>No such verification.</summary>
-    NotFound,
-}
 
 /// <summary>A start, as the API received it: the number already normalised and allowed by the policy.</summary>
 /// <param name="ClientSubjects">The clients the start counts against (see <see cref="ClientKeys"/>): its IP address, its key, or both.</param>
@@ -627,10 +615,6 @@ public sealed partial class VerificationService(
         return new ChangeResult(outcome, updated.Entity.ToVerification());
     }
 
-    /// <summary>Records a WhatsApp status (see <see cref="ApplyDeliveryAsync"/>).</summary>
-    public Task<StatusUpdateOutcome> ApplyWhatsAppStatusAsync(string id, DeliveryStatus status, DateTimeOffset at, string? detail, DurableTaskClient durable, CancellationToken cancellationToken) =>
-        ApplyDeliveryAsync(id, Channel.WhatsApp, status, at, detail, durable, cancellationToken);
-
     /// <summary>
     /// Records a channel's delivery status and tells the orchestration. Statuses only move forward (sent, delivered,
     /// read; failed only before delivery): a duplicate, stale or out-of-order status changes nothing. A status that
@@ -663,7 +647,10 @@ public sealed partial class VerificationService(
                 entity.Append(new TimelineEvent(eventType, at, Detail: detail));
             }
 
-            if (status == DeliveryStatus.Failed && entity.IsPending && entity.NextChannel() is null && entity.ChannelValue == channel && !entity.AnyConfirmed)
+            // The plan's last channel, the one the verification is on, failed: no channel is left, unless another one
+            // may have put the code in the user's hand.
+            if (status == DeliveryStatus.Failed && entity.IsPending && entity.ReadSends() is [.., { Channel: var current }] && current == channel
+                && entity.NextChannel() is null && !entity.AnotherChannelMayHaveReached(channel, c => channels.For(c).ReportsDelivery))
             {
                 entity.End(VerificationStatus.Failed, TimelineEventTypes.Failed, time.GetUtcNow(), detail: NoChannelDelivered);
                 endedHere = true;
@@ -704,10 +691,6 @@ public sealed partial class VerificationService(
 
     /// <summary>The detail of a verification that ended because no channel could deliver the code.</summary>
     public const string NoChannelDelivered = "no_channel_delivered";
-
-    /// <summary>Records an SMS delivery report (see <see cref="ApplyDeliveryAsync"/>): the first one counts.</summary>
-    public Task<StatusUpdateOutcome> ApplySmsDeliveryReportAsync(string id, bool delivered, DateTimeOffset at, string? detail, DurableTaskClient durable, CancellationToken cancellationToken) =>
-        ApplyDeliveryAsync(id, Channel.Sms, delivered ? DeliveryStatus.Delivered : DeliveryStatus.Failed, at, detail, durable, cancellationToken);
 
     private static StatusUpdateOutcome OutcomeOf((VerificationEntity Entity, bool Changed)? result) => result switch
     {

@@ -1,5 +1,6 @@
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
+using OtpFailover.Channels;
 
 namespace OtpFailover.Verifications;
 
@@ -108,7 +109,8 @@ public static class WorkflowPhases
 /// every timed-out wait.)
 /// </param>
 /// <param name="NotBefore">The deadline whose timer led here: the activity waits for it if the timer fired early.</param>
-public sealed record SendCodeRequest(string VerificationId, Channel Channel, FailoverReason? Reason = null, string? Detail = null, Channel? After = null, FailoverWhen? UnlessConfirmedBy = null, DateTimeOffset? NotBefore = null);
+/// <param name="Last">The plan's last channel: a provider that refuses for now is waited for (there is nothing to move to).</param>
+public sealed record SendCodeRequest(string VerificationId, Channel Channel, FailoverReason? Reason = null, string? Detail = null, Channel? After = null, FailoverWhen? UnlessConfirmedBy = null, DateTimeOffset? NotBefore = null, bool Last = true);
 
 /// <param name="SettleFromRow">
 /// The last channel's send failed or left no outcome: the row says whether it may have sent (then the verification
@@ -200,7 +202,8 @@ public static class VerificationWorkflow
                     why?.Detail,
                     previous?.Channel,
                     why?.Reason == FailoverReason.Timeout ? previous?.ConfirmedBy : null,
-                    Utc(why?.NotBefore));
+                    Utc(why?.NotBefore),
+                    last);
                 SetPhase(channel, WorkflowPhases.Sending);
                 var sent = await SendAsync(request);
                 if (sent.PreviousConfirmed)
@@ -217,33 +220,21 @@ public static class VerificationWorkflow
                     continue;
                 }
 
-                // A provider that throttles or is down refuses for now: try again (same code, same repeatability pair)
-                // after the wait it asks for, for as long as the code is good, unless a resend moves on.
-                Step? resend = null;
+                // On the last channel, a provider that throttles or is down refuses for now: try again (same code,
+                // same repeatability pair) after the wait it asks for, for as long as the code is good. (Any other
+                // channel's refusal moves on at once: the activity says "try again" only on the last.)
                 while (sent is { Sent: false, TryAgainAfter: { } wait } && sent.Status == VerificationStatus.Pending)
                 {
                     SetPhase(channel, WorkflowPhases.Deferred);
                     var pause = wait < MinimumDeferral ? MinimumDeferral : wait > MaximumDeferral ? MaximumDeferral : wait;
-                    var deferred = await WaitAsync(context.CurrentUtcDateTime + pause, resendMovesOn: !last, decide: _ => null);
+                    var deferred = await WaitAsync(context.CurrentUtcDateTime + pause, resendMovesOn: false, decide: _ => null);
                     if (deferred.Kind == StepKind.Ended)
                     {
                         return deferred.Ended!.Value;
                     }
 
-                    if (deferred.Kind == StepKind.MoveOn)
-                    {
-                        resend = deferred;
-                        break;
-                    }
-
                     SetPhase(channel, WorkflowPhases.Sending);
                     sent = await SendAsync(request);
-                }
-
-                if (resend is not null)
-                {
-                    why = resend;
-                    continue;
                 }
 
                 if (sent.Status.IsEnded())

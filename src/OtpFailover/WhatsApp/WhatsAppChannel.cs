@@ -1,10 +1,11 @@
+using Microsoft.Extensions.Options;
 using OtpFailover.Channels;
 using OtpFailover.Verifications;
 
 namespace OtpFailover.WhatsApp;
 
 /// <summary>WhatsApp as a channel: sent once (WhatsApp cannot de-duplicate), and not metered by the SMS limits.</summary>
-public sealed class WhatsAppChannel(IWhatsAppCodeSender sender) : ICodeChannel
+public sealed class WhatsAppChannel(IWhatsAppCodeSender sender, IOptions<VerificationOptions> options) : ICodeChannel
 {
     public Channel Channel => Channel.WhatsApp;
 
@@ -13,6 +14,13 @@ public sealed class WhatsAppChannel(IWhatsAppCodeSender sender) : ICodeChannel
     public bool Metered => false;
 
     public bool IsConfigured => sender.IsConfigured;
+
+    public bool ReportsDelivery => true;
+
+    /// <summary><c>delivered</c> or <c>read</c>, or only <c>read</c> (<c>Verification:FailoverWhen</c>).</summary>
+    public FailoverWhen ConfirmedBy => options.Value.FailoverWhen;
+
+    public TimeSpan? ConfirmWithin => options.Value.WhatsAppDeliveryTimeout;
 
     public Task<ChannelSendResult> SendAsync(CodeDelivery delivery, CancellationToken cancellationToken)
     {

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using OtpFailover.Channels;
 
 namespace OtpFailover.WhatsApp;
 
@@ -57,8 +58,8 @@ public sealed class WhatsAppOptions
             return TemplateLanguage;
         }
 
-        var candidates = Verifications.Locales.Fallbacks(locale).ToList();
-        if (Verifications.Locales.WithoutScript(locale) is { } regional)
+        var candidates = Channels.Locales.Fallbacks(locale).ToList();
+        if (Channels.Locales.WithoutScript(locale) is { } regional)
         {
             candidates.Insert(1, regional);
         }

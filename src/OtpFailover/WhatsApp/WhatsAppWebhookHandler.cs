@@ -1,11 +1,9 @@
 using System.Text.Json;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OtpFailover.Channels;
 using OtpFailover.Codes;
-using OtpFailover.Http;
 using OtpFailover.Storage;
 using OtpFailover.Verifications;
 
@@ -29,28 +27,25 @@ public sealed partial class WhatsAppWebhookHandler(
 
     private const int Parallelism = 8;
 
-    public IActionResult Handshake(IQueryCollection query)
+    /// <summary>Meta's subscription handshake: the query's <c>hub.mode</c>, <c>hub.verify_token</c> and <c>hub.challenge</c>.</summary>
+    public WebhookResult Handshake(string? mode, string? verifyToken, string? challenge)
     {
-        ArgumentNullException.ThrowIfNull(query);
-        var expected = options.Value.VerifyToken;
-        var given = query["hub.verify_token"].ToString();
-        var challenge = query["hub.challenge"].ToString();
-        if (query["hub.mode"] != "subscribe" || string.IsNullOrEmpty(challenge) || !SecretComparison.Matches(given, expected))
+        if (mode != "subscribe" || string.IsNullOrEmpty(challenge) || !SecretComparison.Matches(verifyToken, options.Value.VerifyToken))
         {
             LogHandshakeRefused();
-            return WebhookProblems.Forbidden("The hub.verify_token does not match WhatsApp:VerifyToken, or hub.mode is not subscribe.");
+            return WebhookResult.Forbidden("The hub.verify_token does not match WhatsApp:VerifyToken, or hub.mode is not subscribe.");
         }
 
-        return new ContentResult { StatusCode = StatusCodes.Status200OK, Content = challenge, ContentType = "text/plain" };
+        return WebhookResult.Challenge(challenge);
     }
 
-    public async Task<IActionResult> NotifyAsync(ReadOnlyMemory<byte> body, string? signature, DurableTaskClient durable, CancellationToken cancellationToken)
+    public async Task<WebhookResult> NotifyAsync(ReadOnlyMemory<byte> body, string? signature, DurableTaskClient durable, CancellationToken cancellationToken)
     {
         if (!WhatsAppSignature.IsValid(body.Span, signature, options.Value.AppSecret))
         {
             LogSignatureRefused(signature is null ? "missing" : "invalid");
             metrics.WebhookRejected("whatsapp");
-            return WebhookProblems.Unauthorized($"The {WhatsAppSignature.HeaderName} header is missing or does not match the body.");
+            return WebhookResult.Unauthorized($"The {WhatsAppSignature.HeaderName} header is missing or does not match the body.");
         }
 
         WhatsAppWebhookPayload? payload;
@@ -60,13 +55,13 @@ public sealed partial class WhatsAppWebhookHandler(
         }
         catch (JsonException)
         {
-            return ApiProblems.InvalidRequest("The notification is not a WhatsApp Business Account webhook notification in JSON.");
+            return WebhookResult.Invalid("The notification is not a WhatsApp Business Account webhook notification in JSON.");
         }
 
         var summary = await ApplyAsync(payload, durable, cancellationToken);
         LogNotification(summary.Applied, summary.Unchanged, summary.Unknown);
         metrics.WebhookApplied("whatsapp", summary.Applied, summary.Unchanged, summary.Unknown);
-        return new OkObjectResult(summary);
+        return WebhookResult.Applied(summary);
     }
 
     private async Task<WebhookSummary> ApplyAsync(WhatsAppWebhookPayload? payload, DurableTaskClient durable, CancellationToken cancellationToken)

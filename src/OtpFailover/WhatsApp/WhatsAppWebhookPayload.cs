@@ -1,4 +1,5 @@
 using System.Text.Json;
+using OtpFailover.Channels;
 using OtpFailover.Verifications;
 
 namespace OtpFailover.WhatsApp;
@@ -36,10 +37,10 @@ public sealed record WhatsAppStatusUpdate(
 {
     public DeliveryStatus? DeliveryStatus => Status switch
     {
-        "sent" => Verifications.DeliveryStatus.Sent,
-        "delivered" => Verifications.DeliveryStatus.Delivered,
-        "read" => Verifications.DeliveryStatus.Read,
-        "failed" => Verifications.DeliveryStatus.Failed,
+        "sent" => Channels.DeliveryStatus.Sent,
+        "delivered" => Channels.DeliveryStatus.Delivered,
+        "read" => Channels.DeliveryStatus.Read,
+        "failed" => Channels.DeliveryStatus.Failed,
         _ => null,
     };
 

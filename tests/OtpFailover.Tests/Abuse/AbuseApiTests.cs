@@ -242,7 +242,7 @@ public sealed class AbuseApiTests
     {
         await using var app = await TestApp.StartAsync(
             o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25),
-            services: s => s.AddSingleton<ISmsCodeSender>(sp => sp.GetRequiredService<UnconfiguredChannelSender>()));
+            services: s => s.AddSingleton<ISmsCodeSender>(sp => sp.GetRequiredService<OtpFailover.DependencyInjection.UnconfiguredChannelSender>()));
         var (verification, _) = await app.StartAndAwaitWhatsAppAsync();
 
         var response = await ExecuteAsync(await app.Api.ResendCode(Json("POST", "/"), verification.Id, app.Client, default));

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using OtpFailover.Abuse;
+using OtpFailover.Channels;
 using OtpFailover.Tests.Http;
 using OtpFailover.Tests.Infrastructure;
 using OtpFailover.Verifications;

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using OtpFailover.Abuse;
+using OtpFailover.Channels;
 using OtpFailover.Tests.Infrastructure;
 using OtpFailover.Verifications;
 

@@ -1,5 +1,6 @@
+using OtpFailover.Channels;
 using OtpFailover.Verifications;
-using static OtpFailover.Verifications.DeliveryStatus;
+using static OtpFailover.Channels.DeliveryStatus;
 
 namespace OtpFailover.Tests.Codes;
 

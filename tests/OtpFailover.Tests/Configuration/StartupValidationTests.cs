@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using OtpFailover.Channels;
 using OtpFailover.Functions;
 using OtpFailover.Verifications;
 
@@ -251,7 +252,7 @@ public sealed class StartupValidationTests
 
         Assert.IsType<OtpFailover.WhatsApp.WhatsAppCloudApiSender>(withWhatsApp.Services.GetRequiredService<OtpFailover.WhatsApp.IWhatsAppCodeSender>());
         var refusing = without.Services.GetRequiredService<OtpFailover.WhatsApp.IWhatsAppCodeSender>();
-        Assert.IsType<UnconfiguredChannelSender>(refusing);
+        Assert.IsType<OtpFailover.DependencyInjection.UnconfiguredChannelSender>(refusing);
         Assert.True(OtpFailover.PhoneNumbers.PhoneNumber.TryParse("+14155550123", out var to));
         Assert.Equal(SendOutcome.Rejected, (await refusing.SendAsync(new OtpFailover.WhatsApp.WhatsAppCodeMessage("x", to, "123456", DateTimeOffset.UtcNow), default)).Outcome);
     }

@@ -2,9 +2,11 @@ using Azure.Data.Tables;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using OtpFailover.Channels;
 using OtpFailover.Retention;
 using OtpFailover.Tests.Infrastructure;
 using OtpFailover.Verifications;
+using OtpFailover.WhatsApp;
 
 namespace OtpFailover.Tests.Durability;
 

@@ -1,3 +1,4 @@
+using OtpFailover.Channels;
 using OtpFailover.Simulator;
 using OtpFailover.Tests.Infrastructure;
 using OtpFailover.Tests.Sms;

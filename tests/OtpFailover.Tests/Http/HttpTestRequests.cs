@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.Abstractions;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using OtpFailover.Channels;
 
 namespace OtpFailover.Tests.Http;
 
@@ -41,6 +42,10 @@ public static class HttpTestRequests
         var names = document.RootElement.EnumerateObject().Select(p => p.Name).ToList();
         Assert.Equal(names.Distinct(StringComparer.Ordinal).Count(), names.Count);
     }
+
+    /// <summary>A webhook handler's result, answered as the Functions app answers it.</summary>
+    public static Task<WireResponse> ExecuteAsync(OtpFailover.Channels.WebhookResult result) =>
+        ExecuteAsync(OtpFailover.Functions.Http.WebhookResults.ToHttp(result));
 
     public static async Task<WireResponse> ExecuteAsync(IActionResult result)
     {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using OtpFailover.Channels;
 using OtpFailover.Sms;
 using OtpFailover.Verifications;
 using OtpFailover.WhatsApp;

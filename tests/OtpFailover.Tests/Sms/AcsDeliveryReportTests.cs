@@ -1,9 +1,11 @@
 using Microsoft.AspNetCore.Http;
+using OtpFailover.Channels;
 using OtpFailover.Functions.Webhooks;
 using OtpFailover.Sms;
 using OtpFailover.Tests.Http;
 using OtpFailover.Tests.Infrastructure;
 using OtpFailover.Verifications;
+using OtpFailover.WhatsApp;
 using static OtpFailover.Tests.Sms.EventGridEvents;
 
 namespace OtpFailover.Tests.Sms;

@@ -1,3 +1,4 @@
+using OtpFailover.Channels;
 using OtpFailover.Sms;
 
 namespace OtpFailover.Tests.Sms;
@@ -95,7 +96,7 @@ public sealed class SmsTextTests
     [InlineData("de-DE-1996", "de-DE")]
     public void Locales_AreNormalised(string value, string normalised)
     {
-        Assert.True(OtpFailover.Verifications.Locales.TryNormalize(value, out var locale));
+        Assert.True(OtpFailover.Channels.Locales.TryNormalize(value, out var locale));
         Assert.Equal(normalised, locale);
     }
 
@@ -109,5 +110,5 @@ public sealed class SmsTextTests
     [InlineData("en-US-toolongsubtag")]
     [InlineData("en US")]
     public void NotALanguageTag_IsRefused(string value) =>
-        Assert.False(OtpFailover.Verifications.Locales.TryNormalize(value, out _));
+        Assert.False(OtpFailover.Channels.Locales.TryNormalize(value, out _));
 }

@@ -1,9 +1,11 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using OtpFailover.Channels;
 using OtpFailover.Telemetry;
 using OtpFailover.Tests.Infrastructure;
 using OtpFailover.Verifications;
+using OtpFailover.WhatsApp;
 
 namespace OtpFailover.Tests.Telemetry;
 

@@ -1,8 +1,11 @@
-using System.Text.Json;
+using Azure.Data.Tables;
+using Microsoft.Extensions.DependencyInjection;
 using OtpFailover.Channels;
 using OtpFailover.PhoneNumbers;
+using OtpFailover.Sms;
 using OtpFailover.Tests.Infrastructure;
 using OtpFailover.Verifications;
+using OtpFailover.WhatsApp;
 using static OtpFailover.Tests.Http.HttpTestRequests;
 
 namespace OtpFailover.Tests.Verifications;
@@ -22,7 +25,7 @@ public sealed class ChannelPlanTests
     }
 
     private static IReadOnlyList<(Channel Channel, string State)> Progress(Verification verification) =>
-        [.. OtpFailover.Http.ChannelProgress.Of(verification).Select(p => (p.Channel, WireNames.Of(p.State)))];
+        [.. OtpFailover.Functions.Http.ChannelProgress.Of(verification).Select(p => (p.Channel, WireNames.Of(p.State)))];
 
     [Fact]
     public async Task SmsThenWhatsApp_SendsTheSmsFirst_AndWithoutADeliveryWait_MovesToWhatsAppOnlyOnAResend()
@@ -199,8 +202,8 @@ public sealed class ChannelPlanTests
         var stored = await app.GetAsync(second.Id);
         var failover = Assert.Single(stored.Timeline, e => e.Type == TimelineEventTypes.Failover);
         Assert.Equal(("send_error", VerificationActivities.SmsRateLimited), (failover.Reason, failover.Detail));
-        Assert.Equal(OtpFailover.Http.ChannelProgressState.Refused, OtpFailover.Http.ChannelProgress.Of(stored)[0].State);
-        Assert.Equal(VerificationActivities.SmsRateLimited, OtpFailover.Http.ChannelProgress.Of(stored)[0].Detail);
+        Assert.Equal(OtpFailover.Functions.Http.ChannelProgressState.Refused, OtpFailover.Functions.Http.ChannelProgress.Of(stored)[0].State);
+        Assert.Equal(VerificationActivities.SmsRateLimited, OtpFailover.Functions.Http.ChannelProgress.Of(stored)[0].Detail);
     }
 
     [Fact]
@@ -238,5 +241,139 @@ public sealed class ChannelPlanTests
         Assert.Equal("application/problem+json", response.MediaType);
         Assert.Contains(expected, response.Json.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Equal(0, app.WhatsApp.Calls + app.Sms.Calls);
+    }
+
+    [Fact]
+    public async Task SmsThenWhatsApp_AWhatsAppFailure_DoesNotEndAVerificationWhoseSmsWentOut()
+    {
+        // SMS delivery reports are optional and often late: an SMS sent without a failed report may be in the user's hand.
+        await using var app = await TestApp.StartAsync(o => (o.Channels, o.SmsDeliveryTimeout) = ("sms, whatsapp", TimeSpan.FromSeconds(2)));
+        var verification = await StartAsync(app, "+14155550123");
+        var sms = await app.Sms.WaitForMessageAsync();
+        await app.WhatsApp.WaitForMessageAsync(timeout: TimeSpan.FromSeconds(15));
+        await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.Of(Channel.WhatsApp, WorkflowPhases.Sent));
+
+        Assert.Equal(StatusUpdateOutcome.Applied, await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, DeliveryStatus.Failed, DateTimeOffset.UtcNow, "131026", app.Client, default));
+
+        Assert.Equal(VerificationStatus.Pending, (await app.GetAsync(verification.Id)).Status);
+        Assert.Equal(CheckOutcome.Approved, (await app.Verifications.CheckAsync(verification.Id, sms.Code, app.Client, default)).Outcome);
+    }
+
+    [Fact]
+    public async Task SmsThenWhatsApp_AWhatsAppRefusal_DoesNotEndAVerificationWhoseSmsWentOut()
+    {
+        await using var app = await TestApp.StartAsync(o => (o.Channels, o.SmsDeliveryTimeout) = ("sms, whatsapp", TimeSpan.FromSeconds(2)));
+        app.WhatsApp.Respond = (_, _) => ChannelSendResult.Rejected("whatsapp_circuit_open");
+        var verification = await StartAsync(app, "+14155550123");
+        var sms = await app.Sms.WaitForMessageAsync();
+        await app.WhatsApp.WaitForMessageAsync(timeout: TimeSpan.FromSeconds(15));
+        await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.Of(Channel.WhatsApp, WorkflowPhases.Failed));
+
+        var stored = await app.GetAsync(verification.Id);
+        Assert.Equal(VerificationStatus.Pending, stored.Status);
+        Assert.Equal("whatsapp_circuit_open", Assert.Single(stored.Timeline, e => e.Type == TimelineEventTypes.WhatsAppFailed).Detail);
+        Assert.Equal(CheckOutcome.Approved, (await app.Verifications.CheckAsync(verification.Id, sms.Code, app.Client, default)).Outcome);
+    }
+
+    [Fact]
+    public async Task WhatsAppThenSms_AnSmsRefusal_AfterAnUnconfirmedWhatsApp_StillEndsFailed()
+    {
+        // WhatsApp reports delivery reliably: sent but not delivered within its wait does not count as in the user's hand.
+        await using var app = await TestApp.StartAsync();
+        app.Sms.Respond = (_, _) => ChannelSendResult.Rejected("sms_invalid_number", refusesRequest: true);
+        var (verification, _) = await app.StartAndAwaitWhatsAppAsync();
+
+        Assert.Equal(VerificationStatus.Failed, (await app.WaitForCompletionAsync(verification.Id)).ReadOutputAs<VerificationStatus>());
+    }
+
+    [Fact]
+    public async Task SmsFirst_AnSmsProviderRefusingForNow_MovesToWhatsAppAtOnce_InsteadOfWaitingOnIt()
+    {
+        await using var app = await TestApp.StartAsync(o => (o.Channels, o.SmsDeliveryTimeout) = ("sms, whatsapp", TimeSpan.FromSeconds(30)));
+        app.Sms.Respond = (_, _) => ChannelSendResult.Rejected("sms_http_503") with { TryAgainAfter = TimeSpan.FromSeconds(2) };
+        var verification = await StartAsync(app, "+14155550123");
+
+        var whatsApp = await app.WhatsApp.WaitForMessageAsync(timeout: TimeSpan.FromSeconds(10));
+
+        Assert.Equal(verification.Id, whatsApp.VerificationId);
+        Assert.Equal(1, app.Sms.Calls);
+        var stored = await app.GetAsync(verification.Id);
+        var failover = Assert.Single(stored.Timeline, e => e.Type == TimelineEventTypes.Failover);
+        Assert.Equal(("send_error", "sms_http_503"), (failover.Reason, failover.Detail));
+        Assert.DoesNotContain(stored.Timeline, e => e.Type == TimelineEventTypes.SmsDeferred);
+        Assert.Equal(OtpFailover.Functions.Http.ChannelProgressState.Refused, OtpFailover.Functions.Http.ChannelProgress.Of(stored)[0].State);
+    }
+
+    [Fact]
+    public async Task AWhatsAppFailure_BetweenTheSmsStepsTwoWrites_NeitherEndsTheVerification_NorLetsAnEndedOneSend()
+    {
+        TestApp app = null!;
+        var between = new BetweenTheSmsStepsWrites(async id => Assert.Equal(StatusUpdateOutcome.Applied, await app.Verifications.ApplyWhatsAppStatusAsync(id, DeliveryStatus.Failed, DateTimeOffset.UtcNow, "131026", app.Client, default)));
+        app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(2), services: s => s.AddSingleton(StorageFaults.Client(between.Faults)));
+        await using var _ = app;
+        var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
+        between.VerificationId = verification.Id;
+
+        await app.Sms.WaitForMessageAsync(timeout: TimeSpan.FromSeconds(20));
+        await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.SmsSent);
+
+        Assert.True(between.Ran);
+        var stored = await app.GetAsync(verification.Id);
+        Assert.True(stored.Status == VerificationStatus.Pending, $"{stored.Status}: {string.Join(", ", stored.Timeline.Select(e => e.Type + "/" + e.Detail))}");
+        Assert.Equal(CheckOutcome.Approved, (await app.Verifications.CheckAsync(verification.Id, code, app.Client, default)).Outcome);
+    }
+
+    [Fact]
+    public async Task AnSmsStep_ForAVerificationCanceledAfterItsAllowance_SendsNothing_AndGivesTheAllowanceBack()
+    {
+        TestApp app = null!;
+        var between = new BetweenTheSmsStepsWrites(async id => Assert.Equal(ChangeOutcome.Done, (await app.Verifications.CancelAsync(id, app.Client, default)).Outcome));
+        app = await TestApp.StartAsync(o => o.Channels = "sms", services: s => s.AddSingleton(StorageFaults.Client(between.Faults)), abuse: a => a.SmsPerNumber = new OtpFailover.Abuse.RateLimitRule(1, TimeSpan.FromHours(1)));
+        await using var _ = app;
+        var canceled = await StartAsync(app, "+14155550123");
+        between.VerificationId = canceled.Id;
+
+        Assert.Equal(VerificationStatus.Canceled, (await app.WaitForCompletionAsync(canceled.Id)).ReadOutputAs<VerificationStatus>());
+        Assert.True(between.Ran);
+        Assert.Equal(0, app.Sms.Calls);
+
+        // The allowance was given back: the number's one SMS of the hour is still there for its next verification.
+        var next = await StartAsync(app, "+14155550123");
+        await app.WaitForPhaseAsync(next.Id, WorkflowPhases.SmsSent);
+        Assert.Equal(next.Id, Assert.Single(app.Sms.Messages).VerificationId);
+    }
+
+    [Fact]
+    public async Task ARowFromBeforePlans_HasNoChannelLeftForAResend()
+    {
+        // Its orchestration ran in the old hub: nothing would act on a resend.
+        await using var app = await TestApp.StartAsync();
+        var id = await TestRows.InsertBareAsync(app, "+14155550123", DateTimeOffset.UtcNow);
+        // As a row of 1.2 reads: no plan, no channel sends, the WhatsApp columns of a verification waiting on WhatsApp.
+        await app.Table.UpdateEntityAsync(new TableEntity(id, "verification") { ["WhatsAppStatus"] = "Sent", ["WhatsAppMessageId"] = "wamid.old" }, Azure.ETag.All, TableUpdateMode.Merge);
+
+        Assert.Equal(ChangeOutcome.NoChannelLeft, (await app.Verifications.ResendAsync(id, app.Client, default)).Outcome);
+        Assert.Equal([(Channel.WhatsApp, "planned"), (Channel.Sms, "planned")], Progress(await app.GetAsync(id)));
+    }
+
+    /// <summary>
+    /// Runs an action once, just before the SMS step's second write (the one that stores its repeatability pair),
+    /// that is, between the write that records the move to SMS and the send.
+    /// </summary>
+    private sealed class BetweenTheSmsStepsWrites
+    {
+        private int _ran;
+
+        public BetweenTheSmsStepsWrites(Func<string, Task> meanwhile) =>
+            Faults.BeforeConditionalWrite = request =>
+                VerificationId is { } id && request.Contains(id, StringComparison.Ordinal) && request.Contains("repeatabilityRequestId", StringComparison.Ordinal) && Interlocked.Exchange(ref _ran, 1) == 0
+                    ? () => meanwhile(id)
+                    : null;
+
+        public StorageFaults Faults { get; } = new();
+
+        public string? VerificationId { get; set; }
+
+        public bool Ran => Volatile.Read(ref _ran) == 1;
     }
 }

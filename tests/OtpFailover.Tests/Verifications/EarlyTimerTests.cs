@@ -1,4 +1,5 @@
 using Azure.Data.Tables;
+using OtpFailover.Channels;
 using OtpFailover.Tests.Infrastructure;
 using OtpFailover.Verifications;
 

@@ -6,10 +6,12 @@ using Microsoft.DurableTask.Client.Grpc;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
+using OtpFailover.Channels;
 using OtpFailover.PhoneNumbers;
 using OtpFailover.Storage;
 using OtpFailover.Tests.Infrastructure;
 using OtpFailover.Verifications;
+using OtpFailover.WhatsApp;
 using static OtpFailover.Tests.Http.HttpTestRequests;
 
 namespace OtpFailover.Tests.Verifications;
@@ -77,22 +79,7 @@ public sealed class EdgeDefectTests
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var app = await TestApp.StartAsync(time: time);
-        var protector = app.Services.GetRequiredService<PhoneNumberProtector>();
-        Assert.True(PhoneNumber.TryParse("+14155550123", out var number));
-        var id = VerificationIds.New();
-        var now = time.GetUtcNow();
-        await app.Store.InsertAsync(new VerificationEntity
-        {
-            PartitionKey = id,
-            MaskedPhoneNumber = number.Masked,
-            PhoneIndex = protector.Index(number),
-            PhoneCiphertext = protector.Encrypt(number, id),
-            RegionCode = number.RegionCode,
-            CodeLength = 6,
-            MaxAttempts = 5,
-            CreatedAt = now,
-            ExpiresAt = now.AddMinutes(10),
-        });
+        var id = await TestRows.InsertBareAsync(app, "+14155550123", time.GetUtcNow());
         time.Advance(TimeSpan.FromMinutes(10));
 
         var sms = await app.Activities.SendCodeAsync(new SendCodeRequest(id, Channel.Sms, FailoverReason.Timeout, After: Channel.WhatsApp), default);

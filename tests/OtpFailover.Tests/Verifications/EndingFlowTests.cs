@@ -1,6 +1,8 @@
 using Microsoft.DurableTask.Client;
+using OtpFailover.Channels;
 using OtpFailover.Tests.Infrastructure;
 using OtpFailover.Verifications;
+using OtpFailover.WhatsApp;
 
 namespace OtpFailover.Tests.Verifications;
 

@@ -1,7 +1,9 @@
 using Microsoft.Extensions.DependencyInjection;
 using OtpFailover.Abuse;
+using OtpFailover.Channels;
 using OtpFailover.Tests.Infrastructure;
 using OtpFailover.Verifications;
+using OtpFailover.WhatsApp;
 
 namespace OtpFailover.Tests.Verifications;
 

@@ -2,9 +2,11 @@ using Microsoft.DurableTask.Client;
 using Microsoft.DurableTask.Client.Grpc;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using OtpFailover.Channels;
 using OtpFailover.PhoneNumbers;
 using OtpFailover.Tests.Infrastructure;
 using OtpFailover.Verifications;
+using OtpFailover.WhatsApp;
 
 namespace OtpFailover.Tests.Verifications;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using OtpFailover.Channels;
 using OtpFailover.PhoneNumbers;
 using OtpFailover.Simulator;
 using OtpFailover.Verifications;

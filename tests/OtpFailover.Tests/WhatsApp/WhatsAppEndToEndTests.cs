@@ -1,5 +1,6 @@
 using System.Text;
 using Microsoft.AspNetCore.Http;
+using OtpFailover.Channels;
 using OtpFailover.Functions.Webhooks;
 using OtpFailover.Simulator;
 using OtpFailover.Tests.Http;

@@ -1,7 +1,8 @@
+using OtpFailover.Channels;
 using OtpFailover.Sms;
 using OtpFailover.WhatsApp;
 
-namespace OtpFailover.Verifications;
+namespace OtpFailover.DependencyInjection;
 
 /// <summary>
 /// Registered for a channel that has no provider configured: every send is refused, so a verification fails over

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 
-namespace OtpFailover.Http;
+namespace OtpFailover.Functions.Http;
 
 /// <summary>Problems a provider's webhook call can get; like <see cref="ApiProblems"/>, with a stable type.</summary>
 public static class WebhookProblems

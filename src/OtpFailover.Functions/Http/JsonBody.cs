@@ -2,7 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 
-namespace OtpFailover.Http;
+namespace OtpFailover.Functions.Http;
 
 /// <summary>Reads a small JSON request body, answering a clear problem instead of throwing.</summary>
 public static partial class JsonBody

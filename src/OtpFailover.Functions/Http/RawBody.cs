@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http;
 
-namespace OtpFailover.Http;
+namespace OtpFailover.Functions.Http;
 
 /// <summary>Reads a request body as the exact bytes that were sent (signatures are computed over them).</summary>
 public static class RawBody

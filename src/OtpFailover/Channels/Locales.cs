@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace OtpFailover.Verifications;
+namespace OtpFailover.Channels;
 
 /// <summary>
 /// The language a verification speaks to its user: a BCP 47 tag of a language, an optional script and an optional

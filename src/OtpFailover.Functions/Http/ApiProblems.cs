@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Mvc;
 using OtpFailover.Abuse;
 using OtpFailover.PhoneNumbers;
 
-namespace OtpFailover.Http;
+namespace OtpFailover.Functions.Http;
 
 /// <summary>
 /// RFC 9457 problem details with a stable <c>type</c> per error, answered as <c>application/problem+json</c>.

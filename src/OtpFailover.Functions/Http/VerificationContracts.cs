@@ -2,7 +2,7 @@ using System.Text.Json.Serialization;
 using OtpFailover.Channels;
 using OtpFailover.Verifications;
 
-namespace OtpFailover.Http;
+namespace OtpFailover.Functions.Http;
 
 /// <param name="ClientIp">The visitor's IP address, so starts can be limited per client (IPv6 counts by its /64).</param>
 /// <param name="ClientKey">Any other key the starts should be limited by (a session, a device); counted as well as <paramref name="ClientIp"/>.</param>

@@ -1,4 +1,4 @@
-namespace OtpFailover.Verifications;
+namespace OtpFailover.Channels;
 
 /// <summary>What a channel's provider said to a send.</summary>
 public enum SendOutcome

@@ -1,6 +1,17 @@
-using OtpFailover.Verifications;
+namespace OtpFailover.Channels;
 
-namespace OtpFailover.Http;
+/// <summary>What applying one provider status report did.</summary>
+public enum StatusUpdateOutcome
+{
+    /// <summary>Recorded, and the orchestration told (when the verification is still pending).</summary>
+    Applied,
+
+    /// <summary>A duplicate, stale or out-of-order status: nothing changed.</summary>
+    Unchanged,
+
+    /// <summary>No such verification.</summary>
+    NotFound,
+}
 
 /// <summary>What a provider's webhook call changed, as its 200 answer reports it.</summary>
 public sealed record WebhookSummary(int Applied, int Unchanged, int Unknown);
