@@ -149,6 +149,14 @@ public sealed partial class VerificationActivities(
             return new(false, VerificationStatus.Pending, send.Detail ?? $"{name}_refused");
         }
 
+        if (!prepared.Value.Changed && request is { UnlessConfirmedBy: { } confirmedBy, After: { } previousChannel }
+            && confirmedBy.IsConfirmedBy(entity.SendOn(previousChannel)?.Delivery ?? DeliveryStatus.None))
+        {
+            // Tried before (its provider refused for now) and, since, the previous channel confirmed delivery: the user
+            // has the code, and the move its timeout made is not worth a message any more.
+            return new(false, VerificationStatus.Pending, $"{WireNames.Of(previousChannel)}_confirmed", PreviousConfirmed: true);
+        }
+
         if (channel.Safety == RepeatSafety.SendOnce && (!prepared.Value.Changed || send.State == ChannelSendState.Unknown))
         {
             // An earlier run claimed the send and left no outcome: it may have sent, and this provider cannot tell a

@@ -647,10 +647,11 @@ public sealed partial class VerificationService(
                 entity.Append(new TimelineEvent(eventType, at, Detail: detail));
             }
 
-            // The plan's last channel, the one the verification is on, failed: no channel is left, unless another one
-            // may have put the code in the user's hand.
-            if (status == DeliveryStatus.Failed && entity.IsPending && entity.ReadSends() is [.., { Channel: var current }] && current == channel
-                && entity.NextChannel() is null && !entity.AnotherChannelMayHaveReached(channel, c => channels.For(c).ReportsDelivery))
+            // A failure that leaves no channel: the verification is on the plan's last channel, that one failed or was
+            // refused (this report, or before it), and no other channel may have put the code in the user's hand.
+            if (status == DeliveryStatus.Failed && entity.IsPending && entity.NextChannel() is null
+                && entity.ReadSends() is [.., var last] && (last.Delivery == DeliveryStatus.Failed || last.State == ChannelSendState.Refused)
+                && !entity.AnotherChannelMayHaveReached(last.Channel, c => channels.For(c).ReportsDelivery))
             {
                 entity.End(VerificationStatus.Failed, TimelineEventTypes.Failed, time.GetUtcNow(), detail: NoChannelDelivered);
                 endedHere = true;

@@ -206,19 +206,6 @@ public static class VerificationWorkflow
                     last);
                 SetPhase(channel, WorkflowPhases.Sending);
                 var sent = await SendAsync(request);
-                if (sent.PreviousConfirmed)
-                {
-                    // The wait for the previous channel timed out, but the row says it delivered (the signal is late):
-                    // nothing was sent, and the workflow waits for the user as if the signal had come.
-                    why = await WaitForUserAfterDeliveryAsync(previous!);
-                    if (why.Kind == StepKind.Ended)
-                    {
-                        return why.Ended!.Value;
-                    }
-
-                    index--;
-                    continue;
-                }
 
                 // On the last channel, a provider that throttles or is down refuses for now: try again (same code,
                 // same repeatability pair) after the wait it asks for, for as long as the code is good. (Any other
@@ -227,7 +214,10 @@ public static class VerificationWorkflow
                 {
                     SetPhase(channel, WorkflowPhases.Deferred);
                     var pause = wait < MinimumDeferral ? MinimumDeferral : wait > MaximumDeferral ? MaximumDeferral : wait;
-                    var deferred = await WaitAsync(context.CurrentUtcDateTime + pause, resendMovesOn: false, decide: _ => null);
+                    // An earlier channel's confirmation meanwhile sends it again at once: the activity asks the row
+                    // whether the move is still wanted.
+                    var deferred = await WaitAsync(context.CurrentUtcDateTime + pause, resendMovesOn: false, decide: signal =>
+                        signal is { Kind: SignalKind.Delivery, Channel: { } on, Delivery: { } status } && on != channel.Channel && Confirms(on, status) ? Step.Confirmed : null);
                     if (deferred.Kind == StepKind.Ended)
                     {
                         return deferred.Ended!.Value;
@@ -235,6 +225,21 @@ public static class VerificationWorkflow
 
                     SetPhase(channel, WorkflowPhases.Sending);
                     sent = await SendAsync(request);
+                }
+
+                if (sent.PreviousConfirmed)
+                {
+                    // The wait for the previous channel timed out, but the row says it delivered (its signal is late,
+                    // or it came while this channel's provider refused for now): nothing was sent, and the workflow
+                    // waits for the user as if the signal had come in time.
+                    why = await WaitForUserAfterDeliveryAsync(previous!);
+                    if (why.Kind == StepKind.Ended)
+                    {
+                        return why.Ended!.Value;
+                    }
+
+                    index--;
+                    continue;
                 }
 
                 if (sent.Status.IsEnded())

@@ -14,9 +14,11 @@ public sealed record WhatsAppWebhookPayload(
     /// <summary>Every status in every entry and change of the <c>messages</c> field; inbound messages are skipped.</summary>
     public IEnumerable<WhatsAppStatusUpdate> Statuses() =>
         from entry in Entry ?? []
+        where entry is not null
         from change in entry.Changes ?? []
-        where change.Field == "messages" && change.Value?.Statuses is not null
+        where change is not null && change.Field == "messages" && change.Value?.Statuses is not null
         from status in change.Value!.Statuses!
+        where status is not null
         select status;
 }
 

@@ -275,6 +275,56 @@ public sealed class ChannelPlanTests
         Assert.Equal(CheckOutcome.Approved, (await app.Verifications.CheckAsync(verification.Id, sms.Code, app.Client, default)).Outcome);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task SmsThenWhatsApp_WhenTheSmsIsReportedFailedAfterWhatsAppFailed_TheVerificationEndsFailed(bool whatsAppRefuses)
+    {
+        // Pending while the SMS may be in the user's hand; failed as soon as its report says it is not.
+        await using var app = await TestApp.StartAsync(o => (o.Channels, o.SmsDeliveryTimeout) = ("sms, whatsapp", TimeSpan.FromSeconds(2)));
+        if (whatsAppRefuses)
+        {
+            app.WhatsApp.Respond = (_, _) => ChannelSendResult.Rejected("whatsapp_circuit_open");
+        }
+
+        var verification = await StartAsync(app, "+14155550123");
+        await app.WhatsApp.WaitForMessageAsync(timeout: TimeSpan.FromSeconds(15));
+        if (whatsAppRefuses)
+        {
+            await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.Of(Channel.WhatsApp, WorkflowPhases.Failed));
+        }
+        else
+        {
+            await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.Of(Channel.WhatsApp, WorkflowPhases.Sent));
+            Assert.Equal(StatusUpdateOutcome.Applied, await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, DeliveryStatus.Failed, DateTimeOffset.UtcNow, "131026", app.Client, default));
+        }
+
+        Assert.Equal(VerificationStatus.Pending, (await app.GetAsync(verification.Id)).Status);
+        Assert.Equal(StatusUpdateOutcome.Applied, await app.Verifications.ApplySmsDeliveryReportAsync(verification.Id, false, DateTimeOffset.UtcNow, "Failed: 9999", app.Client, default));
+
+        Assert.Equal(VerificationStatus.Failed, (await app.WaitForCompletionAsync(verification.Id)).ReadOutputAs<VerificationStatus>());
+        Assert.Equal(VerificationService.NoChannelDelivered, (await app.GetAsync(verification.Id)).Timeline[^1].Detail);
+    }
+
+    [Fact]
+    public async Task ADeferredLastChannel_IsNotSent_WhenThePreviousChannelConfirmsMeanwhile()
+    {
+        // ACS refuses for now; WhatsApp's delivery, late after its timeout, comes before ACS is back: no paid duplicate.
+        await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(2));
+        var acsBack = false;
+        app.Sms.Respond = (_, _) => Volatile.Read(ref acsBack) ? ChannelSendResult.Accepted("sms-1") : ChannelSendResult.Rejected("sms_http_503") with { TryAgainAfter = TimeSpan.FromSeconds(30) };
+        var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
+        await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.SmsDeferred);
+        Volatile.Write(ref acsBack, true);
+
+        Assert.Equal(StatusUpdateOutcome.Applied, await app.Verifications.ApplyWhatsAppStatusAsync(verification.Id, DeliveryStatus.Delivered, DateTimeOffset.UtcNow, null, app.Client, default));
+
+        await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.WhatsAppConfirmed);
+        Assert.DoesNotContain((await app.GetAsync(verification.Id)).Timeline, e => e.Type == TimelineEventTypes.SmsSent);
+        Assert.Equal(1, app.Sms.Calls); // the one ACS refused
+        Assert.Equal(CheckOutcome.Approved, (await app.Verifications.CheckAsync(verification.Id, code, app.Client, default)).Outcome);
+    }
+
     [Fact]
     public async Task WhatsAppThenSms_AnSmsRefusal_AfterAnUnconfirmedWhatsApp_StillEndsFailed()
     {

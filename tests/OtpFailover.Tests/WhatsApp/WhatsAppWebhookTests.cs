@@ -231,4 +231,19 @@ public sealed class WhatsAppWebhookTests
         Assert.Equal(401, result.Status);
         Assert.Equal("urn:otpfailover:problem:webhook-unauthenticated", result.ProblemType);
     }
+
+    [Theory]
+    [InlineData("""{"object":"whatsapp_business_account","entry":[null]}""")]
+    [InlineData("""{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[null]}]}""")]
+    [InlineData("""{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","statuses":[null]}}]}]}""")]
+    public async Task ASignedNotificationWithNullItems_Answers200_AndChangesNothing(string json)
+    {
+        await using var app = await TestApp.StartAsync();
+        var body = Encoding.UTF8.GetBytes(json);
+
+        var response = await HttpTestRequests.ExecuteAsync(await app.WhatsAppWebhook.NotifyAsync(body, Sign(body), app.Client, default));
+
+        Assert.Equal(200, response.Status);
+        Assert.Equal(0, response.Json.GetProperty("applied").GetInt32());
+    }
 }
