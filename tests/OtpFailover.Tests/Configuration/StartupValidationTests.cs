@@ -257,6 +257,29 @@ public sealed class StartupValidationTests
         Assert.Equal(SendOutcome.Rejected, (await refusing.SendAsync(new OtpFailover.WhatsApp.WhatsAppCodeMessage("x", to, "123456", DateTimeOffset.UtcNow), default)).Outcome);
     }
 
+    [Fact]
+    public void TheFunctionsHost_HasAChannelForEveryChannelName_AndPlansFromTheSettings()
+    {
+        var settings = new Dictionary<string, string?>(Good)
+        {
+            ["Verification:Channels"] = "sms, whatsapp",
+            ["Verification:ChannelsByCountry:BR"] = "whatsapp",
+            ["Verification:SmsDeliveryTimeout"] = "00:00:40",
+        };
+        using var host = BuildFunctionsHost(settings);
+        var channels = host.Services.GetRequiredService<OtpFailover.Channels.CodeChannels>();
+
+        // A Channel value without its keyed ICodeChannel would fail only when a plan reached it.
+        Assert.All(Enum.GetValues<Channel>(), channel => Assert.Equal(channel, channels.For(channel).Channel));
+        var planner = host.Services.GetRequiredService<ChannelPlanner>();
+        Assert.Equal([Channel.Sms, Channel.WhatsApp], planner.For("US", null));
+        Assert.Equal([Channel.WhatsApp], planner.For("BR", null));
+        Assert.Equal(
+            [new PlannedChannel(Channel.Sms, TimeSpan.FromSeconds(40), FailoverWhen.Delivered), new PlannedChannel(Channel.WhatsApp, TimeSpan.FromMinutes(1), FailoverWhen.Delivered)],
+            planner.Steps(planner.For("US", null)));
+        Assert.NotNull(host.Services.GetRequiredService<VerificationActivities>());
+    }
+
     [Theory]
     [InlineData("Sms:ConnectionString", "endpoint=https://contoso.communication.azure.com/;accesskey=dGVzdC1hY2Nlc3Mta2V5LTAxMjM0NTY3ODlhYmNkZWY=")]
     [InlineData("Sms:Endpoint", "https://contoso.communication.azure.com")]
