@@ -215,8 +215,10 @@ public sealed partial class VerificationActivities(
             if (!entity.IsPending)
             {
                 // It ended meanwhile (approved, canceled, superseded, a failure reported): nothing is sent, and an
-                // allowance taken for this send is given back.
-                if (allowedThisRun is { } countedAt)
+                // allowance taken for this send is given back, unless the row shows another run of this step took
+                // one and may have sent with it (a duplicate run): the number's record is the verification's, not
+                // this run's, and that SMS must stay counted.
+                if (allowedThisRun is { } countedAt && send is { AllowedAt: null, RepeatabilityRequestId: null, MessageId: null })
                 {
                     await limits.ReleaseSmsAsync(entity.PhoneIndex, entity.RegionCode, id, countedAt, CancellationToken.None);
                 }

@@ -394,6 +394,34 @@ public sealed class ChannelPlanTests
     }
 
     [Fact]
+    public async Task TwoRunsOfOneSmsStep_WhereTheOtherSentAndTheCodeWasApproved_LeaveTheSmsCountedForTheNumber()
+    {
+        // A duplicate run (a lost lease) takes the allowance too, then finds the verification approved: the SMS the
+        // other run sent must stay counted against the number.
+        TestApp app = null!;
+        SendCodeRequest request = null!;
+        var between = new BetweenTheSmsStepsWrites(async id =>
+        {
+            Assert.True((await app.Activities.SendCodeAsync(request, default)).Sent);
+            Assert.Equal(CheckOutcome.Approved, (await app.Verifications.CheckAsync(id, app.Sms.Messages[0].Code, app.Client, default)).Outcome);
+        });
+        app = await TestApp.StartAsync(services: s => s.AddSingleton(StorageFaults.Client(between.Faults)), abuse: a => a.SmsPerNumber = new OtpFailover.Abuse.RateLimitRule(1, TimeSpan.FromHours(1)));
+        await using var _ = app;
+        var id = await TestRows.InsertBareAsync(app, "+14155550123", DateTimeOffset.UtcNow);
+        request = new SendCodeRequest(id, Channel.Sms);
+        between.VerificationId = id;
+
+        var duplicate = await app.Activities.SendCodeAsync(request, default);
+
+        Assert.True(between.Ran);
+        Assert.Equal((false, VerificationStatus.Approved), (duplicate.Sent, duplicate.Status));
+        Assert.Equal(1, app.Sms.Calls);
+        var row = (await app.Store.FindAsync(id))!;
+        var limit = await app.Services.GetRequiredService<OtpFailover.Abuse.UsageLimiter>().CheckSmsAsync(row.PhoneIndex, row.RegionCode, default);
+        Assert.False(limit.Allowed, "the number's one SMS of the hour was given back, though it went out");
+    }
+
+    [Fact]
     public async Task ARowFromBeforePlans_HasNoChannelLeftForAResend()
     {
         // Its orchestration ran in the old hub: nothing would act on a resend.
