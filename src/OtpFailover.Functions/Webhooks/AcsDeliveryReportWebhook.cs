@@ -19,10 +19,17 @@ public sealed class AcsDeliveryReportWebhook(AcsDeliveryReportHandler handler)
         [DurableClient] DurableTaskClient durable,
         CancellationToken cancellationToken)
     {
+        // Refused before the body is read: an unauthenticated caller costs no buffering.
+        var key = KeyOf(request);
+        if (handler.Authenticate(key) is { } refused)
+        {
+            return WebhookResults.ToHttp(refused);
+        }
+
         var body = await RawBody.ReadAsync(request, AcsDeliveryReportHandler.MaxBodyBytes, cancellationToken);
         return body is null
             ? ApiProblems.InvalidRequest($"The body must be at most {AcsDeliveryReportHandler.MaxBodyBytes} bytes.")
-            : WebhookResults.ToHttp(await handler.NotifyAsync(body.Value, KeyOf(request), durable, cancellationToken));
+            : WebhookResults.ToHttp(await handler.NotifyAsync(body.Value, key, durable, cancellationToken));
     }
 
     /// <summary>The CloudEvents schema's webhook validation handshake.</summary>

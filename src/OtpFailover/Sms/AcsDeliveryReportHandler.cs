@@ -46,13 +46,27 @@ public sealed partial class AcsDeliveryReportHandler(
             : WebhookResult.AllowedOrigin(requestOrigin);
     }
 
+    /// <summary>
+    /// The refusal of a call without the webhook key, or null when it presents it. The key travels outside the body, so
+    /// a caller can be refused before its body is read.
+    /// </summary>
+    public WebhookResult? Authenticate(string? key)
+    {
+        if (KeyMatches(key))
+        {
+            return null;
+        }
+
+        LogRefused();
+        metrics.WebhookRejected("sms");
+        return WebhookResult.Unauthorized($"Present Sms:WebhookKey as the '{KeyQueryParameter}' query parameter or the {KeyHeader} header.");
+    }
+
     public async Task<WebhookResult> NotifyAsync(ReadOnlyMemory<byte> body, string? key, DurableTaskClient durable, CancellationToken cancellationToken)
     {
-        if (!KeyMatches(key))
+        if (Authenticate(key) is { } refused)
         {
-            LogRefused();
-            metrics.WebhookRejected("sms");
-            return WebhookResult.Unauthorized($"Present Sms:WebhookKey as the '{KeyQueryParameter}' query parameter or the {KeyHeader} header.");
+            return refused;
         }
 
         IReadOnlyList<Report> reports;

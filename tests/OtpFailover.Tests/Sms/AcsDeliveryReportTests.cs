@@ -25,6 +25,58 @@ public sealed class AcsDeliveryReportTests
         return (app, verification, messageId);
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData("a-wrong-key-of-the-right-length-01")]
+    public async Task ACallWithoutTheKey_IsRefused401_BeforeItsBodyIsRead(string? key)
+    {
+        await using var app = await TestApp.StartAsync();
+        var context = new DefaultHttpContext();
+        context.Request.Method = "POST";
+        context.Request.ContentLength = 8 * 1024 * 1024; // larger than any delivery: a read would answer 400
+        var body = new ReadCountingStream();
+        context.Request.Body = body;
+        if (key is not null)
+        {
+            context.Request.Headers[AcsDeliveryReportHandler.KeyHeader] = key;
+        }
+
+        var response = await HttpTestRequests.ExecuteAsync(await new AcsDeliveryReportWebhook(app.SmsDeliveryReports).AcsDeliveryReports(context.Request, app.Client, default));
+
+        Assert.Equal(401, response.Status);
+        Assert.Equal("urn:otpfailover:problem:webhook-unauthenticated", response.ProblemType);
+        Assert.Equal(0, body.Reads);
+    }
+
+    /// <summary>A request body that counts how often it is read (and gives a little each time).</summary>
+    private sealed class ReadCountingStream : MemoryStream
+    {
+        public ReadCountingStream()
+            : base(System.Text.Encoding.UTF8.GetBytes("[]"))
+        {
+        }
+
+        public int Reads { get; private set; }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            Reads++;
+            return base.Read(buffer, offset, count);
+        }
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Reads++;
+            return base.ReadAsync(buffer, cancellationToken);
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        {
+            Reads++;
+            return base.ReadAsync(buffer, offset, count, cancellationToken);
+        }
+    }
+
     private static Task<WireResponse> Notify(TestApp app, byte[] body, string? key = TestSecrets.SmsWebhookKey) =>
         app.SmsDeliveryReports.NotifyAsync(body, key, app.Client, default).ContinueWith(t => HttpTestRequests.ExecuteAsync(t.Result)).Unwrap();
 
