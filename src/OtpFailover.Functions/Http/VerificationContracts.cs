@@ -96,10 +96,14 @@ public sealed record ChannelProgress(
     public static IReadOnlyList<ChannelProgress> Of(Verification verification)
     {
         ArgumentNullException.ThrowIfNull(verification);
-        return [.. verification.Plan.Select(channel => verification.SendOn(channel) is { } send
+        return [.. verification.Plan.Select(channel => verification.SendOn(channel) is { } send && !NeverTried(verification, send)
             ? new ChannelProgress(channel, StateOf(send), send.State == ChannelSendState.Refused ? send.Detail : null)
             : new ChannelProgress(channel, ChannelProgressState.Planned))];
     }
+
+    /// <summary>The verification ended while this channel's send was being prepared, before anything could go out.</summary>
+    private static bool NeverTried(Verification verification, ChannelSend send) =>
+        verification.Status != VerificationStatus.Pending && send.State == ChannelSendState.Sending && !send.MayHaveSent;
 
     private static ChannelProgressState StateOf(ChannelSend send) => (send.State, send.Delivery) switch
     {

@@ -386,6 +386,7 @@ public sealed class ChannelPlanTests
         Assert.Equal(VerificationStatus.Canceled, (await app.WaitForCompletionAsync(canceled.Id)).ReadOutputAs<VerificationStatus>());
         Assert.True(between.Ran);
         Assert.Equal(0, app.Sms.Calls);
+        Assert.Equal([(Channel.Sms, "planned")], Progress(await app.GetAsync(canceled.Id))); // not "sending" forever
 
         // The allowance was given back: the number's one SMS of the hour is still there for its next verification.
         var next = await StartAsync(app, "+14155550123");
