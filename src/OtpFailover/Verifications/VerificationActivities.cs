@@ -30,9 +30,6 @@ public sealed partial class VerificationActivities(
     /// <summary>On <c>{channel}.sent</c>: the provider's answer was lost, but it de-duplicates (or the channel was the last), so the code may well be out.</summary>
     public const string OutcomeUnknown = "outcome_unknown";
 
-    /// <summary>Kept for readers of the SMS timeline: <see cref="OutcomeUnknown"/>.</summary>
-    public const string SmsOutcomeUnknown = OutcomeUnknown;
-
     private static readonly SendActivityResult NotFound = new(false, VerificationStatus.Failed, "verification_not_found");
 
     /// <summary>

@@ -70,7 +70,7 @@ public sealed class EdgeDefectTests
 
         var stored = await app.GetAsync(verification.Id);
         Assert.Equal(VerificationStatus.Pending, stored.Status);
-        Assert.Equal(VerificationActivities.SmsOutcomeUnknown, Assert.Single(stored.Timeline, e => e.Type == TimelineEventTypes.SmsSent).Detail);
+        Assert.Equal(VerificationActivities.OutcomeUnknown, Assert.Single(stored.Timeline, e => e.Type == TimelineEventTypes.SmsSent).Detail);
         Assert.Equal(CheckOutcome.Approved, (await app.Verifications.CheckAsync(verification.Id, sms.Code, app.Client, default)).Outcome);
     }
 

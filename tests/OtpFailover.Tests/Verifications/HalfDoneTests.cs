@@ -91,7 +91,7 @@ public sealed class HalfDoneTests
 
         var stored = await app.GetAsync(verification.Id);
         Assert.Equal(VerificationStatus.Pending, stored.Status);
-        Assert.Equal(VerificationActivities.SmsOutcomeUnknown, Assert.Single(stored.Timeline, e => e.Type == TimelineEventTypes.SmsSent).Detail);
+        Assert.Equal(VerificationActivities.OutcomeUnknown, Assert.Single(stored.Timeline, e => e.Type == TimelineEventTypes.SmsSent).Detail);
         Assert.Contains(verification.Id, await UsageAsync(app, "Sms"), StringComparison.Ordinal);
         Assert.Equal(CheckOutcome.Approved, (await app.Verifications.CheckAsync(verification.Id, app.Sms.Messages[0].Code, app.Client, default)).Outcome);
     }
