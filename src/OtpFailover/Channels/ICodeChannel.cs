@@ -55,4 +55,7 @@ public sealed class CodeChannels(IServiceProvider services)
     public ICodeChannel For(Channel channel) =>
         services.GetKeyedService<ICodeChannel>(channel)
         ?? throw new InvalidOperationException($"No channel is registered for {channel}.");
+
+    /// <summary>Whether <paramref name="channel"/>'s provider reports delivery reliably (see <see cref="ICodeChannel.ReportsDelivery"/>).</summary>
+    public bool ReportsDelivery(Channel channel) => For(channel).ReportsDelivery;
 }

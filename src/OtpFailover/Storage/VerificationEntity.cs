@@ -96,7 +96,7 @@ public sealed class VerificationEntity : ITableEntity, IOperationStamped
 
     internal IReadOnlyList<Channel> PlanValue
     {
-        get => string.IsNullOrEmpty(Plan) ? [Channels.Channel.WhatsApp, Channels.Channel.Sms] : ChannelPlanner.Parse(Plan);
+        get => string.IsNullOrEmpty(Plan) ? ChannelPlanner.DefaultPlan : ChannelPlanner.Parse(Plan);
         set => Plan = ChannelNames.Join(value);
     }
 

@@ -70,6 +70,9 @@ public static class ChannelNames
 /// </summary>
 public sealed class ChannelPlanner(IOptions<VerificationOptions> options, CodeChannels channels)
 {
+    /// <summary>WhatsApp, then SMS: the plan of <c>Verification:Channels</c>'s default, and of rows from before plans.</summary>
+    public static readonly IReadOnlyList<Channel> DefaultPlan = [Channel.WhatsApp, Channel.Sms];
+
     /// <summary>The channels this deployment offers, in their default order.</summary>
     public IReadOnlyList<Channel> Configured => Parse(options.Value.Channels);
 
@@ -114,9 +117,6 @@ public sealed class ChannelPlanner(IOptions<VerificationOptions> options, CodeCh
         })];
     }
 
-    /// <summary>Which delivery status of <paramref name="channel"/> means the user has the code, by the settings.</summary>
-    public FailoverWhen ConfirmedBy(Channel channel) => channels.For(channel).ConfirmedBy;
-
     internal static IReadOnlyList<Channel> Parse(string? list) =>
-        ChannelNames.TryParseList(SettingList.Split(list), out var channels, out _) ? channels : [Channel.WhatsApp, Channel.Sms];
+        ChannelNames.TryParseList(SettingList.Split(list), out var channels, out _) ? channels : DefaultPlan;
 }

@@ -159,8 +159,7 @@ public sealed partial class VerificationActivities(
             // An earlier run claimed the send and left no outcome: it may have sent, and this provider cannot tell a
             // repeat from a second message.
             LogOutcomeUnknown(id, name);
-            await SetStateBestEffortAsync(id, request.Channel, ChannelSendState.Unknown, null);
-            return new(false, VerificationStatus.Pending, $"{name}_outcome_unknown", Unknown: true);
+            return await NeverAgainAsync(id, request.Channel);
         }
 
         if (time.GetUtcNow() >= entity.ExpiresAt)
@@ -248,8 +247,7 @@ public sealed partial class VerificationActivities(
         {
             // Perhaps sent: never asked again (the provider cannot de-duplicate); the next channel follows.
             LogRejected(id, name, to.Masked, result.Detail);
-            await SetStateBestEffortAsync(id, request.Channel, ChannelSendState.Unknown, null);
-            return new(false, VerificationStatus.Pending, $"{name}_outcome_unknown", Unknown: true);
+            return await NeverAgainAsync(id, request.Channel);
         }
 
         // Accepted, or perhaps sent by a provider that de-duplicates repeats ("unknown" is as good as sent: the user
@@ -276,7 +274,7 @@ public sealed partial class VerificationActivities(
                 Delivery = current.Delivery == DeliveryStatus.None ? DeliveryStatus.Sent : current.Delivery,
                 Detail = null,
             });
-            var sentEvent = TimelineEventTypes.Of(request.Channel, WorkflowPhases.Sent);
+            var sentEvent = TimelineEventTypes.Of(request.Channel, DeliveryStatus.Sent);
             if (!e.HasEvent(sentEvent))
             {
                 e.Append(new TimelineEvent(sentEvent, sentAt, Detail: unknown ? OutcomeUnknown : null));
@@ -319,7 +317,7 @@ public sealed partial class VerificationActivities(
                     RepeatabilityRequestId = null,
                     RepeatabilityFirstSent = null,
                 });
-                var deferredEvent = TimelineEventTypes.Of(channel, WorkflowPhases.Deferred);
+                var deferredEvent = TimelineEventTypes.DeferredOn(channel);
                 var lastType = e.ReadTimeline() is [.., var lastEvent] ? lastEvent.Type : null;
                 if (deferred && lastType != deferredEvent)
                 {
@@ -337,6 +335,13 @@ public sealed partial class VerificationActivities(
         {
             LogGiveBackFailed(ex, entity.Id, channel);
         }
+    }
+
+    /// <summary>A send-once channel's send that may have gone out: recorded as unknown, and never asked again.</summary>
+    private async Task<SendActivityResult> NeverAgainAsync(string id, Channel channel)
+    {
+        await SetStateBestEffortAsync(id, channel, ChannelSendState.Unknown, null);
+        return new(false, VerificationStatus.Pending, $"{WireNames.Of(channel)}_outcome_unknown", Unknown: true);
     }
 
     /// <summary>Records where a send stands when nothing else changes with it; best effort (the GET shows it, nothing decides by it).</summary>
@@ -431,7 +436,7 @@ public sealed partial class VerificationActivities(
             if (request.SettleFromRow && entity.SendOn(channel) is { MayHaveSent: true } && now < entity.ExpiresAt)
             {
                 // The last channel's send failed, or left no outcome, after it may have sent: as good as sent. Wait for the user.
-                var sentEvent = TimelineEventTypes.Of(channel, WorkflowPhases.Sent);
+                var sentEvent = TimelineEventTypes.Of(channel, DeliveryStatus.Sent);
                 if (entity.HasEvent(sentEvent))
                 {
                     return false;
@@ -441,7 +446,7 @@ public sealed partial class VerificationActivities(
                 return true;
             }
 
-            if (entity.AnotherChannelMayHaveReached(channel, c => channels.For(c).ReportsDelivery) && now < entity.ExpiresAt)
+            if (entity.AnotherChannelMayHaveReached(channel, channels.ReportsDelivery) && now < entity.ExpiresAt)
             {
                 var failedEvent = TimelineEventTypes.Of(channel, DeliveryStatus.Failed);
                 if (entity.HasEvent(failedEvent))

@@ -56,7 +56,10 @@ public static class TimelineEventTypes
     /// <summary>A channel's own event: <c>whatsapp.sent</c>, <c>sms.delivered</c>, <c>sms.deferred</c>.</summary>
     public static string Of(Channel channel, string stage) => $"{WireNames.Of(channel)}.{stage}";
 
-    /// <summary>The event a delivery status report records: <c>whatsapp.read</c>, <c>sms.failed</c>.</summary>
+    /// <summary>A channel's provider refused for now (throttled, unavailable): its send is tried again.</summary>
+    public static string DeferredOn(Channel channel) => Of(channel, "deferred");
+
+    /// <summary>The event a send or a delivery status report records: <c>whatsapp.sent</c>, <c>sms.failed</c>.</summary>
     public static string Of(Channel channel, DeliveryStatus status) => Of(channel, WireNames.Of(status));
 
     /// <summary>The channel a channel's own event is about, if it is one.</summary>

@@ -651,7 +651,7 @@ public sealed partial class VerificationService(
             // refused (this report, or before it), and no other channel may have put the code in the user's hand.
             if (status == DeliveryStatus.Failed && entity.IsPending && entity.NextChannel() is null
                 && entity.ReadSends() is [.., var last] && (last.Delivery == DeliveryStatus.Failed || last.State == ChannelSendState.Refused)
-                && !entity.AnotherChannelMayHaveReached(last.Channel, c => channels.For(c).ReportsDelivery))
+                && !entity.AnotherChannelMayHaveReached(last.Channel, channels.ReportsDelivery))
             {
                 entity.End(VerificationStatus.Failed, TimelineEventTypes.Failed, time.GetUtcNow(), detail: NoChannelDelivered);
                 endedHere = true;
@@ -670,7 +670,7 @@ public sealed partial class VerificationService(
             {
                 await SignalAsync(durable, id, VerificationSignal.EndedWith(VerificationStatus.Failed), CancellationToken.None);
             }
-            else if (entity.IsPending && WakesTheWorkflow(planner.ConfirmedBy(channel), previous, status))
+            else if (entity.IsPending && WakesTheWorkflow(channels.For(channel).ConfirmedBy, previous, status))
             {
                 await SignalAsync(durable, id, VerificationSignal.ForDelivery(channel, status), CancellationToken.None);
             }
