@@ -4,7 +4,8 @@ namespace OtpFailover.Tests.Configuration;
 
 /// <summary>
 /// host.json's durable settings carry promises the README makes (see "Performance"): a crashed worker's messages come
-/// back within half a minute, an idle app notices a due timer within a second, and nothing the orchestration carries
+/// back within a minute (the Durable extension's shortest control-queue visibility; <see cref="HostExtensionsTests"/> has
+/// the extension judge host.json), an idle app notices a due timer within a second, and nothing the orchestration carries
 /// reaches the host's traces. The tests and the benchmark run the engine with these same values
 /// (<see cref="HostJsonDurableSettings"/>), so what they measure is what production runs.
 /// </summary>
@@ -21,13 +22,13 @@ public sealed class HostJsonTests
     }
 
     [Fact]
-    public void ACrashedWorkersMessages_ComeBackWithinHalfAMinute()
+    public void ACrashedWorkersMessages_ComeBackWithinAMinute()
     {
         // A message a dead worker took stays invisible this long (the extension's default is five minutes); the kill
         // tests run with these values.
         var settings = HostJsonDurableSettings.Parse(HostJson);
 
-        Assert.True(settings.ControlQueueVisibilityTimeout <= TimeSpan.FromSeconds(30), $"controlQueueVisibilityTimeout is {settings.ControlQueueVisibilityTimeout}");
+        Assert.True(settings.ControlQueueVisibilityTimeout <= TimeSpan.FromMinutes(1), $"controlQueueVisibilityTimeout is {settings.ControlQueueVisibilityTimeout}");
         Assert.True(settings.WorkItemQueueVisibilityTimeout <= TimeSpan.FromSeconds(30), $"workItemQueueVisibilityTimeout is {settings.WorkItemQueueVisibilityTimeout}");
     }
 
