@@ -193,7 +193,7 @@ public sealed partial class WhatsAppCloudApiStandIn : LoopbackStandIn
             return (null, Error(400, 132000, "OAuthException", "(#132000) Number of parameters does not match the expected number of params"));
         }
 
-        var messageId = $"wamid.{Convert.ToBase64String(Guid.NewGuid().ToByteArray())}";
+        var messageId = WhatsAppMessageIds.Mint(to);
         return (new ReceivedTemplate(to, TemplateName, language, bodyCode, buttonCode, Text(callback), messageId, raw), null);
 
         string? SingleTextParameter(JsonNode? component) =>

@@ -63,7 +63,11 @@ public sealed record ChannelSend
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public DateTimeOffset? RepeatabilityFirstSent { get; init; }
 
-    /// <summary>The provider's message id (empty when it gave none, or the outcome is unknown but as good as sent).</summary>
+    /// <summary>
+    /// The keyed hash of the provider's message id (<c>Codes/ProviderMessageKeys</c>), never the id itself: a WhatsApp
+    /// message id is the Base64 of the recipient's number and a random part. Empty when the provider gave none, or the
+    /// outcome is unknown but as good as sent. Rows written before 1.4 hold the id; retention deletes them.
+    /// </summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? MessageId { get; init; }
 

@@ -20,6 +20,7 @@ public sealed class ServerSecret
         PhoneEncryptionKey = Derive(master, "otp-failover/phone-encryption/v1");
         ClientIndexKey = Derive(master, "otp-failover/client-index/v1");
         IdempotencyKeyIndexKey = Derive(master, "otp-failover/idempotency-key-index/v1");
+        ProviderMessageIndexKey = Derive(master, "otp-failover/provider-message-index/v1");
         CryptographicOperations.ZeroMemory(master);
     }
 
@@ -32,6 +33,8 @@ public sealed class ServerSecret
     internal byte[] ClientIndexKey { get; }
 
     internal byte[] IdempotencyKeyIndexKey { get; }
+
+    internal byte[] ProviderMessageIndexKey { get; }
 
     private static byte[] Derive(byte[] master, string purpose) =>
         HKDF.DeriveKey(HashAlgorithmName.SHA256, master, 32, salt: null, info: Encoding.ASCII.GetBytes(purpose));

@@ -154,6 +154,7 @@ public static class OtpFailoverServiceCollectionExtensions
         services.TryAddSingleton<ServerSecret>();
         services.TryAddSingleton<CodeGenerator>();
         services.TryAddSingleton<PhoneNumberProtector>();
+        services.TryAddSingleton<ProviderMessageKeys>();
         services.TryAddSingleton<PhoneNumberPolicy>();
         services.TryAddSingleton<ClientKeys>();
         services.TryAddSingleton<AppTable>();

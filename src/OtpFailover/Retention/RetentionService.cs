@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OtpFailover.Abuse;
 using OtpFailover.Channels;
+using OtpFailover.Codes;
 using OtpFailover.Storage;
 using OtpFailover.Verifications;
 
@@ -168,7 +169,7 @@ public sealed partial class RetentionService(
                 // Its index rows first: a crash in between leaves the row, and the next run finds them again.
                 foreach (var (channel, messageId) in entity.ReadSends().Select(send => (send.Channel, send.MessageId)))
                 {
-                    if (!string.IsNullOrEmpty(messageId))
+                    if (ProviderMessageKeys.IsKey(messageId))
                     {
                         indexes += await DeleteIndexAsync(client, channel, messageId, entity.Id, cancellationToken);
                     }

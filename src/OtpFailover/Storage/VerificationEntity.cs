@@ -229,9 +229,8 @@ public sealed class MessageIndexEntity : ITableEntity
 
     public string VerificationId { get; set; } = string.Empty;
 
-    /// <summary>Ids may hold characters a key cannot (a wamid is Base64-like), so the key is their SHA-256.</summary>
-    internal static string PartitionFor(Channel channel, string providerMessageId) =>
-        $"msg-{channel.ToString().ToLowerInvariant()}-{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(providerMessageId)))}";
+    /// <summary>Keyed by the message id's keyed hash (hex), never the id: a WhatsApp id holds the recipient's number.</summary>
+    internal static string PartitionFor(Channel channel, string messageKey) => $"msg-{channel.ToString().ToLowerInvariant()}-{messageKey}";
 }
 
 internal static class StorageJson

@@ -2,6 +2,7 @@ using System.Net;
 using Azure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
+using OtpFailover.Codes;
 using OtpFailover.Channels;
 using OtpFailover.Verifications;
 
@@ -15,7 +16,7 @@ public sealed record IdempotencyClaim(bool Claimed, string VerificationId);
 /// Verification rows and idempotency keys in Azure Table Storage. Every change is read, changed
 /// and written back under the row's ETag, and retried on a conflict, so parallel requests never lose an update.
 /// </summary>
-public sealed partial class VerificationStore(AppTable table, TimeProvider time, ILogger<VerificationStore> logger, OtpFailover.Telemetry.OtpMetrics metrics)
+public sealed partial class VerificationStore(AppTable table, TimeProvider time, ILogger<VerificationStore> logger, OtpFailover.Telemetry.OtpMetrics metrics, ProviderMessageKeys messageKeys)
 {
     /// <summary>
     /// A claimed idempotency key whose start never finished (a process killed mid-start) may be taken over after this
@@ -149,17 +150,21 @@ public sealed partial class VerificationStore(AppTable table, TimeProvider time,
         }
     }
 
-    /// <summary>Remembers which verification a provider's message id belongs to (idempotent).</summary>
-    public async Task IndexProviderMessageAsync(Channel channel, string providerMessageId, string verificationId, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Remembers which verification a provider's message belongs to (idempotent), under the message id's keyed hash
+    /// (<see cref="ProviderMessageKeys"/>, as the row keeps it): the id itself may hold the recipient's number.
+    /// </summary>
+    public async Task IndexProviderMessageAsync(Channel channel, string messageKey, string verificationId, CancellationToken cancellationToken = default)
     {
         var client = await table.GetAsync(cancellationToken);
-        await client.UpsertEntityAsync(new MessageIndexEntity { PartitionKey = MessageIndexEntity.PartitionFor(channel, providerMessageId), VerificationId = verificationId }, TableUpdateMode.Replace, cancellationToken);
+        await client.UpsertEntityAsync(new MessageIndexEntity { PartitionKey = MessageIndexEntity.PartitionFor(channel, messageKey), VerificationId = verificationId }, TableUpdateMode.Replace, cancellationToken);
     }
 
+    /// <summary>The verification a provider's message id (as a status report names it) belongs to, if it is indexed.</summary>
     public async Task<string?> FindByProviderMessageAsync(Channel channel, string providerMessageId, CancellationToken cancellationToken = default)
     {
         var client = await table.GetAsync(cancellationToken);
-        var response = await client.GetEntityIfExistsAsync<MessageIndexEntity>(MessageIndexEntity.PartitionFor(channel, providerMessageId), MessageIndexEntity.IndexRowKey, cancellationToken: cancellationToken);
+        var response = await client.GetEntityIfExistsAsync<MessageIndexEntity>(MessageIndexEntity.PartitionFor(channel, messageKeys.Of(providerMessageId)), MessageIndexEntity.IndexRowKey, cancellationToken: cancellationToken);
         return response.HasValue ? response.Value!.VerificationId : null;
     }
 

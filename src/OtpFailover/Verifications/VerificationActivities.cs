@@ -16,6 +16,7 @@ public sealed partial class VerificationActivities(
     VerificationStore store,
     CodeGenerator codes,
     PhoneNumberProtector phoneNumbers,
+    ProviderMessageKeys messageKeys,
     CodeChannels channels,
     UsageLimiter limits,
     TimeProvider time,
@@ -259,6 +260,7 @@ public sealed partial class VerificationActivities(
             LogSendOutcomeUnknown(id, name, result.Detail);
         }
 
+        var messageKey = string.IsNullOrEmpty(result.ProviderMessageId) ? string.Empty : messageKeys.Of(result.ProviderMessageId);
         await store.UpdateAsync(entity, e =>
         {
             if (e.SendOn(request.Channel) is not { } current || current.MessageId is not null)
@@ -269,7 +271,7 @@ public sealed partial class VerificationActivities(
             e.Put(current with
             {
                 State = ChannelSendState.Sent,
-                MessageId = result.ProviderMessageId ?? string.Empty,
+                MessageId = messageKey,
                 SentAt = sentAt,
                 Delivery = current.Delivery == DeliveryStatus.None ? DeliveryStatus.Sent : current.Delivery,
                 Detail = null,
@@ -282,7 +284,7 @@ public sealed partial class VerificationActivities(
 
             return true;
         }, cancellationToken);
-        await IndexBestEffortAsync(request.Channel, result.ProviderMessageId, id);
+        await IndexBestEffortAsync(request.Channel, messageKey, id);
         LogSent(id, name, to.Masked);
         return new(true, VerificationStatus.Pending);
     }
@@ -367,19 +369,19 @@ public sealed partial class VerificationActivities(
     }
 
     /// <summary>
-    /// Remembers which verification a provider's message id belongs to, after the row has it. Best effort: status
-    /// webhooks carry the verification id themselves, and the index is only their fallback.
+    /// Remembers which verification a provider's message belongs to (by its id's keyed hash), after the row has it.
+    /// Best effort: status webhooks carry the verification id themselves, and the index is only their fallback.
     /// </summary>
-    private async Task IndexBestEffortAsync(Channel channel, string? providerMessageId, string verificationId)
+    private async Task IndexBestEffortAsync(Channel channel, string messageKey, string verificationId)
     {
-        if (string.IsNullOrEmpty(providerMessageId))
+        if (messageKey.Length == 0)
         {
             return;
         }
 
         try
         {
-            await store.IndexProviderMessageAsync(channel, providerMessageId, verificationId, CancellationToken.None);
+            await store.IndexProviderMessageAsync(channel, messageKey, verificationId, CancellationToken.None);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -16,6 +16,11 @@ public abstract class RecordingSender<TMessage>
 
     public IReadOnlyList<TMessage> Messages => [.. _messages];
 
+    /// <summary>What the provider answered, in order: the message ids it gave are here, as the row keeps only their keyed hash.</summary>
+    public IReadOnlyList<ChannelSendResult> Answers => [.. _answers];
+
+    private readonly ConcurrentQueue<ChannelSendResult> _answers = new();
+
     public int Calls => _messages.Count;
 
     private TaskCompletionSource? _hold;
@@ -34,7 +39,9 @@ public abstract class RecordingSender<TMessage>
             await hold.Task.WaitAsync(TimeSpan.FromSeconds(60));
         }
 
-        return Respond(message, index);
+        var answer = Respond(message, index);
+        _answers.Enqueue(answer);
+        return answer;
     }
 
     public async Task<TMessage> WaitForMessageAsync(int count = 1, TimeSpan? timeout = null)
@@ -46,6 +53,9 @@ public abstract class RecordingSender<TMessage>
 
 public sealed class RecordingWhatsAppSender : RecordingSender<WhatsAppCodeMessage>, IWhatsAppCodeSender
 {
+    /// <summary>Answers with an id minted as Meta mints them: the recipient's digits inside.</summary>
+    public RecordingWhatsAppSender() => Respond = (message, _) => ChannelSendResult.Accepted(OtpFailover.Simulator.WhatsAppMessageIds.Mint(message.To.E164));
+
     public Task<ChannelSendResult> SendAsync(WhatsAppCodeMessage message, CancellationToken cancellationToken) => RecordAsync(message);
 }
 

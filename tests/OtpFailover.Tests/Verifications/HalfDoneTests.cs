@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using OtpFailover.Abuse;
 using OtpFailover.Channels;
+using OtpFailover.Codes;
 using OtpFailover.Tests.Infrastructure;
 using OtpFailover.Verifications;
 using OtpFailover.WhatsApp;
@@ -77,8 +78,9 @@ public sealed class HalfDoneTests
         {
             if (call == 0)
             {
-                // The write that records the SMS as sent is the only one that holds its message id.
-                faults.FailWritesWhen = request => request.Contains(message.VerificationId, StringComparison.Ordinal) && request.Contains("sms-1", StringComparison.Ordinal);
+                // The write that records the SMS as sent is the only one that holds its message id (its keyed hash).
+                var messageKey = app.Services.GetRequiredService<ProviderMessageKeys>().Of("sms-1");
+                faults.FailWritesWhen = request => request.Contains(message.VerificationId, StringComparison.Ordinal) && request.Contains(messageKey, StringComparison.Ordinal);
                 return ChannelSendResult.Accepted("sms-1");
             }
 

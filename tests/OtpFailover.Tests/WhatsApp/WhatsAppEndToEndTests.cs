@@ -1,6 +1,8 @@
 using System.Text;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using OtpFailover.Channels;
+using OtpFailover.Codes;
 using OtpFailover.Functions.Webhooks;
 using OtpFailover.Simulator;
 using OtpFailover.Tests.Http;
@@ -48,7 +50,8 @@ public sealed class WhatsAppEndToEndTests : IAsyncLifetime
         Assert.Equal(200, check.Status);
         Assert.Equal(VerificationStatus.Approved, (await app.WaitForCompletionAsync(id)).ReadOutputAs<VerificationStatus>());
         var stored = await app.GetAsync(id);
-        Assert.Equal(template.MessageId, stored.SendOn(Channel.WhatsApp)?.MessageId);
+        // The row keeps the message id's keyed hash, never the id: a wamid carries the recipient's digits.
+        Assert.Equal(app.Services.GetRequiredService<ProviderMessageKeys>().Of(template.MessageId), stored.SendOn(Channel.WhatsApp)?.MessageId);
         Assert.Equal([TimelineEventTypes.Created, TimelineEventTypes.WhatsAppSent, TimelineEventTypes.WhatsAppDelivered, TimelineEventTypes.Approved], stored.Timeline.Select(e => e.Type));
     }
 

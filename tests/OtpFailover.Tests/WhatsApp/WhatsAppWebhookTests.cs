@@ -51,7 +51,7 @@ public sealed class WhatsAppWebhookTests
     {
         await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25));
         var (verification, _) = await app.StartAndAwaitWhatsAppAsync();
-        var wamid = (await app.GetAsync(verification.Id)).SendOn(Channel.WhatsApp)?.MessageId!;
+        var wamid = app.WhatsApp.Answers[0].ProviderMessageId!;
         var body = Build([new Status(wamid, "delivered", 1750263773, $"v1:{verification.Id}")]);
         var signature = Sign(body);
         switch (fault)
@@ -137,7 +137,7 @@ public sealed class WhatsAppWebhookTests
     {
         await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25));
         var (verification, _) = await app.StartAndAwaitWhatsAppAsync();
-        var wamid = (await app.GetAsync(verification.Id)).SendOn(Channel.WhatsApp)?.MessageId!;
+        var wamid = app.WhatsApp.Answers[0].ProviderMessageId!;
         var read = Build([new Status(wamid, "read", 1750263790, $"v1:{verification.Id}")]);
         var stale = Build([new Status(wamid, "delivered", 1750263780, $"v1:{verification.Id}"), new Status(wamid, "sent", 1750263770, $"v1:{verification.Id}")]);
 
@@ -157,7 +157,7 @@ public sealed class WhatsAppWebhookTests
     {
         await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25));
         var (verification, _) = await app.StartAndAwaitWhatsAppAsync();
-        var wamid = (await app.GetAsync(verification.Id)).SendOn(Channel.WhatsApp)?.MessageId!;
+        var wamid = app.WhatsApp.Answers[0].ProviderMessageId!;
         var body = Build([new Status(wamid, "delivered", 1750263773)]);
 
         var response = await HttpTestRequests.ExecuteAsync(await app.WhatsAppWebhook.NotifyAsync(body, Sign(body), app.Client, default));
@@ -172,7 +172,7 @@ public sealed class WhatsAppWebhookTests
         await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25));
         var (verification, code) = await app.StartAndAwaitWhatsAppAsync();
         await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.AwaitingWhatsAppDelivery);
-        var wamid = (await app.GetAsync(verification.Id)).SendOn(Channel.WhatsApp)?.MessageId!;
+        var wamid = app.WhatsApp.Answers[0].ProviderMessageId!;
         var body = Build([new Status(wamid, "failed", 1750263773, $"v1:{verification.Id}", 131026, "Message undeliverable")]);
 
         var response = await HttpTestRequests.ExecuteAsync(await app.WhatsAppWebhook.NotifyAsync(body, Sign(body), app.Client, default));
@@ -193,7 +193,7 @@ public sealed class WhatsAppWebhookTests
     {
         await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25));
         var (verification, _) = await app.StartAndAwaitWhatsAppAsync();
-        var wamid = (await app.GetAsync(verification.Id)).SendOn(Channel.WhatsApp)?.MessageId!;
+        var wamid = app.WhatsApp.Answers[0].ProviderMessageId!;
         var body = Build([new Status(wamid, "delivered", timestamp, $"v1:{verification.Id}"), new Status(wamid, "read", 1750263790, $"v1:{verification.Id}")]);
 
         var response = await HttpTestRequests.ExecuteAsync(await app.WhatsAppWebhook.NotifyAsync(body, Sign(body), app.Client, default));
