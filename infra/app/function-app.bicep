@@ -115,6 +115,7 @@ var appSettings = {
   Callbacks__SigningKey: '@Microsoft.KeyVault(SecretUri=${secretUris.callbackSigningKey})'
   Callbacks__Url: callbacks.?url ?? ''
   Callbacks__AllowedHosts: callbacks.?allowedHosts ?? ''
+  Callbacks__AllowPrivateNetworks: (callbacks.?allowPrivateNetworks ?? false) ? 'true' : ''
   Callbacks__RetryFor: callbacks.?retryFor ?? ''
   Callbacks__FirstRetryInterval: callbacks.?firstRetryInterval ?? ''
   Callbacks__MaximumRetryInterval: callbacks.?maximumRetryInterval ?? ''

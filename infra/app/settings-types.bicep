@@ -63,6 +63,8 @@ type callbackSettings = {
   url: string?
   @description('Hosts a start\'s own callbackUrl may name, comma-separated: hooks.example.com or *.example.com.')
   allowedHosts: string?
+  @description('Let callbacks connect to private and shared addresses (a receiver inside your virtual network).')
+  allowPrivateNetworks: bool?
   retryFor: string?
   firstRetryInterval: string?
   maximumRetryInterval: string?

@@ -35,6 +35,14 @@ public sealed class CallbackOptions
     [Range(typeof(TimeSpan), "00:00:01", "06:00:00", ErrorMessage = "Callbacks:MaximumRetryInterval must be between {1} and {2}.")]
     public TimeSpan MaximumRetryInterval { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// Whether callbacks may connect to private addresses (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7), for a
+    /// receiver inside your virtual network. Off: a listed name that resolves to one is refused at connect time.
+    /// Loopback is allowed only in local development; link-local (cloud metadata), multicast and reserved addresses
+    /// never.
+    /// </summary>
+    public bool AllowPrivateNetworks { get; set; }
+
     /// <summary>How long one delivery may take before it counts as failed.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:01:00", ErrorMessage = "Callbacks:RequestTimeout must be between {1} and {2}.")]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);

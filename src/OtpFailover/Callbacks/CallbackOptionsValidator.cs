@@ -48,7 +48,7 @@ public sealed class CallbackOptionsValidator(IConfiguration configuration) : IVa
 
         foreach (var host in CallbackUrlPolicy.ParseHosts(options.AllowedHosts).Where(h => !h.Valid))
         {
-            failures.Add($"{section}:{nameof(CallbackOptions.AllowedHosts)} entry '{host.Host}' is not a host name with an optional port (use 'hooks.example.com', 'hooks.example.com:8443' or '*.example.com').");
+            failures.Add($"{section}:{nameof(CallbackOptions.AllowedHosts)} entry '{host.Host}' is not a host name with an optional port (use 'hooks.example.com', 'hooks.example.com:8443', '*.example.com', '[2001:db8::1]:8443'; Unicode names are read as punycode).");
         }
 
         if (options.FirstRetryInterval > options.MaximumRetryInterval)

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 
 namespace OtpFailover.Callbacks;
 
-/// <param name="Failure">Why it failed, for logs: <c>http_500</c>, <c>redirect_302</c>, <c>timeout</c>, <c>connection_error</c>, <c>circuit_open</c>.</param>
+/// <param name="Failure">Why it failed, for logs: <c>http_500</c>, <c>redirect_302</c>, <c>timeout</c>, <c>connection_error</c>, <c>address_not_allowed</c>, <c>circuit_open</c>.</param>
 /// <param name="RetryAfter">The receiver's <c>Retry-After</c>, when it gave one.</param>
 public sealed record CallbackAttempt(bool Delivered, string? Failure = null, TimeSpan? RetryAfter = null);
 
@@ -52,6 +52,10 @@ public sealed class CallbackSender(HttpClient http, CallbackSigner signer, TimeP
         catch (Polly.CircuitBreaker.BrokenCircuitException)
         {
             return new CallbackAttempt(false, "circuit_open");
+        }
+        catch (HttpRequestException ex) when (ex.InnerException is CallbackAddressRefusedException)
+        {
+            return new CallbackAttempt(false, "address_not_allowed");
         }
         catch (HttpRequestException)
         {

@@ -76,7 +76,8 @@ public sealed class CallbackUrlPolicy(IOptions<CallbackOptions> options, IConfig
         parsed = null;
         if (url.Length > MaxUrlLength || !Uri.TryCreate(url, UriKind.Absolute, out var uri)
             || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp)
-            || !string.IsNullOrEmpty(uri.UserInfo) || !string.IsNullOrEmpty(uri.Fragment) || string.IsNullOrEmpty(uri.Host))
+            || !string.IsNullOrEmpty(uri.UserInfo) || !string.IsNullOrEmpty(uri.Fragment) || string.IsNullOrEmpty(uri.Host)
+            || NormalHost(uri) is null)
         {
             return CallbackUrlProblem.Malformed;
         }
@@ -102,23 +103,64 @@ public sealed class CallbackUrlPolicy(IOptions<CallbackOptions> options, IConfig
         return (Resolve(null) is { } global && global == url) || Check(url.AbsoluteUri, out _) == CallbackUrlProblem.None;
     }
 
+    /// <summary>
+    /// Which resilience pipeline (and circuit breaker) a delivery uses: its allowed-host entry's, or the global URL's.
+    /// Bounded by the settings, whatever hosts callers name.
+    /// </summary>
+    public string PipelineKeyFor(Uri? url) =>
+        url is null ? "none"
+        : EntryFor(url) is { } entry ? $"entry:{entry}"
+        : "global";
+
     /// <summary>The host matches an entry (exactly, or a subdomain of a <c>*.</c> entry), and so does the port: the entry's, or the scheme's default.</summary>
-    private bool IsAllowed(Uri url)
+    private bool IsAllowed(Uri url) => EntryFor(url) is not null;
+
+    /// <summary>
+    /// The entry of <c>Callbacks:AllowedHosts</c> a URL matches, or null. Hosts compare in the form DNS sees them
+    /// (punycode, lower case, no trailing dot, IPv6 without brackets), so an entry matches the URLs it names.
+    /// </summary>
+    internal string? EntryFor(Uri url)
     {
-        var host = url.IdnHost.TrimEnd('.').ToLowerInvariant();
-        foreach (var allowed in _allowedHosts)
+        ArgumentNullException.ThrowIfNull(url);
+        if (NormalHost(url) is not { } host)
         {
+            return null;
+        }
+
+        foreach (var allowed in _allowedHosts.Where(a => a.Valid))
+        {
+            // A wildcard matches whole labels: *.example.com takes a.example.com, never evilexample.com.
             var hostMatches = allowed.Host.StartsWith("*.", StringComparison.Ordinal)
                 ? host.EndsWith(allowed.Host[1..], StringComparison.Ordinal) && host.Length > allowed.Host.Length - 1
                 : host == allowed.Host;
             var portMatches = allowed.Port is { } port ? url.Port == port : url.IsDefaultPort;
             if (hostMatches && portMatches)
             {
-                return true;
+                return allowed.Port is { } entryPort ? $"{allowed.Host}:{entryPort}" : allowed.Host;
             }
         }
 
-        return false;
+        return null;
+    }
+
+    /// <summary>
+    /// The host as DNS sees it: punycode (IDNA), lower case, without a trailing dot, IPv6 without brackets; null for a
+    /// host that is not a valid IDN (<see cref="Uri.IdnHost"/> throws for some that <see cref="Uri.TryCreate(string?, UriKind, out Uri?)"/> took).
+    /// </summary>
+    internal static string? NormalHost(Uri url)
+    {
+        try
+        {
+            return url.IdnHost.Trim('[', ']').TrimEnd('.').ToLowerInvariant() is { Length: > 0 } host ? host : null;
+        }
+        catch (UriFormatException)
+        {
+            return null;
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
     }
 
     /// <summary>An entry of <c>Callbacks:AllowedHosts</c>: a host (or <c>*.</c> and a domain), and a port when it names one.</summary>
@@ -129,22 +171,25 @@ public sealed class CallbackUrlPolicy(IOptions<CallbackOptions> options, IConfig
             .Select(ParseHost)
             .ToArray();
 
+    /// <summary>
+    /// An entry as URLs are read: <c>host</c>, <c>host:port</c>, <c>[v6]</c>, <c>[v6]:port</c> or <c>*.domain</c>,
+    /// with a Unicode name in punycode and an IPv6 address without brackets, so that it can match (an entry kept as
+    /// written, <c>[::1]</c> or <c>bücher.example</c>, would never equal a URL's host). An entry that is none of these
+    /// is not <see cref="AllowedHost.Valid"/>, and start-up refuses it.
+    /// </summary>
     private static AllowedHost ParseHost(string entry)
     {
-        // host, host:port, [v6], [v6]:port
-        var portAt = entry.StartsWith('[') ? entry.IndexOf("]:", StringComparison.Ordinal) + 1 : entry.LastIndexOf(':');
-        var (host, portText) = portAt > 0 ? (entry[..portAt], entry[(portAt + 1)..]) : (entry, null);
-        host = host.TrimEnd('.').ToLowerInvariant();
-        int? port = null;
-        var valid = true;
-        if (portText is not null)
+        var wildcard = entry.StartsWith("*.", StringComparison.Ordinal);
+        var rest = wildcard ? entry[2..] : entry;
+        // Read as a URL's authority, as the callback URLs are; a wildcard's domain with a label in front of it.
+        if (rest.Length == 0 || rest.Contains('*', StringComparison.Ordinal) || rest.IndexOfAny(['/', '?', '#', '@', '\\', ' ']) >= 0
+            || !Uri.TryCreate($"https://{(wildcard ? "x." : string.Empty)}{rest}/", UriKind.Absolute, out var uri)
+            || NormalHost(uri) is not { } host || (wildcard && uri.HostNameType != UriHostNameType.Dns) || uri.Port == 0)
         {
-            valid = int.TryParse(portText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) && number is > 0 and <= 65535;
-            port = valid ? number : null;
+            return new AllowedHost(entry.ToLowerInvariant(), null, false);
         }
 
-        var bare = host.StartsWith("*.", StringComparison.Ordinal) ? host[2..] : host;
-        valid &= bare.Length > 0 && !bare.Contains('*', StringComparison.Ordinal) && Uri.CheckHostName(bare.Trim('[', ']')) != UriHostNameType.Unknown;
-        return new AllowedHost(host, port, valid);
+        var namesPort = rest.StartsWith('[') ? rest.Contains("]:", StringComparison.Ordinal) : rest.Contains(':', StringComparison.Ordinal);
+        return new AllowedHost(wildcard ? $"*.{host[2..]}" : host, namesPort ? uri.Port : null, true);
     }
 }

@@ -191,11 +191,25 @@ public static class OtpFailoverServiceCollectionExtensions
             return;
         }
 
+        services.TryAddSingleton<CallbackNetwork>();
         services.AddHttpClient<CallbackSender>(http => http.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+            .ConfigurePrimaryHttpMessageHandler(sp => new SocketsHttpHandler
+            {
+                AllowAutoRedirect = false,
+                UseCookies = false,
+                PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+                // The allow-list is by name: the address a name resolves to is judged here, after DNS, for every connection.
+                ConnectCallback = sp.GetRequiredService<CallbackNetwork>().ConnectAsync,
+            })
             .AddStandardResilienceHandler()
             .Configure((resilience, sp) => ForProviderSends(resilience, sp.GetRequiredService<IOptions<CallbackOptions>>().Value.RequestTimeout))
-            .SelectPipelineByAuthority();
+            // One circuit per entry of Callbacks:AllowedHosts (and one for Callbacks:Url), not per host: a wildcard entry
+            // would otherwise make a pipeline for every subdomain a caller names, without limit.
+            .SelectPipelineBy(sp =>
+            {
+                var policy = sp.GetRequiredService<CallbackUrlPolicy>();
+                return request => policy.PipelineKeyFor(request.RequestUri);
+            });
     }
 
     /// <summary>

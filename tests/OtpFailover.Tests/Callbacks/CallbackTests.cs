@@ -180,6 +180,12 @@ public sealed class CallbackTests
     [InlineData("http://hooks.example.com/x", "https")]
     [InlineData("https://hooks.example.com:8443/x", "host")]
     [InlineData("https://hooks.example.com:443.evil.net/x", "format")]
+    [InlineData("https://evilexample.com/hooks", "host")] // *.example.com matches by label, not by suffix
+    [InlineData("https://hooks.evilexample.com/hooks", "host")]
+    [InlineData("https://example.com./hooks", "host")]
+    [InlineData("https://\u0378.example.com/otp", "format")] // Uri accepts these hosts, but they are not valid IDN
+    [InlineData("https://\uFFFF.example.com/otp", "format")]
+    [InlineData("https://\u2488.example.com/otp", "format")]
     public async Task AStartWithACallbackUrlThatIsNotAllowed_Answers400_AndWritesNothing(string callbackUrl, string rule)
     {
         await using var app = await StartAppAsync([], environment: "Production");
