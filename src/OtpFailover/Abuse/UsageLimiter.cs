@@ -325,7 +325,7 @@ public sealed partial class UsageLimiter(AppTable table, IOptions<AbuseOptions> 
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            LogForgetFailed(ex, partition, column);
+            LogForgetFailed(ex, RowKind(partition), column);
         }
     }
 
@@ -409,8 +409,17 @@ public sealed partial class UsageLimiter(AppTable table, IOptions<AbuseOptions> 
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "A usage record in {Partition} ({Column}) could not be taken back; it counts until its window passes")]
-    private partial void LogForgetFailed(Exception exception, string partition, UsageColumn column);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A usage record in {UsageRow} ({Column}) could not be taken back; it counts until its window passes")]
+    private partial void LogForgetFailed(Exception exception, string usageRow, UsageColumn column);
+
+    /// <summary>
+    /// Which kind of row a partition is, for logs: a number's and a client's partitions carry a keyed hash that links
+    /// one person's verifications, so logs name the kind, never the partition.
+    /// </summary>
+    private static string RowKind(string partition) =>
+        partition.StartsWith(UsageEntity.NumberPartition(string.Empty), StringComparison.Ordinal) ? "the number's usage row"
+        : partition.StartsWith(UsageEntity.ClientPartition(string.Empty), StringComparison.Ordinal) ? "a client's usage row"
+        : "a usage row";
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The hourly SMS budget for {RegionCode} ({Cap}) is spent for hour {Hour} UTC: verifications that need an SMS there now end failed (sms_budget_exceeded). If this is real traffic, raise Abuse:SmsPerCountryPerHourByCountry:{RegionCode}; if not, it may be SMS pumping")]
     private partial void LogBudgetExceeded(string regionCode, int cap, string hour);

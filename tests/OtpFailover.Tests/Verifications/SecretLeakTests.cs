@@ -120,6 +120,33 @@ public sealed class SecretLeakTests
         }
     }
 
+    [Fact]
+    public async Task OnStorageFailures_TheNumberAndItsKeyedHash_AppearInNoLog()
+    {
+        // The start's usage records (the client's, then the number's) are written, its workflow cannot be scheduled
+        // (the durable backend is unreachable), and storage answers 503 to every usage write after that: the start is
+        // undone, but giving its records back fails.
+        var faults = new StorageFaults();
+        await using var app = await TestApp.StartAsync(services: s => s.AddSingleton(StorageFaults.Client(faults, maxRetries: 0)));
+        var usageWrites = 0;
+        faults.FailWritesWhen = request => request.Contains("usage-", StringComparison.Ordinal) && Interlocked.Increment(ref usageWrites) > 2;
+        await using var unreachable = new Microsoft.DurableTask.Client.Grpc.GrpcDurableTaskClient("unreachable", new Microsoft.DurableTask.Client.Grpc.GrpcDurableTaskClientOptions { Address = $"http://127.0.0.1:{AzureStorageDurableHost.FreeLoopbackPort()}" }, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        Assert.True(OtpFailover.PhoneNumbers.PhoneNumber.TryParse(PhoneNumber, out var parsed));
+        await Assert.ThrowsAnyAsync<Exception>(() => app.Verifications.StartAsync(new StartRequest(parsed!, ClientSubjects: ["ip:203.0.113.7"]), unreachable, default));
+        faults.FailWritesWhen = null;
+
+
+        var phoneIndex = app.Services.GetRequiredService<OtpFailover.PhoneNumbers.PhoneNumberProtector>().Index(OtpFailover.PhoneNumbers.PhoneNumber.TryParse(PhoneNumber, out var number) ? number! : throw new InvalidOperationException());
+        Assert.Contains(await app.RowsAsync(), r => r.GetString("PhoneIndex") == phoneIndex); // the hash the search looks for is the stored one
+        var logs = app.Logs.GetSnapshot();
+        Assert.Contains(logs, r => r.Level >= LogLevel.Warning && r.Exception is not null); // the failure paths did log
+        var logText = string.Join('\n', logs.Select(r => $"{r.Message}|{r.Exception}|{string.Join(',', r.StructuredState?.Select(kv => $"{kv.Key}={kv.Value}") ?? [])}"));
+        Assert.False(logText.Contains(phoneIndex, StringComparison.Ordinal), "The number's keyed hash appears in the logs.");
+        // Nor any other keyed hash (a client's IP or key links one person's starts too): none is 64 hex digits in a log.
+        Assert.DoesNotMatch(@"[0-9a-f]{64}", logText);
+        Assert.True(PersonalData.FindNumber(logText, PhoneNumber) is null, $"The phone number appears in the logs, {PersonalData.FindNumber(logText, PhoneNumber)}.");
+    }
+
     /// <summary>Every metric point the exporter got: name, tags and value.</summary>
     private static string MetricText(List<Metric> metrics)
     {
