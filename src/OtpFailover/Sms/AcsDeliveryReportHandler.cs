@@ -81,8 +81,11 @@ public sealed partial class AcsDeliveryReportHandler(
 
             reports = parsed;
         }
-        catch (Exception ex) when (ex is JsonException or FormatException or ArgumentException or InvalidOperationException or KeyNotFoundException)
+        catch (Exception ex) when (ex is JsonException or FormatException or ArgumentException or InvalidOperationException or KeyNotFoundException
+            or NullReferenceException or InvalidCastException or OverflowException)
         {
+            // The Event Grid parsers throw more than they document on input they cannot take (NullReferenceException
+            // on an array holding null): whatever they throw for this body, the body is the caller's mistake.
             return WebhookResult.Invalid("The body is not an Event Grid or CloudEvents delivery (a JSON event, or an array of them, with the schema's required fields).");
         }
 
@@ -110,6 +113,16 @@ public sealed partial class AcsDeliveryReportHandler(
 
     private static (IReadOnlyList<Report> Reports, string? ValidationCode) Parse(BinaryData body)
     {
+        // One event (an object) or an array of them, nothing else: the parsers are not asked about other shapes.
+        using (var document = JsonDocument.Parse(body))
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object && (root.ValueKind != JsonValueKind.Array || root.EnumerateArray().Any(e => e.ValueKind != JsonValueKind.Object)))
+            {
+                throw new FormatException("An Event Grid delivery is a JSON object or an array of objects.");
+            }
+        }
+
         var reports = new List<Report>();
         if (IsCloudEvents(body))
         {

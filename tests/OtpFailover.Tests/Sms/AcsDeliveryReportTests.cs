@@ -189,6 +189,15 @@ public sealed class AcsDeliveryReportTests
     [Theory]
     [InlineData("{not json")]
     [InlineData("[{\"id\":\"1\"}]")]
+    [InlineData("[null]")] // the Event Grid parser throws NullReferenceException on a null element
+    [InlineData("[null, 1e152]")]
+    [InlineData("[1]")]
+    [InlineData("[[]]")]
+    [InlineData("null")]
+    [InlineData("1e152")]
+    [InlineData("\"text\"")]
+    [InlineData("[{\"id\":null,\"eventType\":null,\"subject\":null,\"eventTime\":null,\"data\":null,\"dataVersion\":null}]")]
+    [InlineData("[{\"specversion\":\"1.0\",\"id\":null,\"type\":null,\"source\":null}]")]
     public async Task AMalformedBody_Answers400ProblemDetails(string body)
     {
         await using var app = await TestApp.StartAsync();
