@@ -111,7 +111,7 @@ public static class ApiProblems
         WithStatus(Create(StatusCodes.Status409Conflict, "verification-ended", "The verification has ended.", $"The verification is {status}."), status);
 
     public static ObjectResult NoChannelLeft() =>
-        Create(StatusCodes.Status409Conflict, "no-channel-left", "No channel is left to send the code on.", "The code has already been sent (or requested) by SMS, the last channel, or no SMS provider is configured.");
+        Create(StatusCodes.Status409Conflict, "no-channel-left", "No channel is left to send the code on.", "The code is on its channel plan's last channel already, a resend is already on its way, or the next channel has no provider configured.");
 
     private static ObjectResult WithStatus(ObjectResult result, string status) => WithExtensions(result, ("verificationStatus", status));
 

@@ -188,11 +188,11 @@ public sealed partial class VerificationsApi(VerificationService verifications, 
             ChangeOutcome.NotFound => ApiProblems.NotFound(id),
             ChangeOutcome.NoChannelLeft => ApiProblems.NoChannelLeft(),
             ChangeOutcome.RateLimited => ApiProblems.RateLimited(result.Limit!),
-            ChangeOutcome.NotDelivered => ApiProblems.TemporarilyUnavailable("The request to send the SMS could not reach the verification's workflow; nothing changed. Try again."),
+            ChangeOutcome.NotDelivered => ApiProblems.TemporarilyUnavailable("The request to send the code on the next channel could not reach the verification's workflow; nothing changed. Try again."),
             ChangeOutcome.AlreadyEnded => ApiProblems.VerificationEnded(WireNames.Of(result.Verification!.EffectiveStatus(time.GetUtcNow()))),
             _ => new AcceptedResult(
                 $"/api/verifications/{id}",
-                new VerificationStarted(id, VerificationStatus.Pending, Channel.Sms, result.Verification!.ExpiresAt)),
+                new VerificationStarted(id, VerificationStatus.Pending, result.Channel!.Value, result.Verification!.ExpiresAt)),
         };
     }
 

@@ -40,7 +40,8 @@ public enum ChangeOutcome
     NotDelivered,
 }
 
-public sealed record ChangeResult(ChangeOutcome Outcome, Verification? Verification, LimitDecision? Limit = null);
+/// <param name="Channel">For a resend that was taken: the channel the code goes out on now.</param>
+public sealed record ChangeResult(ChangeOutcome Outcome, Verification? Verification, LimitDecision? Limit = null, Channel? Channel = null);
 
 /// <summary>A start, as the API received it: the number already normalised and allowed by the policy.</summary>
 /// <param name="ClientSubjects">The clients the start counts against (see <see cref="ClientKeys"/>): its IP address, its key, or both.</param>
@@ -572,7 +573,7 @@ public sealed partial class VerificationService(
             return new ChangeResult(ChangeOutcome.NotDelivered, updated.Entity.ToVerification());
         }
 
-        return new ChangeResult(outcome, updated.Entity.ToVerification());
+        return new ChangeResult(outcome, updated.Entity.ToVerification(), Channel: next);
     }
 
     /// <summary>

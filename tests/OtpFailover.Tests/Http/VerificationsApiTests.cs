@@ -1,3 +1,4 @@
+using OtpFailover.Channels;
 using OtpFailover.Tests.Infrastructure;
 using OtpFailover.Verifications;
 using static OtpFailover.Tests.Http.HttpTestRequests;
@@ -199,6 +200,24 @@ public sealed class VerificationsApiTests
         Assert.Equal(409, second.Status);
         Assert.Equal("urn:otpfailover:problem:no-channel-left", second.ProblemType);
         await app.Sms.WaitForMessageAsync();
+    }
+
+    [Fact]
+    public async Task Resend_AnswersTheChannelTheCodeGoesOutOn_WhateverThePlan()
+    {
+        await using var app = await TestApp.StartAsync(o => o.Channels = "sms, whatsapp");
+        var verification = await app.StartAsync("+14155550123");
+        await app.Sms.WaitForMessageAsync();
+        await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.Of(Channel.Sms, WorkflowPhases.AwaitingDelivery));
+
+        var first = await ExecuteAsync(await app.Api.ResendCode(Json("POST", "/"), verification.Id, app.Client, default));
+        var second = await ExecuteAsync(await app.Api.ResendCode(Json("POST", "/"), verification.Id, app.Client, default));
+
+        Assert.Equal(202, first.Status);
+        Assert.Equal("whatsapp", first.Json.GetProperty("channel").GetString());
+        await app.WhatsApp.WaitForMessageAsync();
+        Assert.Equal(409, second.Status);
+        Assert.DoesNotContain("SMS", second.Json.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
