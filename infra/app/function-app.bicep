@@ -103,6 +103,7 @@ var appSettings = {
   Verification__DefaultLocale: verification.?defaultLocale ?? ''
   Verification__Channels: verification.?channels ?? ''
   Verification__SmsDeliveryTimeout: verification.?smsDeliveryTimeout ?? ''
+  Verification__AllowChannelsBeyondCountry: (verification.?allowChannelsBeyondCountry ?? false) ? 'true' : ''
 
   Storage__TableName: ''
 

@@ -18,6 +18,8 @@ type verificationSettings = {
   channels: string?
   @description('Per country (ISO 3166-1 alpha-2), its own ordered channels: { US: \'sms\', BR: \'whatsapp, sms\' }.')
   channelsByCountry: object?
+  @description('Let a start\'s own channels name any configured channel, not only its country\'s (off by default).')
+  allowChannelsBeyondCountry: bool?
   @description('When SMS is not the last channel: how long to wait for its delivery report before the next one (off by default).')
   smsDeliveryTimeout: string?
 }

@@ -92,7 +92,7 @@ public sealed partial class VerificationsApi(VerificationService verifications, 
                 return ApiProblems.InvalidRequest($"channels: {channelsError}");
             }
 
-            if (planner.Refuse(requested) is { } refusal)
+            if (planner.Refuse(requested, phoneNumber.RegionCode) is { } refusal)
             {
                 return ApiProblems.InvalidRequest(refusal);
             }

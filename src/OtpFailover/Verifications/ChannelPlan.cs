@@ -65,8 +65,9 @@ public static class ChannelNames
 }
 
 /// <summary>
-/// Chooses a verification's channels: the start's own <c>channels</c> (a subset of the configured ones, in the caller's
-/// order), else the number's country's list (<c>Verification:ChannelsByCountry</c>), else <c>Verification:Channels</c>.
+/// Chooses a verification's channels: the number's country's list (<c>Verification:ChannelsByCountry</c>), else
+/// <c>Verification:Channels</c>; a start's own <c>channels</c> may reorder or drop those, and name other configured
+/// channels only with <c>Verification:AllowChannelsBeyondCountry</c>.
 /// </summary>
 public sealed class ChannelPlanner(IOptions<VerificationOptions> options, CodeChannels channels)
 {
@@ -76,25 +77,41 @@ public sealed class ChannelPlanner(IOptions<VerificationOptions> options, CodeCh
     /// <summary>The channels this deployment offers, in their default order.</summary>
     public IReadOnlyList<Channel> Configured => Parse(options.Value.Channels);
 
-    /// <summary>Whether a start's own list may be used: each channel configured. Null when it may; otherwise why not.</summary>
-    public string? Refuse(IReadOnlyList<Channel> requested)
+    /// <summary>
+    /// Whether a start's own list may be used for a number of <paramref name="regionCode"/>: each channel configured,
+    /// and one of the country's (unless <c>Verification:AllowChannelsBeyondCountry</c>). Null when it may; otherwise why not.
+    /// </summary>
+    public string? Refuse(IReadOnlyList<Channel> requested, string? regionCode)
     {
         ArgumentNullException.ThrowIfNull(requested);
         var configured = Configured;
         var missing = requested.Where(c => !configured.Contains(c)).ToList();
-        return missing.Count == 0
-            ? null
-            : $"channels may only name configured channels ({ChannelNames.Join(configured)}); not {ChannelNames.Join(missing)}.";
-    }
-
-    /// <summary>The plan for a number of <paramref name="regionCode"/>; <paramref name="requested"/>, when given, wins.</summary>
-    public IReadOnlyList<Channel> For(string? regionCode, IReadOnlyList<Channel>? requested)
-    {
-        if (requested is { Count: > 0 })
+        if (missing.Count > 0)
         {
-            return requested;
+            return $"channels may only name configured channels ({ChannelNames.Join(configured)}); not {ChannelNames.Join(missing)}.";
         }
 
+        var offered = options.Value.AllowChannelsBeyondCountry ? configured : Offered(regionCode);
+        var beyond = requested.Where(c => !offered.Contains(c)).ToList();
+        return beyond.Count == 0
+            ? null
+            : $"channels may reorder or leave out this number's channels ({ChannelNames.Join(offered)}) but not add {ChannelNames.Join(beyond)}.";
+    }
+
+    /// <summary>
+    /// The plan for a number of <paramref name="regionCode"/>: the start's own list when given (keeping only the
+    /// channels it may name), else the country's list, else the configured one.
+    /// </summary>
+    public IReadOnlyList<Channel> For(string? regionCode, IReadOnlyList<Channel>? requested)
+    {
+        var offered = Offered(regionCode);
+        var allowed = options.Value.AllowChannelsBeyondCountry ? Configured : offered;
+        return requested?.Where(allowed.Contains).ToList() is { Count: > 0 } kept ? kept : offered;
+    }
+
+    /// <summary>The channels a number of <paramref name="regionCode"/> gets: its country's list, else the configured one.</summary>
+    private IReadOnlyList<Channel> Offered(string? regionCode)
+    {
         foreach (var (region, list) in options.Value.ChannelsByCountry)
         {
             if (string.Equals(region, regionCode, StringComparison.OrdinalIgnoreCase) && !string.IsNullOrWhiteSpace(list))

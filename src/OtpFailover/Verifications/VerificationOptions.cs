@@ -22,9 +22,16 @@ public sealed class VerificationOptions
 
     /// <summary>
     /// Per country (ISO 3166-1 alpha-2, the number's region), its own ordered list of channels, each one of
-    /// <see cref="Channels"/>: <c>Verification:ChannelsByCountry:US = sms</c>. A start's own <c>channels</c> wins.
+    /// <see cref="Channels"/>: <c>Verification:ChannelsByCountry:US = sms</c>. A start's own <c>channels</c> may reorder
+    /// or drop these, but not add others (unless <see cref="AllowChannelsBeyondCountry"/>).
     /// </summary>
     public Dictionary<string, string> ChannelsByCountry { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Whether a start's own <c>channels</c> may name any configured channel, not only those of the number's country
+    /// list. Off: a caller cannot send SMS into a country the operator routed to WhatsApp only.
+    /// </summary>
+    public bool AllowChannelsBeyondCountry { get; set; }
 
     /// <summary>
     /// When SMS is not the last channel of a plan: how long to wait for its delivery report before the next channel.

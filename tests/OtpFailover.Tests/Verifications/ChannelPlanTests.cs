@@ -173,9 +173,9 @@ public sealed class ChannelPlanTests
     }
 
     [Fact]
-    public async Task TheStartsOwnList_WinsOverTheCountrysList()
+    public async Task TheStartsOwnList_MayReorderOrDropTheCountrysChannels()
     {
-        await using var app = await TestApp.StartAsync(o => o.ChannelsByCountry["US"] = "sms");
+        await using var app = await TestApp.StartAsync(o => o.ChannelsByCountry["US"] = "sms, whatsapp");
         var verification = await StartAsync(app, "+14155550123", [Channel.WhatsApp]);
 
         await app.WhatsApp.WaitForMessageAsync();
@@ -184,6 +184,42 @@ public sealed class ChannelPlanTests
 
         Assert.Equal(0, app.Sms.Calls);
         Assert.Equal([Channel.WhatsApp], (await app.GetAsync(verification.Id)).Plan);
+    }
+
+    [Fact]
+    public async Task TheStartsOwnList_CannotAddAChannelTheCountryIsNotRoutedTo()
+    {
+        // The operator routed Brazil to WhatsApp only: a caller's channels: ["sms"] must not send SMS there.
+        await using var app = await TestApp.StartAsync(o => o.ChannelsByCountry["BR"] = "whatsapp");
+
+        var refused = await ExecuteAsync(await app.Api.StartVerification(Json("POST", "/api/verifications", """{"phoneNumber":"+5511987654321","channels":["sms"]}"""), app.Client, default));
+        var reordered = await ExecuteAsync(await app.Api.StartVerification(Json("POST", "/api/verifications", """{"phoneNumber":"+5511987654322","channels":["sms","whatsapp"]}"""), app.Client, default));
+
+        Assert.Equal(400, refused.Status);
+        Assert.Equal("urn:otpfailover:problem:invalid-request", refused.ProblemType);
+        Assert.Contains("sms", refused.Json.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(400, reordered.Status);
+        Assert.DoesNotContain(await app.RowsAsync(), r => r.RowKey == "verification");
+        // Called as a library, the service keeps to the country's channels too.
+        var direct = await StartAsync(app, "+5511987654323", [Channel.Sms, Channel.WhatsApp]);
+        await app.WhatsApp.WaitForMessageAsync();
+        Assert.Equal([Channel.WhatsApp], (await app.GetAsync(direct.Id)).Plan);
+        Assert.Equal(0, app.Sms.Calls);
+    }
+
+    [Fact]
+    public async Task WithTheSettingOn_TheStartsOwnList_MayNameAnyConfiguredChannel()
+    {
+        await using var app = await TestApp.StartAsync(o =>
+        {
+            o.ChannelsByCountry["BR"] = "whatsapp";
+            o.AllowChannelsBeyondCountry = true;
+        });
+
+        var started = await ExecuteAsync(await app.Api.StartVerification(Json("POST", "/api/verifications", """{"phoneNumber":"+5511987654321","channels":["sms"]}"""), app.Client, default));
+
+        Assert.True(started.Status == 202, started.Body);
+        await app.Sms.WaitForMessageAsync();
     }
 
     [Fact]
