@@ -93,6 +93,29 @@ public sealed class EdgeDefectTests
         Assert.Equal(VerificationStatus.Expired, (await app.GetAsync(id)).Status);
     }
 
+    [Theory]
+    [InlineData(0)] // the very moment the code's lifetime ends
+    [InlineData(1)]
+    [InlineData(3600)] // an hour late: the expiry step's timer was lost with a crashed worker
+    public async Task ARightCode_PastItsExpiry_IsNeverApproved_WhateverTheRowStillSays(int secondsLate)
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var app = await TestApp.StartAsync(time: time);
+        var id = await TestRows.InsertBareAsync(app, "+14155550123", time.GetUtcNow());
+        var row = (await app.GetAsync(id))!;
+        Assert.Equal(VerificationStatus.Pending, row.Status);
+        time.SetUtcNow(row.ExpiresAt + TimeSpan.FromSeconds(secondsLate));
+        var code = app.Services.GetRequiredService<OtpFailover.Codes.CodeGenerator>().Derive(id, row.CodeLength);
+
+        var check = await app.Verifications.CheckAsync(id, code, app.Client, default);
+        var api = await ExecuteAsync(await app.Api.CheckCode(Json("POST", "/", $$"""{"code":"{{code}}"}"""), id, app.Client, default));
+
+        Assert.NotEqual(CheckOutcome.Approved, check.Outcome);
+        Assert.NotEqual(VerificationStatus.Approved, (await app.GetAsync(id)).Status);
+        Assert.NotEqual(200, api.Status);
+        Assert.DoesNotContain("\"approved\"", api.Body, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task AResendWhoseSignalCannotBeDelivered_IsTakenBack_Answering503_AndCanBeAskedAgain()
     {
