@@ -73,7 +73,8 @@ public sealed record PhoneNumber
 
     /// <summary>
     /// The number as logs and API responses show it: country code and the next digits, then stars, then the last
-    /// two digits (<c>+14155550123</c> becomes <c>+1415*****23</c>).
+    /// two digits (<c>+14155550123</c> becomes <c>+1415*****23</c>). At least half of the national number and at
+    /// least four digits are hidden; a short national number is hidden whole (<c>+290****</c>).
     /// </summary>
     public string Masked => Mask(E164);
 
@@ -145,13 +146,28 @@ public sealed record PhoneNumber
     public static string Mask(string e164)
     {
         ArgumentNullException.ThrowIfNull(e164);
-        if (e164.Length < 9)
+        int countryCodeLength;
+        try
+        {
+            countryCodeLength = Util.Parse(e164, null).CountryCode.ToString(System.Globalization.CultureInfo.InvariantCulture).Length;
+        }
+        catch (LibPhoneNumber.NumberParseException)
         {
             return new string('*', e164.Length);
         }
 
-        const int visibleStart = 5, visibleEnd = 2;
-        return string.Concat(e164.AsSpan(0, visibleStart), new string('*', e164.Length - visibleStart - visibleEnd), e164.AsSpan(e164.Length - visibleEnd));
+        // The national number: at least half of it hidden, and at least four digits (all of a short one). What stays
+        // visible is split between its start (after the country code) and its last two digits.
+        var national = e164.Length - 1 - countryCodeLength;
+        if (national <= 0)
+        {
+            return new string('*', e164.Length);
+        }
+
+        var hidden = Math.Min(national, Math.Max((national + 1) / 2, 4));
+        var visibleEnd = Math.Min(2, national - hidden);
+        var visibleStart = 1 + countryCodeLength + (national - hidden - visibleEnd);
+        return string.Concat(e164.AsSpan(0, visibleStart), new string('*', hidden), e164.AsSpan(e164.Length - visibleEnd));
     }
 
     /// <summary>Masked, so that a number formatted into a log line never shows whole.</summary>

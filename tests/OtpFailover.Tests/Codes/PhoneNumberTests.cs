@@ -66,6 +66,42 @@ public sealed class PhoneNumberTests
     }
 
     [Fact]
+    public void Masked_HidesAtLeastHalfOfTheNationalNumber_AndAtLeastFourDigits_InEveryCountry()
+    {
+        // Every region's example mobile and fixed-line numbers, short numbering plans (Saint Helena, Niue, Tokelau) included.
+        var util = global::PhoneNumbers.PhoneNumberUtil.GetInstance();
+        var checkedNumbers = 0;
+        foreach (var region in util.GetSupportedRegions())
+        {
+            foreach (var type in new[] { global::PhoneNumbers.PhoneNumberType.MOBILE, global::PhoneNumbers.PhoneNumberType.FIXED_LINE })
+            {
+                if (util.GetExampleNumberForType(region, type) is not { } example)
+                {
+                    continue;
+                }
+
+                var e164 = util.Format(example, global::PhoneNumbers.PhoneNumberFormat.E164);
+                var national = e164.Length - 1 - example.CountryCode.ToString(System.Globalization.CultureInfo.InvariantCulture).Length;
+                var masked = PhoneNumber.Mask(e164);
+                var hidden = masked.Count(c => c == '*');
+
+                Assert.Equal(e164.Length, masked.Length);
+                Assert.True(hidden * 2 >= national && hidden >= Math.Min(4, national), $"{region}: {masked} hides {hidden} of {national} national digits");
+                Assert.StartsWith($"+{example.CountryCode}", masked, StringComparison.Ordinal);
+                for (var i = 0; i < e164.Length; i++)
+                {
+                    Assert.True(masked[i] == '*' || masked[i] == e164[i], $"{region}: {masked} is not {e164} with digits hidden");
+                }
+
+                checkedNumbers++;
+            }
+        }
+
+        Assert.True(checkedNumbers > 400, $"only {checkedNumbers} example numbers");
+        Assert.Equal("+290****", PhoneNumber.Mask("+2905134"));
+    }
+
+    [Fact]
     public void Protector_RoundTrips_BindsTheCiphertextToTheVerification_AndIndexesStably()
     {
         var protector = new PhoneNumberProtector(new ServerSecret(Options.Create(new VerificationOptions { CodeKey = Convert.ToBase64String(new byte[32]) })));
