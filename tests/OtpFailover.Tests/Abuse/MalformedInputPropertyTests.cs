@@ -89,6 +89,48 @@ public sealed class MalformedInputPropertyTests
     }
 
     [Fact]
+    public async Task StartVerification_AnswersEveryCallbackUrlLocaleAndChannels_WithoutA5xx_AndRefusalsWriteNothing()
+    {
+        // A valid number, so that the start gets as far as the callback URL, the locale and the channels; callbacks on,
+        // outside Development, with Unicode and IPv6 entries among the allowed hosts.
+        await using var app = await TestApp.StartAsync(
+            o => (o.CodeLifetime, o.WhatsAppDeliveryTimeout) = (TimeSpan.FromHours(1), TimeSpan.FromMinutes(30)),
+            services: s => Callbacks.CallbackReceiver.UseIn(s, [], c => c.AllowedHosts = "*.example.com, bücher.example, [2001:db8::1]:8443", environment: "Production"));
+        var label = Gen.OneOf(
+            Gen.Char["abcxyz09-_\u0378\uFFFF\u2488üßİ\u00AD\u200B\u202E%"].Array[1, 12].Select(c => new string(c)),
+            Gen.String[1, 12],
+            Gen.OneOf(Gen.Const("hooks"), Gen.Const("xn--bcher-kva"), Gen.Const("bücher"), Gen.Const("xn--"), Gen.Const("\u0378"), Gen.Const("\uFFFF"), Gen.Const("\u2488"), Gen.Const("evilexample")));
+        var host = Gen.OneOf(
+            label.Array[1, 4].Select(labels => string.Join('.', labels)),
+            label.Select(l => $"{l}.example.com"),
+            Gen.OneOf(Gen.Const("[2001:db8::1]"), Gen.Const("[::1]"), Gen.Const("[fe80::1%25eth0]"), Gen.Const("169.254.169.254"), Gen.Const("bücher.example"), Gen.Const("[")));
+        var url = Gen.Select(
+            Gen.OneOf(Gen.Const("https://"), Gen.Const("http://"), Gen.Const("ftp://"), Gen.Const("//"), Gen.Const(string.Empty)),
+            host,
+            Gen.OneOf(Gen.Const(string.Empty), Gen.Const(":8443"), Gen.Const(":0"), Gen.Const(":99999"), Gen.Const(":-1")),
+            Gen.OneOf(Gen.Const("/otp"), Gen.Const(string.Empty), Gen.Const("/otp#x"), Text))
+            .Select((scheme, h, port, path) => JsonSerializer.Serialize(scheme + h + port + path));
+        var locale = Gen.OneOf(
+            Text.Select(t => JsonSerializer.Serialize(t)),
+            Gen.OneOf(Gen.Const("pt-BR"), Gen.Const("zh-Hant-TW"), Gen.Const("en-u-ca-gregory"), Gen.Const("i-klingon"), Gen.Const("x-private"), Gen.Const("\u0130stanbul"), Gen.Const(new string('a', 300))).Select(t => JsonSerializer.Serialize(t)),
+            JsonValue);
+        var channels = Gen.OneOf(
+            Gen.OneOf(Gen.Const("whatsapp"), Gen.Const("sms"), Gen.Const("SMS"), Gen.Const("email"), Gen.Const(string.Empty), Text).Array[0, 4].Select(a => JsonSerializer.Serialize(a)),
+            JsonValue);
+        var body = Gen.Select(Gen.Bool.Array[3], url, locale, channels).Select((present, u, l, c) =>
+            "{" + string.Join(",", new[] { $"\"phoneNumber\":\"{Number}\"", present[0] ? $"\"callbackUrl\":{u}" : null, present[1] ? $"\"locale\":{l}" : null, present[2] ? $"\"channels\":{c}" : null }.Where(p => p is not null)) + "}");
+
+        var answered = new System.Collections.Concurrent.ConcurrentDictionary<int, int>();
+        await body.SampleAsync(async json =>
+        {
+            var response = await AssertRefusedAsync(app, async () => await ExecuteAsync(await app.Api.StartVerification(Json("POST", "/api/verifications", json), app.Client, default)));
+            answered.AddOrUpdate(response.Status, 1, (_, n) => n + 1);
+        }, iter: 400, threads: 1);
+
+        Assert.True(answered.GetValueOrDefault(400) > 0, string.Join(", ", answered));
+    }
+
+    [Fact]
     public async Task TheVerificationRoutes_AnswerEveryMalformedIdAndCode_WithA4xxProblem_AndWriteNothing()
     {
         await using var app = await QuietAppAsync();
