@@ -10,7 +10,45 @@ import { verificationSettings, whatsAppSettings, smsSettings, abuseSettings, ret
 param environmentName string
 
 @minLength(1)
-@description('Region of every resource (Communication Services and its Event Grid topic are global).')
+@description('Region of every resource (Communication Services and its Event Grid topic are global): one that offers Flex Consumption.')
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'southindia'
+  'spaincentral'
+  'swedencentral'
+  'uaenorth'
+  'uksouth'
+  'ukwest'
+  'westcentralus'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
 param location string
 
 @description('Object id of whoever runs azd (azd sets it): may read and write the Key Vault secrets the hooks manage.')

@@ -191,10 +191,10 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     serverFarmId: plan.id
     httpsOnly: true
     keyVaultReferenceIdentity: identityId
+    // No ftpsState or http20Enabled: ARM refuses FtpsState on Flex Consumption where it is enforced (51021), and
+    // Microsoft's Flex templates set neither; FTP is off through the basic publishing credentials policies instead.
     siteConfig: {
       minTlsVersion: '1.2'
-      ftpsState: 'Disabled'
-      http20Enabled: true
     }
     functionAppConfig: {
       deployment: {

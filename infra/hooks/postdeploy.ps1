@@ -12,13 +12,17 @@ function Invoke-WithRetry([scriptblock] $step) {
     for ($attempt = 1; $attempt -le 8; $attempt++) {
         if (& $step) { return $true }
         if ($attempt -lt 8) {
-            Write-Host "postdeploy: not yet (attempt $attempt); trying again in 30 s"
-            Start-Sleep -Seconds 30
+            $wait = if ($env:OTPFAILOVER_HOOK_RETRY_SECONDS) { [int] $env:OTPFAILOVER_HOOK_RETRY_SECONDS } else { 30 }
+            Write-Host "postdeploy: not yet (attempt $attempt); trying again in $wait s"
+            Start-Sleep -Seconds $wait
         }
     }
     return $false
 }
 
+# Every Azure Resource Manager call names azd's subscription, not whichever one az has selected.
+$subscription = if ($env:AZURE_SUBSCRIPTION_ID) { $env:AZURE_SUBSCRIPTION_ID } else { Get-Value AZURE_SUBSCRIPTION_ID }
+if (-not $subscription) { Write-Error 'postdeploy: AZURE_SUBSCRIPTION_ID is not set in this azd environment'; exit 1 }
 $group = Get-Value AZURE_RESOURCE_GROUP
 $topic = Get-Value AZURE_EVENT_GRID_SYSTEM_TOPIC_NAME
 $vault = Get-Value AZURE_KEY_VAULT_NAME
@@ -37,6 +41,7 @@ Write-Host "postdeploy: subscribing $smsUrl to SMS delivery reports"
 $subscribed = Invoke-WithRetry {
     az eventgrid system-topic event-subscription create `
         --name sms-delivery-reports `
+        --subscription $subscription `
         --resource-group $group `
         --system-topic-name $topic `
         --endpoint-type webhook `
@@ -59,7 +64,7 @@ Write-Host @"
 OtpFailover is deployed.
 
   API           $(Get-Value API_BASE_URL)/verifications
-  function key  az functionapp keys list --resource-group $group --name $app --query functionKeys.default --output tsv
+  function key  az functionapp keys list --subscription $subscription --resource-group $group --name $app --query functionKeys.default --output tsv
 
 Left to do by hand (README, "Deploy to Azure"):
   1. Meta's app dashboard, WhatsApp > Configuration > Webhook:

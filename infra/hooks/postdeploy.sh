@@ -11,14 +11,18 @@ value() { azd env get-value "$1"; }
 # starting: each step is tried for a few minutes before the hook gives up.
 retry() {
   attempt=1
+  wait=${OTPFAILOVER_HOOK_RETRY_SECONDS:-30}
   until "$@"; do
     [ "$attempt" -lt 8 ] || return 1
-    echo "postdeploy: not yet (attempt $attempt); trying again in 30 s" >&2
+    echo "postdeploy: not yet (attempt $attempt); trying again in $wait s" >&2
     attempt=$((attempt + 1))
-    sleep 30
+    sleep "$wait"
   done
 }
 
+# Every Azure Resource Manager call names azd's subscription, not whichever one az has selected.
+subscription=${AZURE_SUBSCRIPTION_ID:-$(value AZURE_SUBSCRIPTION_ID)}
+[ -n "$subscription" ] || { echo "postdeploy: AZURE_SUBSCRIPTION_ID is not set in this azd environment" >&2; exit 1; }
 group=$(value AZURE_RESOURCE_GROUP)
 topic=$(value AZURE_EVENT_GRID_SYSTEM_TOPIC_NAME)
 vault=$(value AZURE_KEY_VAULT_NAME)
@@ -32,6 +36,7 @@ retry read_key || { echo "postdeploy: cannot read $key_secret from $vault" >&2; 
 subscribe() {
   az eventgrid system-topic event-subscription create \
     --name sms-delivery-reports \
+    --subscription "$subscription" \
     --resource-group "$group" \
     --system-topic-name "$topic" \
     --endpoint-type webhook \
@@ -55,7 +60,7 @@ cat <<TEXT
 OtpFailover is deployed.
 
   API           $(value API_BASE_URL)/verifications
-  function key  az functionapp keys list --resource-group $group --name $app --query functionKeys.default --output tsv
+  function key  az functionapp keys list --subscription $subscription --resource-group $group --name $app --query functionKeys.default --output tsv
 
 Left to do by hand (README, "Deploy to Azure"):
   1. Meta's app dashboard, WhatsApp > Configuration > Webhook:

@@ -16,15 +16,20 @@ if (-not (Get-Command az -ErrorAction SilentlyContinue)) { Fail 'the Azure CLI (
 
 $envName = Get-EnvValue AZURE_ENV_NAME
 $vault = Get-EnvValue AZURE_KEY_VAULT_NAME
+# Every Azure Resource Manager call names azd's subscription: az's own selection may be another one, where the
+# resource group does not exist (and new keys would replace the vault's).
+$subscription = if ($env:AZURE_SUBSCRIPTION_ID) { $env:AZURE_SUBSCRIPTION_ID } else { Get-EnvValue AZURE_SUBSCRIPTION_ID }
+if (-not $subscription) { Fail 'AZURE_SUBSCRIPTION_ID is not set in this azd environment; nothing was changed' }
 
 if (-not $vault) {
     # A fresh environment, or one whose values were lost (another machine): only the first may make keys.
-    $exists = az group exists --name "rg-$envName" --output tsv
-    if ($LASTEXITCODE -ne 0) { Fail 'cannot ask Azure whether the resource group exists (is az signed in?)' }
+    $exists = az group exists --name "rg-$envName" --subscription $subscription --output tsv
+    if ($LASTEXITCODE -ne 0) { Fail "cannot ask Azure whether rg-$envName exists (is az signed in?); nothing was changed" }
     if ($exists -eq 'true') { Fail "rg-$envName exists but this environment does not know its Key Vault: run 'azd env refresh' first, so the keys in it are kept" }
+    if ($exists -ne 'false') { Fail "az answered '$exists' when asked whether rg-$envName exists; nothing was changed" }
 }
 else {
-    az keyvault show --name $vault --query name --output tsv | Out-Null
+    az keyvault show --name $vault --subscription $subscription --query name --output tsv | Out-Null
     if ($LASTEXITCODE -ne 0) { Fail "cannot read Key Vault $vault (is az signed in as the account azd uses?); nothing was changed" }
 }
 

@@ -13,14 +13,22 @@ command -v openssl >/dev/null 2>&1 || fail "openssl is needed to make the keys"
 
 env_name=$(azd env get-value AZURE_ENV_NAME 2>/dev/null || true)
 vault=$(azd env get-value AZURE_KEY_VAULT_NAME 2>/dev/null || true)
+# Every Azure Resource Manager call names azd's subscription: az's own selection may be another one, where the
+# resource group does not exist (and new keys would replace the vault's).
+subscription=${AZURE_SUBSCRIPTION_ID:-$(azd env get-value AZURE_SUBSCRIPTION_ID 2>/dev/null || true)}
+[ -n "$subscription" ] || fail "AZURE_SUBSCRIPTION_ID is not set in this azd environment; nothing was changed"
 
 if [ -z "$vault" ]; then
   # A fresh environment, or one whose values were lost (another machine): only the first may make keys.
-  if [ "$(az group exists --name "rg-$env_name" --output tsv)" = "true" ]; then
-    fail "rg-$env_name exists but this environment does not know its Key Vault: run 'azd env refresh' first, so the keys in it are kept"
-  fi
+  exists=$(az group exists --name "rg-$env_name" --subscription "$subscription" --output tsv) \
+    || fail "cannot ask Azure whether rg-$env_name exists (is az signed in?); nothing was changed"
+  case "$exists" in
+    true) fail "rg-$env_name exists but this environment does not know its Key Vault: run 'azd env refresh' first, so the keys in it are kept" ;;
+    false) ;;
+    *) fail "az answered '$exists' when asked whether rg-$env_name exists; nothing was changed" ;;
+  esac
 else
-  az keyvault show --name "$vault" --query name --output tsv >/dev/null || fail "cannot read Key Vault $vault (is az signed in as the account azd uses?); nothing was changed"
+  az keyvault show --name "$vault" --subscription "$subscription" --query name --output tsv >/dev/null || fail "cannot read Key Vault $vault (is az signed in as the account azd uses?); nothing was changed"
 fi
 
 ensure() { # ensure ENV_NAME SECRET_NAME KIND

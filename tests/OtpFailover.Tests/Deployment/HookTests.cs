@@ -26,13 +26,17 @@ public sealed partial class HookTests : IDisposable
               *) exit 2 ;;
             esac
             """);
-        // az: the answers the test chose; every call is logged.
+        // az: the answers the test chose; every call is logged. az has its own selected subscription (not azd's): an
+        // Azure Resource Manager call that does not name azd's subscription sees none of azd's resources.
         Write("az", """
             #!/bin/sh
             echo "$*" >> "$FAKE_HOME/az.log"
+            [ "${FAKE_AZ_SIGNED_OUT:-0}" = 1 ] && { echo "ERROR: Please run 'az login' to setup account." >&2; exit 1; }
+            case " $* " in *" --subscription sub-azd "*) azd_subscription=1 ;; *) azd_subscription=0 ;; esac
             case "$1 $2" in
-              "group exists") echo "${FAKE_RG_EXISTS:-false}" ;;
-              "keyvault show") [ "${FAKE_VAULT_OK:-0}" = 1 ] || { echo "ERROR: unauthorized" >&2; exit 1; } ;;
+              "group exists") if [ "$azd_subscription" = 1 ]; then echo "${FAKE_RG_EXISTS:-false}"; else echo false; fi ;;
+              "keyvault show") [ "${FAKE_VAULT_OK:-0}" = 1 ] && [ "$azd_subscription" = 1 ] || { echo "ERROR: The Resource 'Microsoft.KeyVault/vaults' was not found" >&2; exit 1; } ;;
+              "eventgrid system-topic") [ "$azd_subscription" = 1 ] || { echo "ERROR: (ResourceGroupNotFound) Resource group 'rg-otp' could not be found." >&2; exit 1; } ;;
               "keyvault secret")
                 [ "${FAKE_VAULT_OK:-0}" = 1 ] || { echo "ERROR: unauthorized" >&2; exit 1; }
                 name=$(printf '%s' "$*" | sed -n "s/.*name=='\([^']*\)'.*/\1/p")
@@ -58,6 +62,9 @@ public sealed partial class HookTests : IDisposable
         start.ArgumentList.Add(Path.Combine(Bicep.InfraFolder, "hooks", hook));
         start.Environment["PATH"] = $"{_folder}:{Environment.GetEnvironmentVariable("PATH")}";
         start.Environment["FAKE_HOME"] = _folder;
+        // azd hands every hook its environment's values, the subscription among them.
+        start.Environment["AZURE_SUBSCRIPTION_ID"] = "sub-azd";
+        start.Environment["OTPFAILOVER_HOOK_RETRY_SECONDS"] = "0";
         foreach (var (name, value) in variables)
         {
             start.Environment[name] = value;
@@ -137,6 +144,57 @@ public sealed partial class HookTests : IDisposable
         Assert.Equal("", env["WHATSAPP_ACCESS_TOKEN"]);
         Assert.Equal("not-written", env["WHATSAPP_APP_SECRET"]);
     }
+
+    [SkippableFact]
+    public async Task ASignedOutAz_StopsPreprovision_WithoutMakingAKey()
+    {
+        // az group exists failing used to read as "no such group": new keys, and the vault's replaced on deploy.
+        Skip.If(OperatingSystem.IsWindows(), "sh hooks");
+        SetEnv(("AZURE_ENV_NAME", "otp"));
+
+        var (exitCode, output) = await RunAsync("preprovision.sh", ("FAKE_AZ_SIGNED_OUT", "1"), ("FAKE_RG_EXISTS", "true"));
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("cannot ask Azure whether rg-otp exists", output, StringComparison.Ordinal);
+        Assert.False(Env().ContainsKey("OTPFAILOVER_CODE_KEY"));
+    }
+
+    [SkippableFact]
+    public async Task WithAzOnAnotherSubscription_PreprovisionStillSeesAzdsResourceGroup_AndMakesNoKey()
+    {
+        Skip.If(OperatingSystem.IsWindows(), "sh hooks");
+        SetEnv(("AZURE_ENV_NAME", "otp"));
+
+        var (exitCode, output) = await RunAsync("preprovision.sh", ("FAKE_RG_EXISTS", "true"));
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("azd env refresh", output, StringComparison.Ordinal);
+        Assert.False(Env().ContainsKey("OTPFAILOVER_CODE_KEY"));
+        Assert.All(ArmCalls(), call => Assert.Contains("--subscription sub-azd", call, StringComparison.Ordinal));
+    }
+
+    [SkippableFact]
+    public async Task WithAzOnAnotherSubscription_PostdeploySubscribesTheWebhook_InAzdsSubscription()
+    {
+        Skip.If(OperatingSystem.IsWindows(), "sh hooks");
+        SetEnv(
+            ("AZURE_RESOURCE_GROUP", "rg-otp"), ("AZURE_EVENT_GRID_SYSTEM_TOPIC_NAME", "evgt-otp"), ("AZURE_KEY_VAULT_NAME", "kv-otp"),
+            ("AZURE_FUNCTION_APP_NAME", "func-otp"), ("SMS_WEBHOOK_URL", "https://func-otp.azurewebsites.net/api/webhooks/acs"),
+            ("SMS_WEBHOOK_KEY_SECRET", "sms-webhook-key"), ("API_BASE_URL", "https://func-otp.azurewebsites.net/api"),
+            ("WHATSAPP_WEBHOOK_URL", "https://func-otp.azurewebsites.net/api/webhooks/whatsapp"), ("WHATSAPP_VERIFY_TOKEN_SECRET", "whatsapp-verify-token"),
+            ("AZURE_COMMUNICATION_SERVICES_NAME", "acs-otp"));
+
+        var (exitCode, output) = await RunAsync("postdeploy.sh", ("FAKE_VAULT_OK", "1"));
+
+        Assert.True(exitCode == 0, output);
+        Assert.Contains(ArmCalls(), call => call.StartsWith("eventgrid system-topic event-subscription create", StringComparison.Ordinal));
+        Assert.All(ArmCalls(), call => Assert.Contains("--subscription sub-azd", call, StringComparison.Ordinal));
+        Assert.Contains("az functionapp keys list --subscription sub-azd", output, StringComparison.Ordinal);
+    }
+
+    /// <summary>The az calls that go to Azure Resource Manager (not a Key Vault's own data plane).</summary>
+    private List<string> ArmCalls() =>
+        [.. File.ReadAllLines(Path.Combine(_folder, "az.log")).Where(call => !call.StartsWith("keyvault secret", StringComparison.Ordinal))];
 
     [GeneratedRegex("^[0-9a-f]{64}$")]
     private static partial Regex HexKey();

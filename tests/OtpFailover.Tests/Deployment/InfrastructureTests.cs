@@ -158,4 +158,39 @@ public sealed class InfrastructureTests
         Assert.Equal("false", storage["properties"]!["allowBlobPublicAccess"]!.ToJsonString());
         Assert.DoesNotContain("br/public", string.Concat(Directory.GetFiles(Bicep.InfraFolder, "*.bicep", SearchOption.AllDirectories).Select(File.ReadAllText)), StringComparison.Ordinal);
     }
+
+    [SkippableFact]
+    public async Task TheFlexConsumptionSite_SetsNoSiteConfigArmRefusesForFlex()
+    {
+        // ARM answers BadRequest 51021 to FtpsState on a Flex Consumption site in regions that enforce it; Microsoft's
+        // Flex templates set neither it nor http20Enabled.
+        Bicep.SkipUnlessItRuns();
+        var template = await Bicep.BuildMainAsync();
+
+        var site = Resources(template).Single(r => r["type"]?.ToString() == "Microsoft.Web/sites");
+        var siteConfig = site["properties"]!["siteConfig"]!.AsObject();
+
+        Assert.False(siteConfig.ContainsKey("ftpsState"), siteConfig.ToJsonString());
+        Assert.False(siteConfig.ContainsKey("http20Enabled"), siteConfig.ToJsonString());
+        Assert.NotNull(site["properties"]!["functionAppConfig"]);
+    }
+
+    [SkippableFact]
+    public async Task TheLocation_IsOneThatOffersFlexConsumption_AndAzdOffersItsPicker()
+    {
+        Bicep.SkipUnlessItRuns();
+        var template = await Bicep.BuildMainAsync();
+
+        var location = template["parameters"]!["location"]!;
+        var allowed = location["allowedValues"]!.AsArray().Select(v => v!.GetValue<string>()).ToList();
+
+        Assert.Equal("location", location["metadata"]!["azd"]!["type"]!.GetValue<string>());
+        Assert.Contains("westeurope", allowed);
+        Assert.Contains("eastus", allowed);
+        Assert.DoesNotContain("westindia", allowed); // no Flex Consumption there
+        Assert.DoesNotContain("eastus2euap", allowed); // a canary region, not for production
+    }
+
+    private static IEnumerable<JsonObject> Resources(JsonObject template) =>
+        Bicep.Templates(template).SelectMany(t => t["resources"] is JsonArray a ? a.OfType<JsonObject>() : t["resources"] is JsonObject o ? o.Select(r => r.Value).OfType<JsonObject>() : []);
 }
