@@ -5,9 +5,9 @@ using OtpFailover.Tests.Infrastructure;
 namespace OtpFailover.Tests.Deployment;
 
 /// <summary>
-/// The azd hooks that make and keep the keys, run by <c>sh</c> against stand-in <c>azd</c> and <c>az</c> commands:
-/// a key is made once, kept while the vault holds it, and never made when the vault cannot be read. (The PowerShell
-/// twins cannot run here: no pwsh.)
+/// The azd hooks, each run by <c>sh</c> (its <c>.sh</c>) and by PowerShell 7 (its <c>.ps1</c> twin, PowerShell being
+/// the repository's .NET tool) against stand-in <c>azd</c> and <c>az</c> commands: a key is made once, kept while the
+/// vault holds it, and never made when Azure cannot be asked; every Resource Manager call names azd's subscription.
 /// </summary>
 public sealed partial class HookTests : IDisposable
 {
@@ -56,10 +56,26 @@ public sealed partial class HookTests : IDisposable
     private Dictionary<string, string> Env() =>
         File.ReadAllLines(Path.Combine(_folder, "env")).Select(l => l.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
 
-    private Task<(int ExitCode, string Output)> RunAsync(string hook, params (string Name, string Value)[] variables)
+    /// <summary>Runs a hook (<c>preprovision</c>) in a shell: <c>sh</c> runs its <c>.sh</c>, <c>pwsh</c> its <c>.ps1</c> twin.</summary>
+    private async Task<(int ExitCode, string Output)> RunAsync(string shell, string hook, params (string Name, string Value)[] variables)
     {
-        var start = new ProcessStartInfo("sh") { WorkingDirectory = ChildProcesses.RepositoryRoot };
-        start.ArgumentList.Add(Path.Combine(Bicep.InfraFolder, "hooks", hook));
+        Skip.If(OperatingSystem.IsWindows(), "the stand-in az and azd are sh scripts");
+        ProcessStartInfo start;
+        if (shell == "pwsh")
+        {
+            Skip.IfNot(await PowerShell.Value, "PowerShell (the .NET tool in .config/dotnet-tools.json) could not be restored");
+            start = new ProcessStartInfo("dotnet") { WorkingDirectory = ChildProcesses.RepositoryRoot };
+            foreach (var argument in new[] { "pwsh", "-NoProfile", "-NonInteractive", "-File", Path.Combine(Bicep.InfraFolder, "hooks", $"{hook}.ps1") })
+            {
+                start.ArgumentList.Add(argument);
+            }
+        }
+        else
+        {
+            start = new ProcessStartInfo("sh") { WorkingDirectory = ChildProcesses.RepositoryRoot };
+            start.ArgumentList.Add(Path.Combine(Bicep.InfraFolder, "hooks", $"{hook}.sh"));
+        }
+
         start.Environment["PATH"] = $"{_folder}:{Environment.GetEnvironmentVariable("PATH")}";
         start.Environment["FAKE_HOME"] = _folder;
         // azd hands every hook its environment's values, the subscription among them.
@@ -70,16 +86,24 @@ public sealed partial class HookTests : IDisposable
             start.Environment[name] = value;
         }
 
-        return ChildProcesses.RunAsync(start, TimeSpan.FromMinutes(1));
+        return await ChildProcesses.RunAsync(start, TimeSpan.FromMinutes(2));
     }
 
-    [SkippableFact]
-    public async Task AFreshEnvironment_GetsANewCodeKey_WebhookKey_AndCallbackSigningKey()
+    /// <summary>PowerShell 7 as the repository's .NET tool (restored once per test run); false when it cannot be had.</summary>
+    private static readonly Lazy<Task<bool>> PowerShell = new(async () =>
     {
-        Skip.If(OperatingSystem.IsWindows(), "sh hooks");
+        var restore = new ProcessStartInfo("dotnet", "tool restore") { WorkingDirectory = ChildProcesses.RepositoryRoot };
+        return (await ChildProcesses.RunAsync(restore, TimeSpan.FromMinutes(5))).ExitCode == 0;
+    });
+
+    [SkippableTheory]
+    [InlineData("sh")]
+    [InlineData("pwsh")]
+    public async Task AFreshEnvironment_GetsANewCodeKey_WebhookKey_AndCallbackSigningKey(string shell)
+    {
         SetEnv(("AZURE_ENV_NAME", "otp"));
 
-        var (exitCode, output) = await RunAsync("preprovision.sh");
+        var (exitCode, output) = await RunAsync(shell, "preprovision");
 
         Assert.True(exitCode == 0, output);
         var env = Env();
@@ -90,13 +114,14 @@ public sealed partial class HookTests : IDisposable
         Assert.True(validation.Succeeded, validation.FailureMessage);
     }
 
-    [SkippableFact]
-    public async Task KeysTheVaultHolds_AreKept_AndNeverPassedAgain()
+    [SkippableTheory]
+    [InlineData("sh")]
+    [InlineData("pwsh")]
+    public async Task KeysTheVaultHolds_AreKept_AndNeverPassedAgain(string shell)
     {
-        Skip.If(OperatingSystem.IsWindows(), "sh hooks");
         SetEnv(("AZURE_ENV_NAME", "otp"), ("AZURE_KEY_VAULT_NAME", "kv-otp"), ("OTPFAILOVER_CODE_KEY", "a-stale-copy"));
 
-        var (exitCode, output) = await RunAsync("preprovision.sh", ("FAKE_VAULT_OK", "1"), ("FAKE_SECRETS", "verification-code-key sms-webhook-key callback-signing-key"));
+        var (exitCode, output) = await RunAsync(shell, "preprovision", ("FAKE_VAULT_OK", "1"), ("FAKE_SECRETS", "verification-code-key sms-webhook-key callback-signing-key"));
 
         Assert.True(exitCode == 0, output);
         Assert.Equal("", Env()["OTPFAILOVER_CODE_KEY"]);
@@ -104,39 +129,42 @@ public sealed partial class HookTests : IDisposable
         Assert.Equal("", Env()["OTPFAILOVER_CALLBACK_SIGNING_KEY"]);
     }
 
-    [SkippableFact]
-    public async Task AVaultItCannotRead_StopsIt_WithoutMakingAKey()
+    [SkippableTheory]
+    [InlineData("sh")]
+    [InlineData("pwsh")]
+    public async Task AVaultItCannotRead_StopsIt_WithoutMakingAKey(string shell)
     {
-        Skip.If(OperatingSystem.IsWindows(), "sh hooks");
         SetEnv(("AZURE_ENV_NAME", "otp"), ("AZURE_KEY_VAULT_NAME", "kv-otp"));
 
-        var (exitCode, output) = await RunAsync("preprovision.sh", ("FAKE_VAULT_OK", "0"));
+        var (exitCode, output) = await RunAsync(shell, "preprovision", ("FAKE_VAULT_OK", "0"));
 
         Assert.NotEqual(0, exitCode);
         Assert.Contains("cannot read Key Vault kv-otp", output, StringComparison.Ordinal);
         Assert.False(Env().ContainsKey("OTPFAILOVER_CODE_KEY"));
     }
 
-    [SkippableFact]
-    public async Task AnEnvironmentThatLostItsVault_WhileItsResourceGroupExists_StopsIt_WithoutMakingAKey()
+    [SkippableTheory]
+    [InlineData("sh")]
+    [InlineData("pwsh")]
+    public async Task AnEnvironmentThatLostItsVault_WhileItsResourceGroupExists_StopsIt_WithoutMakingAKey(string shell)
     {
-        Skip.If(OperatingSystem.IsWindows(), "sh hooks");
         SetEnv(("AZURE_ENV_NAME", "otp"));
 
-        var (exitCode, output) = await RunAsync("preprovision.sh", ("FAKE_RG_EXISTS", "true"));
+        var (exitCode, output) = await RunAsync(shell, "preprovision", ("FAKE_RG_EXISTS", "true"));
 
         Assert.NotEqual(0, exitCode);
         Assert.Contains("azd env refresh", output, StringComparison.Ordinal);
         Assert.False(Env().ContainsKey("OTPFAILOVER_CODE_KEY"));
     }
 
-    [SkippableFact]
-    public async Task AfterProvisioning_CopiesOfSecretsTheVaultHolds_LeaveTheAzdEnvironment()
+    [SkippableTheory]
+    [InlineData("sh")]
+    [InlineData("pwsh")]
+    public async Task AfterProvisioning_CopiesOfSecretsTheVaultHolds_LeaveTheAzdEnvironment(string shell)
     {
-        Skip.If(OperatingSystem.IsWindows(), "sh hooks");
         SetEnv(("AZURE_KEY_VAULT_NAME", "kv-otp"), ("OTPFAILOVER_CODE_KEY", "key"), ("WHATSAPP_ACCESS_TOKEN", "token"), ("WHATSAPP_APP_SECRET", "not-written"));
 
-        var (exitCode, output) = await RunAsync("postprovision.sh", ("FAKE_VAULT_OK", "1"), ("FAKE_SECRETS", "verification-code-key whatsapp-access-token"));
+        var (exitCode, output) = await RunAsync(shell, "postprovision", ("FAKE_VAULT_OK", "1"), ("FAKE_SECRETS", "verification-code-key whatsapp-access-token"));
 
         Assert.True(exitCode == 0, output);
         var env = Env();
@@ -145,27 +173,29 @@ public sealed partial class HookTests : IDisposable
         Assert.Equal("not-written", env["WHATSAPP_APP_SECRET"]);
     }
 
-    [SkippableFact]
-    public async Task ASignedOutAz_StopsPreprovision_WithoutMakingAKey()
+    [SkippableTheory]
+    [InlineData("sh")]
+    [InlineData("pwsh")]
+    public async Task ASignedOutAz_StopsPreprovision_WithoutMakingAKey(string shell)
     {
         // az group exists failing used to read as "no such group": new keys, and the vault's replaced on deploy.
-        Skip.If(OperatingSystem.IsWindows(), "sh hooks");
         SetEnv(("AZURE_ENV_NAME", "otp"));
 
-        var (exitCode, output) = await RunAsync("preprovision.sh", ("FAKE_AZ_SIGNED_OUT", "1"), ("FAKE_RG_EXISTS", "true"));
+        var (exitCode, output) = await RunAsync(shell, "preprovision", ("FAKE_AZ_SIGNED_OUT", "1"), ("FAKE_RG_EXISTS", "true"));
 
         Assert.NotEqual(0, exitCode);
         Assert.Contains("cannot ask Azure whether rg-otp exists", output, StringComparison.Ordinal);
         Assert.False(Env().ContainsKey("OTPFAILOVER_CODE_KEY"));
     }
 
-    [SkippableFact]
-    public async Task WithAzOnAnotherSubscription_PreprovisionStillSeesAzdsResourceGroup_AndMakesNoKey()
+    [SkippableTheory]
+    [InlineData("sh")]
+    [InlineData("pwsh")]
+    public async Task WithAzOnAnotherSubscription_PreprovisionStillSeesAzdsResourceGroup_AndMakesNoKey(string shell)
     {
-        Skip.If(OperatingSystem.IsWindows(), "sh hooks");
         SetEnv(("AZURE_ENV_NAME", "otp"));
 
-        var (exitCode, output) = await RunAsync("preprovision.sh", ("FAKE_RG_EXISTS", "true"));
+        var (exitCode, output) = await RunAsync(shell, "preprovision", ("FAKE_RG_EXISTS", "true"));
 
         Assert.NotEqual(0, exitCode);
         Assert.Contains("azd env refresh", output, StringComparison.Ordinal);
@@ -173,10 +203,11 @@ public sealed partial class HookTests : IDisposable
         Assert.All(ArmCalls(), call => Assert.Contains("--subscription sub-azd", call, StringComparison.Ordinal));
     }
 
-    [SkippableFact]
-    public async Task WithAzOnAnotherSubscription_PostdeploySubscribesTheWebhook_InAzdsSubscription()
+    [SkippableTheory]
+    [InlineData("sh")]
+    [InlineData("pwsh")]
+    public async Task WithAzOnAnotherSubscription_PostdeploySubscribesTheWebhook_InAzdsSubscription(string shell)
     {
-        Skip.If(OperatingSystem.IsWindows(), "sh hooks");
         SetEnv(
             ("AZURE_RESOURCE_GROUP", "rg-otp"), ("AZURE_EVENT_GRID_SYSTEM_TOPIC_NAME", "evgt-otp"), ("AZURE_KEY_VAULT_NAME", "kv-otp"),
             ("AZURE_FUNCTION_APP_NAME", "func-otp"), ("SMS_WEBHOOK_URL", "https://func-otp.azurewebsites.net/api/webhooks/acs"),
@@ -184,7 +215,7 @@ public sealed partial class HookTests : IDisposable
             ("WHATSAPP_WEBHOOK_URL", "https://func-otp.azurewebsites.net/api/webhooks/whatsapp"), ("WHATSAPP_VERIFY_TOKEN_SECRET", "whatsapp-verify-token"),
             ("AZURE_COMMUNICATION_SERVICES_NAME", "acs-otp"));
 
-        var (exitCode, output) = await RunAsync("postdeploy.sh", ("FAKE_VAULT_OK", "1"));
+        var (exitCode, output) = await RunAsync(shell, "postdeploy", ("FAKE_VAULT_OK", "1"));
 
         Assert.True(exitCode == 0, output);
         Assert.Contains(ArmCalls(), call => call.StartsWith("eventgrid system-topic event-subscription create", StringComparison.Ordinal));

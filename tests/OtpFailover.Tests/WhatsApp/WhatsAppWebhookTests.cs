@@ -158,6 +158,8 @@ public sealed class WhatsAppWebhookTests
         await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25));
         var (verification, _) = await app.StartAndAwaitWhatsAppAsync();
         var wamid = app.WhatsApp.Answers[0].ProviderMessageId!;
+        // Recorded: the row and then the index have it (the index is written after the row).
+        await Eventually.WaitUntilAsync(async () => await app.Store.FindByProviderMessageAsync(Channel.WhatsApp, wamid) == verification.Id, TimeSpan.FromSeconds(10), "the message id to be indexed");
         var body = Build([new Status(wamid, "delivered", 1750263773)]);
 
         var response = await HttpTestRequests.ExecuteAsync(await app.WhatsAppWebhook.NotifyAsync(body, Sign(body), app.Client, default));
