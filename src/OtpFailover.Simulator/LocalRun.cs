@@ -136,7 +136,67 @@ public sealed class LocalRun(string repositoryRoot, TextWriter output)
             return Failed("Function app", func is null ? "func was not found on PATH" : func.HasExited ? $"Core Tools exited with code {func.ExitCode}; its output is above" : $"it did not listen on port {FunctionAppPort} within 3 minutes");
         }
 
+        // The host opens its port before it has started (and keeps it open after failing to start, answering every
+        // call 503): only its status says whether the app runs.
+        var (running, why) = await WaitForHostAsync(func, TimeSpan.FromMinutes(3), stopping);
+        if (!running)
+        {
+            return Failed("Function app", why);
+        }
+
         return 0;
+    }
+
+    /// <summary>
+    /// Polls the host's <c>/admin/host/status</c> until its <c>state</c> is <c>Running</c>. An <c>Error</c> state (a
+    /// setting the host or an extension refused), an exit, or no start within <paramref name="patience"/> is a failure,
+    /// with the host's own errors.
+    /// </summary>
+    private static async Task<(bool Running, string Why)> WaitForHostAsync(Process func, TimeSpan patience, CancellationToken stopping)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var status = new Uri($"http://127.0.0.1:{FunctionAppPort}/admin/host/status");
+        var until = DateTime.UtcNow + patience;
+        var last = "no answer";
+        while (DateTime.UtcNow < until)
+        {
+            stopping.ThrowIfCancellationRequested();
+            if (func.HasExited)
+            {
+                return (false, $"Core Tools exited with code {func.ExitCode} while the host was starting; its output is above");
+            }
+
+            try
+            {
+                using var response = await http.GetAsync(status, stopping);
+                var body = await response.Content.ReadAsStringAsync(stopping);
+                if (HostStatus.Read(body) is { } host)
+                {
+                    last = host.State;
+                    if (string.Equals(host.State, "Running", StringComparison.OrdinalIgnoreCase))
+                    {
+                        return (true, string.Empty);
+                    }
+
+                    if (string.Equals(host.State, "Error", StringComparison.OrdinalIgnoreCase))
+                    {
+                        return (false, $"the Functions host did not start: {(host.Errors.Count > 0 ? string.Join(" | ", host.Errors) : "it reports an error state without a message; its output is above")}");
+                    }
+                }
+                else
+                {
+                    last = $"HTTP {(int)response.StatusCode}";
+                }
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !stopping.IsCancellationRequested)
+            {
+                last = "no answer";
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(500), CancellationToken.None);
+        }
+
+        return (false, $"the Functions host was not running within {patience.TotalMinutes:0} minutes (its status: {last})");
     }
 
     /// <summary>

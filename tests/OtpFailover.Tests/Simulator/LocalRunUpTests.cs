@@ -45,7 +45,19 @@ public sealed class LocalRunUpTests : IAsyncLifetime
             echo $$ > "$FAKE_HOME/func.pid"
             exec node -e "
               const http = require('http'); const target = new URL(process.env.FAKE_FUNCTIONS_URL);
+              const failing = process.env.FAKE_HOST_STATE === 'Error';
+              let polls = 0;
               http.createServer((req, res) => {
+                if (req.url === '/admin/host/status') {
+                  // As the host answers: Starting for a while, then Running, or Error with what stopped it.
+                  polls++;
+                  const state = failing ? (polls < 3 ? 'Starting' : 'Error') : (polls < 3 ? 'Starting' : 'Running');
+                  const errors = state === 'Error' ? ['Microsoft.Azure.WebJobs.Extensions.DurableTask: ControlQueueVisibilityTimeout must be between 1 and 60 minutes.'] : null;
+                  res.writeHead(200, { 'content-type': 'application/json' });
+                  res.end(JSON.stringify({ id: 'standin', state, version: '4.1037.0.0', errors }));
+                  return;
+                }
+                if (failing) { res.writeHead(503, { 'content-type': 'text/plain' }); res.end('Function host is not running.'); return; }
                 const relay = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, answer => { res.writeHead(answer.statusCode, answer.headers); answer.pipe(res); });
                 relay.on('error', e => { res.writeHead(502); res.end(String(e)); });
                 req.pipe(relay);
@@ -104,7 +116,41 @@ public sealed class LocalRunUpTests : IAsyncLifetime
 
     private void Fake(string command, string script) => ChildProcesses.WriteExecutable(_fakes, command, script);
 
-    private (Process Process, StringBuilder Output) Up()
+    [SkippableFact]
+    public async Task Up_WhenTheHostFailsToStart_PrintsItsError_ExitsNonZero_AndNeverSaysWhereToClick()
+    {
+        // The host opens port 7071 and then fails to start (an extension refused host.json): every call answers 503.
+        Skip.If(OperatingSystem.IsWindows(), "the stand-ins are sh scripts");
+        Skip.If(LocalRun.MissingPrerequisites((command, arguments) => command == "func" ? "4.0.7030" : LocalRun.VersionOf(command, arguments)).Count > 0, "the func stand-in relays with node 20 or later");
+        await Azurite.EnsureRunningAsync();
+
+        var (up, output) = Up(("FAKE_HOST_STATE", "Error"));
+        using (up)
+        {
+            try
+            {
+                await up.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromMinutes(4)).Token);
+            }
+            finally
+            {
+                if (!up.HasExited)
+                {
+                    up.Kill(entireProcessTree: true);
+                }
+            }
+
+            var text = Text(output);
+            Assert.NotEqual(0, up.ExitCode);
+            Assert.Contains("Step 'Function app' failed: the Functions host did not start", text, StringComparison.Ordinal);
+            Assert.Contains("ControlQueueVisibilityTimeout must be between 1 and 60 minutes", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("OtpFailover is running.", text, StringComparison.Ordinal);
+        }
+
+        var funcPid = int.Parse(File.ReadAllText(Path.Combine(_fakes, "func.pid")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        await Eventually.WaitUntilAsync(() => !IsRunning(funcPid), TimeSpan.FromSeconds(15), "the func stand-in to be stopped");
+    }
+
+    private (Process Process, StringBuilder Output) Up(params (string Name, string Value)[] environment)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _root };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "OtpFailover.Simulator.dll"));
@@ -117,6 +163,11 @@ public sealed class LocalRunUpTests : IAsyncLifetime
         start.Environment["PATH"] = $"{_fakes}:{Environment.GetEnvironmentVariable("PATH")}";
         start.Environment["FAKE_HOME"] = _fakes;
         start.Environment["FAKE_FUNCTIONS_URL"] = _functionsUrl.ToString();
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         var output = new StringBuilder();
         var process = new Process { StartInfo = start };
         process.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
