@@ -127,17 +127,7 @@ public sealed class LocalRunUpTests : IAsyncLifetime
         var (up, output) = Up(("FAKE_HOST_STATE", "Error"));
         using (up)
         {
-            try
-            {
-                await up.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromMinutes(4)).Token);
-            }
-            finally
-            {
-                if (!up.HasExited)
-                {
-                    up.Kill(entireProcessTree: true);
-                }
-            }
+            await ExitOrKillAsync(up, TimeSpan.FromMinutes(4));
 
             var text = Text(output);
             Assert.NotEqual(0, up.ExitCode);
@@ -148,6 +138,23 @@ public sealed class LocalRunUpTests : IAsyncLifetime
 
         var funcPid = int.Parse(File.ReadAllText(Path.Combine(_fakes, "func.pid")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
         await Eventually.WaitUntilAsync(() => !IsRunning(funcPid), TimeSpan.FromSeconds(15), "the func stand-in to be stopped");
+    }
+
+    /// <summary>Waits for a run to end by itself; one still running after <paramref name="patience"/> is killed, with its children.</summary>
+    private static async Task ExitOrKillAsync(Process process, TimeSpan patience)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(patience);
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
     }
 
     private (Process Process, StringBuilder Output) Up(params (string Name, string Value)[] environment)
@@ -229,17 +236,7 @@ public sealed class LocalRunUpTests : IAsyncLifetime
             var (second, secondOutput) = Up();
             using (second)
             {
-                try
-                {
-                    await second.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromMinutes(2)).Token);
-                }
-                finally
-                {
-                    if (!second.HasExited)
-                    {
-                        second.Kill(entireProcessTree: true);
-                    }
-                }
+                await ExitOrKillAsync(second, TimeSpan.FromMinutes(2));
 
                 Assert.Equal(3, second.ExitCode);
                 Assert.Contains("already in use: is another 'up' running?", Text(secondOutput), StringComparison.Ordinal);
