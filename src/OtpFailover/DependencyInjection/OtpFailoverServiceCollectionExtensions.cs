@@ -198,6 +198,9 @@ public static class OtpFailoverServiceCollectionExtensions
                 AllowAutoRedirect = false,
                 UseCookies = false,
                 PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+                // No proxy (HTTPS_PROXY in the environment would be): the connection goes to the receiver's own
+                // address, which is what the callback below judges.
+                UseProxy = false,
                 // The allow-list is by name: the address a name resolves to is judged here, after DNS, for every connection.
                 ConnectCallback = sp.GetRequiredService<CallbackNetwork>().ConnectAsync,
             })

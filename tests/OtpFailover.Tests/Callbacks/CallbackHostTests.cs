@@ -146,6 +146,23 @@ public sealed class CallbackHostTests
     }
 
     [Fact]
+    public async Task TheCallbackClient_ConnectsThroughTheAddressCheck_AndNeverThroughAProxy()
+    {
+        // A proxy from the environment (HTTPS_PROXY) would take the connection, and the check would judge the proxy.
+        await using var app = await CallbackTests.StartAppAsync([], environment: "Production");
+        var handler = app.Services.GetRequiredService<IHttpMessageHandlerFactory>().CreateHandler(nameof(CallbackSender));
+        while (handler is DelegatingHandler delegating)
+        {
+            handler = delegating.InnerHandler!;
+        }
+
+        var sockets = Assert.IsType<SocketsHttpHandler>(handler);
+        Assert.False(sockets.UseProxy);
+        Assert.False(sockets.AllowAutoRedirect);
+        Assert.NotNull(sockets.ConnectCallback);
+    }
+
+    [Fact]
     public async Task AStartWithACallbackUrlOnAnAllowedUnicodeHost_IsAccepted()
     {
         await using var app = await CallbackTests.StartAppAsync([], c => c.AllowedHosts = "*.bücher.example", environment: "Production");
