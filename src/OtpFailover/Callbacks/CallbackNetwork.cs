@@ -107,8 +107,10 @@ public sealed class CallbackNetwork(IOptions<CallbackOptions> options, IConfigur
         }
 
         var first = address.GetAddressBytes();
-        // 2001:db8::/32 (documentation), 64:ff9b::/96 NAT64 would reach IPv4 by another name: refused with the rest.
-        if ((first[0] == 0x20 && first[1] == 0x01 && first[2] == 0x0d && first[3] == 0xb8) || (first[0] == 0x00 && first[1] == 0x64 && first[2] == 0xff && first[3] == 0x9b))
+        // Ranges that carry an IPv4 address inside, or are not for use: 2001:db8::/32 (documentation), 64:ff9b::/96
+        // (NAT64), 2002::/16 (6to4), 2001::/32 (Teredo). Refused with the rest.
+        if ((first[0] == 0x20 && first[1] == 0x01 && first[2] == 0x0d && first[3] == 0xb8) || (first[0] == 0x00 && first[1] == 0x64 && first[2] == 0xff && first[3] == 0x9b)
+            || (first[0] == 0x20 && first[1] == 0x02) || (first[0] == 0x20 && first[1] == 0x01 && first[2] == 0x00 && first[3] == 0x00))
         {
             return Range.Never;
         }

@@ -103,14 +103,24 @@ public sealed class CallbackUrlPolicy(IOptions<CallbackOptions> options, IConfig
         return (Resolve(null) is { } global && global == url) || Check(url.AbsoluteUri, out _) == CallbackUrlProblem.None;
     }
 
+    /// <summary>How many pipelines (circuits) the hosts under one allowed-host entry are spread over.</summary>
+    public const int PipelineBucketsPerEntry = 16;
+
     /// <summary>
-    /// Which resilience pipeline (and circuit breaker) a delivery uses: its allowed-host entry's, or the global URL's.
-    /// Bounded by the settings, whatever hosts callers name.
+    /// Which resilience pipeline (and circuit breaker) a delivery uses: for a start's own URL, its allowed-host entry's
+    /// and one of <see cref="PipelineBucketsPerEntry"/> buckets by host (so one tenant's receiver that is down does not
+    /// open every tenant's circuit); else the global URL's. Bounded by the settings, whatever hosts callers name.
     /// </summary>
-    public string PipelineKeyFor(Uri? url) =>
-        url is null ? "none"
-        : EntryFor(url) is { } entry ? $"entry:{entry}"
-        : "global";
+    public string PipelineKeyFor(Uri? url)
+    {
+        if (url is null || EntryFor(url) is not { } entry || NormalHost(url) is not { } host)
+        {
+            return url is null ? "none" : "global";
+        }
+
+        var bucket = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(host))[0] % PipelineBucketsPerEntry;
+        return $"entry:{entry}#{bucket}";
+    }
 
     /// <summary>The host matches an entry (exactly, or a subdomain of a <c>*.</c> entry), and so does the port: the entry's, or the scheme's default.</summary>
     private bool IsAllowed(Uri url) => EntryFor(url) is not null;
@@ -141,6 +151,17 @@ public sealed class CallbackUrlPolicy(IOptions<CallbackOptions> options, IConfig
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Whether <c>*.</c> may stand before a domain: a name of at least two labels (never a whole top-level domain, nor
+    /// <c>localhost</c>), whose last label is not a number (<c>*.1.2.3</c> would match the address 10.1.2.3).
+    /// </summary>
+    private static bool IsWildcardDomain(string domain)
+    {
+        var labels = domain.Split('.');
+        return labels.Length >= 2 && labels.All(l => l.Length > 0) && !labels[^1].All(char.IsAsciiDigit)
+            && Uri.CheckHostName(domain) == UriHostNameType.Dns;
     }
 
     /// <summary>
@@ -184,7 +205,7 @@ public sealed class CallbackUrlPolicy(IOptions<CallbackOptions> options, IConfig
         // Read as a URL's authority, as the callback URLs are; a wildcard's domain with a label in front of it.
         if (rest.Length == 0 || rest.Contains('*', StringComparison.Ordinal) || rest.IndexOfAny(['/', '?', '#', '@', '\\', ' ']) >= 0
             || !Uri.TryCreate($"https://{(wildcard ? "x." : string.Empty)}{rest}/", UriKind.Absolute, out var uri)
-            || NormalHost(uri) is not { } host || (wildcard && uri.HostNameType != UriHostNameType.Dns) || uri.Port == 0)
+            || NormalHost(uri) is not { } host || (wildcard && !IsWildcardDomain(host[2..])) || uri.Port == 0)
         {
             return new AllowedHost(entry.ToLowerInvariant(), null, false);
         }

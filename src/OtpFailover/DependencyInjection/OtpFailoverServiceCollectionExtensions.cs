@@ -180,9 +180,13 @@ public static class OtpFailoverServiceCollectionExtensions
     }
 
     /// <summary>
-    /// The callbacks' client: redirects are never followed (an allowed host must not bounce a callback elsewhere), and
-    /// the standard handler runs one pipeline per receiver (<c>SelectPipelineByAuthority</c>), so one receiver that is
-    /// down opens its own circuit, not everyone's. It does not retry: the delivery orchestration does, durably.
+    /// The callbacks' client: redirects are never followed (an allowed host must not bounce a callback elsewhere), no
+    /// proxy, every connection's address judged after DNS (<see cref="CallbackNetwork"/>). The standard handler runs a
+    /// bounded set of pipelines (<see cref="CallbackUrlPolicy.PipelineKeyFor"/>: per allowed-host entry, hosts spread
+    /// over a few buckets), so one receiver that is down opens the circuit of its bucket, not everyone's, and a caller
+    /// naming subdomain after subdomain cannot make pipelines without limit. A refused address does not count towards
+    /// a circuit (it says nothing about the receivers that share it). It does not retry: the delivery orchestration
+    /// does, durably.
     /// </summary>
     private static void AddCallbackSender(this IServiceCollection services)
     {
@@ -205,9 +209,13 @@ public static class OtpFailoverServiceCollectionExtensions
                 ConnectCallback = sp.GetRequiredService<CallbackNetwork>().ConnectAsync,
             })
             .AddStandardResilienceHandler()
-            .Configure((resilience, sp) => ForProviderSends(resilience, sp.GetRequiredService<IOptions<CallbackOptions>>().Value.RequestTimeout))
-            // One circuit per entry of Callbacks:AllowedHosts (and one for Callbacks:Url), not per host: a wildcard entry
-            // would otherwise make a pipeline for every subdomain a caller names, without limit.
+            .Configure((resilience, sp) =>
+            {
+                ForProviderSends(resilience, sp.GetRequiredService<IOptions<CallbackOptions>>().Value.RequestTimeout);
+                resilience.CircuitBreaker.ShouldHandle = args => ValueTask.FromResult(
+                    args.Outcome.Exception is not HttpRequestException { InnerException: CallbackAddressRefusedException }
+                    && HttpClientResiliencePredicates.IsTransient(args.Outcome));
+            })
             .SelectPipelineBy(sp =>
             {
                 var policy = sp.GetRequiredService<CallbackUrlPolicy>();

@@ -315,7 +315,14 @@ public sealed class MalformedInputPropertyTests
     {
         if (response.Status == 202 && response.Json.TryGetProperty("id", out var id) && id.GetString() is { } started)
         {
-            await app.WaitForPhaseAsync(started, WorkflowPhases.AwaitingWhatsAppDelivery);
+            // Its first channel's send is done (the plan may start with SMS, or be one channel): the workflow then
+            // waits, so rows change only by requests again.
+            var first = response.Json.TryGetProperty("channel", out var channel) ? channel.GetString() : "whatsapp";
+            var waiting = new HashSet<string?>(StringComparer.Ordinal) { $"\"{first}.{WorkflowPhases.AwaitingDelivery}\"", $"\"{first}.{WorkflowPhases.Sent}\"" };
+            await Eventually.WaitUntilAsync(
+                async () => waiting.Contains((await app.Client.GetInstanceAsync(started, getInputsAndOutputs: true))?.SerializedCustomStatus),
+                TimeSpan.FromSeconds(45),
+                $"verification {started} to wait after its first send");
         }
     }
 

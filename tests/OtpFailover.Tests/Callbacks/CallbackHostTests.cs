@@ -54,6 +54,10 @@ public sealed class CallbackHostTests
     [InlineData("hooks.example.com:70000")]
     [InlineData("hooks.example.com/path")]
     [InlineData("*.*.example.com")]
+    [InlineData("*.com")] // a wildcard over a whole top-level domain lets any caller pick any host
+    [InlineData("*.localhost")]
+    [InlineData("*.1.2.3")] // matches the IP literal 10.1.2.3
+    [InlineData("*.0.0.1")]
     public void AnEntryThatCouldNeverMatch_StopsTheStart_WithAClearMessage(string entry)
     {
         var validator = new CallbackOptionsValidator(Configuration("Production"));
@@ -65,14 +69,17 @@ public sealed class CallbackHostTests
     }
 
     [Fact]
-    public void DeliveriesShareOneCircuitPerEntry_NotOnePerSubdomain()
+    public void TheCircuits_AreBoundedPerEntry_AndOneTenantsReceiverDoesNotShareEveryonesCircuit()
     {
         var policy = Policy("*.example.com, hooks.other.net");
 
-        var keys = Enumerable.Range(0, 50).Select(i => policy.PipelineKeyFor(new Uri($"https://tenant{i}.example.com/otp"))).Distinct().ToList();
+        var keys = Enumerable.Range(0, 5000).Select(i => policy.PipelineKeyFor(new Uri($"https://tenant{i}.example.com/otp"))).ToList();
 
-        Assert.Equal(["entry:*.example.com"], keys);
-        Assert.NotEqual(keys[0], policy.PipelineKeyFor(new Uri("https://hooks.other.net/otp")));
+        // However many subdomains callers name, no more pipelines than the buckets; and they are spread over them.
+        Assert.Equal(CallbackUrlPolicy.PipelineBucketsPerEntry, keys.Distinct().Count());
+        Assert.All(keys, k => Assert.StartsWith("entry:*.example.com#", k, StringComparison.Ordinal));
+        Assert.Equal(policy.PipelineKeyFor(new Uri("https://tenant7.example.com/a")), policy.PipelineKeyFor(new Uri("https://TENANT7.example.com/b")));
+        Assert.StartsWith("entry:hooks.other.net#", policy.PipelineKeyFor(new Uri("https://hooks.other.net/otp")), StringComparison.Ordinal);
     }
 
     [Theory]
@@ -104,6 +111,8 @@ public sealed class CallbackHostTests
     [InlineData("172.32.0.1", false, true)]
     [InlineData("20.50.1.2", false, true)]
     [InlineData("2603:1030::1", false, true)]
+    [InlineData("2002:a9fe:a9fe::1", true, false)] // 6to4: an IPv4 address (here 169.254.169.254) inside
+    [InlineData("2001:0:4136:e378:8000:63bf:3fff:fdd2", true, false)] // Teredo
     public void AnAddress_IsReachable_OnlyWhereTheSettingsAllow(string address, bool allowPrivateNetworks, bool allowed)
     {
         var network = new CallbackNetwork(Microsoft.Extensions.Options.Options.Create(new CallbackOptions { AllowPrivateNetworks = allowPrivateNetworks }), Configuration("Production"));
