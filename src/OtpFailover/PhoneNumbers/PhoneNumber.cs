@@ -156,18 +156,63 @@ public sealed record PhoneNumber
             return new string('*', e164.Length);
         }
 
-        // The national number: at least half of it hidden, and at least four digits (all of a short one). What stays
-        // visible is split between its start (after the country code) and its last two digits.
-        var national = e164.Length - 1 - countryCodeLength;
+        return Hide(e164, countryCodeLength);
+    }
+
+    /// <summary>
+    /// A mask stored under an earlier rule, hidden again to today's (<c>+2905**34</c>, from before at least half of
+    /// the national number was hidden, becomes <c>+290****</c>): what either rule hides stays hidden. The country
+    /// code is read off the visible start (calling codes are prefix-free).
+    /// </summary>
+    public static string Remask(string stored)
+    {
+        ArgumentNullException.ThrowIfNull(stored);
+        if (!stored.StartsWith('+') || !stored.Contains('*', StringComparison.Ordinal))
+        {
+            return stored.StartsWith('+') && stored.Skip(1).All(char.IsAsciiDigit) ? Mask(stored) : new string('*', stored.Length);
+        }
+
+        for (var length = 1; length <= 3 && length < stored.Length; length++)
+        {
+            var prefix = stored.Substring(1, length);
+            if (!prefix.All(char.IsAsciiDigit))
+            {
+                break;
+            }
+
+            // A calling code in use names a region, or 001 for the non-geographic ones; ZZ: not a calling code.
+            if (Util.GetRegionCodeForCountryCode(int.Parse(prefix, System.Globalization.CultureInfo.InvariantCulture)) != "ZZ")
+            {
+                var again = Hide(stored, length).ToCharArray();
+                for (var i = 0; i < again.Length; i++)
+                {
+                    again[i] = stored[i] == '*' ? '*' : again[i];
+                }
+
+                return new string(again);
+            }
+        }
+
+        return new string('*', stored.Length);
+    }
+
+    /// <summary>
+    /// Hides the national number after a country code of <paramref name="countryCodeLength"/> digits: at least half
+    /// of it, and at least four digits (all of a short one). What stays visible is split between its start and its
+    /// last two digits.
+    /// </summary>
+    private static string Hide(string number, int countryCodeLength)
+    {
+        var national = number.Length - 1 - countryCodeLength;
         if (national <= 0)
         {
-            return new string('*', e164.Length);
+            return new string('*', number.Length);
         }
 
         var hidden = Math.Min(national, Math.Max((national + 1) / 2, 4));
         var visibleEnd = Math.Min(2, national - hidden);
         var visibleStart = 1 + countryCodeLength + (national - hidden - visibleEnd);
-        return string.Concat(e164.AsSpan(0, visibleStart), new string('*', hidden), e164.AsSpan(e164.Length - visibleEnd));
+        return string.Concat(number.AsSpan(0, visibleStart), new string('*', hidden), number.AsSpan(number.Length - visibleEnd));
     }
 
     /// <summary>Masked, so that a number formatted into a log line never shows whole.</summary>

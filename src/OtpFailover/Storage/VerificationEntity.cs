@@ -176,7 +176,8 @@ public sealed class VerificationEntity : ITableEntity, IOperationStamped
         Id = Id,
         Status = StatusValue,
         Channel = ChannelValue,
-        MaskedPhoneNumber = MaskedPhoneNumber,
+        // Rows from before 1.4 keep a mask that shows more of a short number: shown to today's rule.
+        MaskedPhoneNumber = PhoneNumbers.PhoneNumber.Remask(MaskedPhoneNumber),
         ClientReference = ClientReference,
         CodeLength = CodeLength,
         MaxAttempts = MaxAttempts,

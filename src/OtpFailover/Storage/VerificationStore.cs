@@ -160,12 +160,24 @@ public sealed partial class VerificationStore(AppTable table, TimeProvider time,
         await client.UpsertEntityAsync(new MessageIndexEntity { PartitionKey = MessageIndexEntity.PartitionFor(channel, messageKey), VerificationId = verificationId }, TableUpdateMode.Replace, cancellationToken);
     }
 
-    /// <summary>The verification a provider's message id (as a status report names it) belongs to, if it is indexed.</summary>
+    /// <summary>
+    /// The verification a provider's message id (as a status report names it) belongs to, if it is indexed: under the
+    /// id's keyed hash, or, for a send indexed before 1.4, its plain SHA-256 (a second read only when the first finds
+    /// nothing; those index rows go with retention, and this fallback with them in the next release).
+    /// </summary>
     public async Task<string?> FindByProviderMessageAsync(Channel channel, string providerMessageId, CancellationToken cancellationToken = default)
     {
         var client = await table.GetAsync(cancellationToken);
-        var response = await client.GetEntityIfExistsAsync<MessageIndexEntity>(MessageIndexEntity.PartitionFor(channel, messageKeys.Of(providerMessageId)), MessageIndexEntity.IndexRowKey, cancellationToken: cancellationToken);
-        return response.HasValue ? response.Value!.VerificationId : null;
+        foreach (var key in new[] { messageKeys.Of(providerMessageId), Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(providerMessageId))) })
+        {
+            var response = await client.GetEntityIfExistsAsync<MessageIndexEntity>(MessageIndexEntity.PartitionFor(channel, key), MessageIndexEntity.IndexRowKey, cancellationToken: cancellationToken);
+            if (response.HasValue)
+            {
+                return response.Value!.VerificationId;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>

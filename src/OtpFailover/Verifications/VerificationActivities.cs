@@ -178,7 +178,7 @@ public sealed partial class VerificationActivities(
             if (!limit.Allowed)
             {
                 var refusal = limit.Limit == LimitKind.SmsPerCountry ? SmsBudgetExceeded : SmsRateLimited;
-                LogRejected(id, name, entity.MaskedPhoneNumber, refusal);
+                LogRejected(id, name, PhoneNumber.Remask(entity.MaskedPhoneNumber), refusal);
                 await SetStateBestEffortAsync(id, request.Channel, ChannelSendState.Refused, refusal);
                 return new(false, VerificationStatus.Pending, refusal);
             }

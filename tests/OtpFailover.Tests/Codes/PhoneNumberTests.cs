@@ -101,6 +101,17 @@ public sealed class PhoneNumberTests
         Assert.Equal("+290****", PhoneNumber.Mask("+2905134"));
     }
 
+    [Theory]
+    [InlineData("+2905**34", "+290****4")] // stored by 1.3: two digits hidden of a five-digit national number
+    [InlineData("+6782**23", "+678****3")]
+    [InlineData("+1415*****23", "+1415*****23")] // already hidden enough: unchanged
+    [InlineData("+447911***456", "+44791*****56")]
+    [InlineData("+888****", "+888****")]
+    [InlineData("garbage", "*******")]
+    [InlineData("+14155550123", "+1415*****23")] // a whole number is masked, never shown
+    public void AMaskStoredUnderTheOldRule_IsShownUnderTodays(string stored, string shown) =>
+        Assert.Equal(shown, PhoneNumber.Remask(stored));
+
     [Fact]
     public void Protector_RoundTrips_BindsTheCiphertextToTheVerification_AndIndexesStably()
     {

@@ -169,6 +169,29 @@ public sealed class WhatsAppWebhookTests
     }
 
     [Fact]
+    public async Task AStatusWithoutCallbackData_ForASendIndexedBefore14_IsMatchedByItsLegacyIndex()
+    {
+        // 1.3 keyed the index by the id's plain SHA-256; a verification in flight across the upgrade still has only that.
+        await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25));
+        var (verification, _) = await app.StartAndAwaitWhatsAppAsync();
+        var wamid = app.WhatsApp.Answers[0].ProviderMessageId!;
+        await Eventually.WaitUntilAsync(async () => await app.Store.FindByProviderMessageAsync(Channel.WhatsApp, wamid) is not null, TimeSpan.FromSeconds(10), "the message id to be indexed");
+        foreach (var row in (await app.RowsAsync()).Where(r => r.PartitionKey.StartsWith("msg-whatsapp-", StringComparison.Ordinal)).ToList())
+        {
+            await app.Table.DeleteEntityAsync(row.PartitionKey, row.RowKey);
+        }
+
+        var legacy = $"msg-whatsapp-{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(wamid)))}";
+        await app.Table.AddEntityAsync(new Azure.Data.Tables.TableEntity(legacy, "message") { ["VerificationId"] = verification.Id });
+        var body = Build([new Status(wamid, "delivered", 1750263773)]);
+
+        var response = await HttpTestRequests.ExecuteAsync(await app.WhatsAppWebhook.NotifyAsync(body, Sign(body), app.Client, default));
+
+        Assert.Equal(1, response.Json.GetProperty("applied").GetInt32());
+        Assert.Equal(DeliveryStatus.Delivered, (await app.GetAsync(verification.Id)).SendOn(Channel.WhatsApp)?.Delivery);
+    }
+
+    [Fact]
     public async Task AFailedStatus_RecordsTheErrorOnTheTimeline_AndSendsTheSmsAtOnce()
     {
         await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25));
