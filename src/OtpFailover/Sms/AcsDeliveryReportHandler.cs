@@ -85,7 +85,10 @@ public sealed partial class AcsDeliveryReportHandler(
             or NullReferenceException or InvalidCastException or OverflowException)
         {
             // The Event Grid parsers throw more than they document on input they cannot take (NullReferenceException
-            // on an array holding null): whatever they throw for this body, the body is the caller's mistake.
+            // on an array holding null): whatever they throw for this body, the body is the caller's mistake. It came
+            // with the right key, though, and Event Grid does not retry a 400: the operator hears of it.
+            LogUnreadable(ex.GetType().Name);
+            metrics.WebhookInvalid("sms");
             return WebhookResult.Invalid("The body is not an Event Grid or CloudEvents delivery (a JSON event, or an array of them, with the schema's required fields).");
         }
 
@@ -204,4 +207,7 @@ public sealed partial class AcsDeliveryReportHandler(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "SMS delivery reports: {Applied} applied, {Unchanged} unchanged, {Unknown} for no known verification")]
     private partial void LogReports(int applied, int unchanged, int unknown);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "An SMS delivery-report request with the right key could not be read ({Error}): answered 400, and Event Grid does not send it again. If every delivery fails so, the event schema may have changed")]
+    private partial void LogUnreadable(string error);
 }

@@ -54,6 +54,9 @@ public sealed class OtpMetrics
     /// <summary>A webhook request refused (no valid signature or key): it changed nothing.</summary>
     public void WebhookRejected(string provider) => Webhook(provider, "rejected", 1);
 
+    /// <summary>A webhook request that was authenticated but could not be read (answered 400).</summary>
+    public void WebhookInvalid(string provider) => Webhook(provider, "invalid", 1);
+
     /// <summary>What a webhook request's statuses did: applied, unchanged (duplicates, stale) or unknown (no such verification).</summary>
     public void WebhookApplied(string provider, int applied, int unchanged, int unknown)
     {

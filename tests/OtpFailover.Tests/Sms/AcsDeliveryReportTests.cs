@@ -206,6 +206,8 @@ public sealed class AcsDeliveryReportTests
 
         Assert.Equal(400, response.Status);
         Assert.Equal("application/problem+json", response.MediaType);
+        // It came with the right key and Event Grid will not send it again: the operator hears of it.
+        Assert.Contains(app.Logs.GetSnapshot(), r => r.Level == Microsoft.Extensions.Logging.LogLevel.Warning && r.Message.Contains("could not be read", StringComparison.Ordinal));
     }
 
     [Fact]
