@@ -89,6 +89,9 @@ public sealed class LocalRun(string repositoryRoot, TextWriter output)
     public static readonly (int Port, string Owner)[] OwnPorts = [(FunctionAppPort, "the function app (func start)"), (SimulatorPort, "the simulator")];
 
     public const int FunctionAppPort = 7071;
+
+    /// <summary>How long the function app may take to run after its port opened (<c>OTPFAILOVER_UP_WAIT_SECONDS</c>).</summary>
+    public TimeSpan HostPatience { get; set; } = TimeSpan.FromMinutes(3);
     public const int SimulatorPort = 7171;
 
     /// <summary>
@@ -138,7 +141,7 @@ public sealed class LocalRun(string repositoryRoot, TextWriter output)
 
         // The host opens its port before it has started (and keeps it open after failing to start, answering every
         // call 503): only its status says whether the app runs.
-        var (running, why) = await WaitForHostAsync(func, TimeSpan.FromMinutes(3), stopping);
+        var (running, why) = await WaitForHostAsync(func, HostPatience, stopping);
         if (!running)
         {
             return Failed("Function app", why);
@@ -148,16 +151,20 @@ public sealed class LocalRun(string repositoryRoot, TextWriter output)
     }
 
     /// <summary>
-    /// Polls the host's <c>/admin/host/status</c> until its <c>state</c> is <c>Running</c>. An <c>Error</c> state (a
-    /// setting the host or an extension refused), an exit, or no start within <paramref name="patience"/> is a failure,
-    /// with the host's own errors.
+    /// Polls the host's <c>/admin/host/status</c> until its <c>state</c> is <c>Running</c> and the app's own functions
+    /// answer (the worker may fail its own start-up, a setting it refused, while the host runs). An <c>Error</c> state
+    /// seen on three polls in a row (a setting the host or an extension refused), an exit, or no start within
+    /// <paramref name="patience"/> is a failure, with the host's own errors.
     /// </summary>
     private static async Task<(bool Running, string Why)> WaitForHostAsync(Process func, TimeSpan patience, CancellationToken stopping)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         var status = new Uri($"http://127.0.0.1:{FunctionAppPort}/admin/host/status");
+        // A verification that cannot exist: the app answers 404 problem details once its worker runs.
+        var probe = new Uri($"http://127.0.0.1:{FunctionAppPort}/api/verifications/{new string('0', 32)}");
         var until = DateTime.UtcNow + patience;
         var last = "no answer";
+        var errors = 0;
         while (DateTime.UtcNow < until)
         {
             stopping.ThrowIfCancellationRequested();
@@ -173,12 +180,18 @@ public sealed class LocalRun(string repositoryRoot, TextWriter output)
                 if (HostStatus.Read(body) is { } host)
                 {
                     last = host.State;
+                    errors = string.Equals(host.State, "Error", StringComparison.OrdinalIgnoreCase) ? errors + 1 : 0;
                     if (string.Equals(host.State, "Running", StringComparison.OrdinalIgnoreCase))
                     {
-                        return (true, string.Empty);
-                    }
+                        using var answer = await http.GetAsync(probe, stopping);
+                        if ((int)answer.StatusCode < 500)
+                        {
+                            return (true, string.Empty);
+                        }
 
-                    if (string.Equals(host.State, "Error", StringComparison.OrdinalIgnoreCase))
+                        last = $"Running, but the app's functions answer HTTP {(int)answer.StatusCode}";
+                    }
+                    else if (errors >= 3)
                     {
                         return (false, $"the Functions host did not start: {(host.Errors.Count > 0 ? string.Join(" | ", host.Errors) : "it reports an error state without a message; its output is above")}");
                     }
@@ -196,7 +209,7 @@ public sealed class LocalRun(string repositoryRoot, TextWriter output)
             await Task.Delay(TimeSpan.FromMilliseconds(500), CancellationToken.None);
         }
 
-        return (false, $"the Functions host was not running within {patience.TotalMinutes:0} minutes (its status: {last})");
+        return (false, $"the app was not running within {patience.TotalMinutes:0} minutes (last seen: {last}); the output above says why");
     }
 
     /// <summary>

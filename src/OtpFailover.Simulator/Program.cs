@@ -24,6 +24,12 @@ if (args is ["up", ..])
     }
 
     var run = new LocalRun(root, Console.Out);
+    // A slow machine's first start may need longer than three minutes: OTPFAILOVER_UP_WAIT_SECONDS.
+    if (int.TryParse(Environment.GetEnvironmentVariable("OTPFAILOVER_UP_WAIT_SECONDS"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var waitSeconds) && waitSeconds > 0)
+    {
+        run.HostPatience = TimeSpan.FromSeconds(waitSeconds);
+    }
+
     if (!run.OwnPortsAreFree())
     {
         return 3;

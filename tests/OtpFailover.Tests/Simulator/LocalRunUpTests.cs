@@ -46,6 +46,7 @@ public sealed class LocalRunUpTests : IAsyncLifetime
             exec node -e "
               const http = require('http'); const target = new URL(process.env.FAKE_FUNCTIONS_URL);
               const failing = process.env.FAKE_HOST_STATE === 'Error';
+              const workerDown = process.env.FAKE_HOST_STATE === 'WorkerDown';
               let polls = 0;
               http.createServer((req, res) => {
                 if (req.url === '/admin/host/status') {
@@ -57,7 +58,7 @@ public sealed class LocalRunUpTests : IAsyncLifetime
                   res.end(JSON.stringify({ id: 'standin', state, version: '4.1037.0.0', errors }));
                   return;
                 }
-                if (failing) { res.writeHead(503, { 'content-type': 'text/plain' }); res.end('Function host is not running.'); return; }
+                if (failing || workerDown) { res.writeHead(503, { 'content-type': 'text/plain' }); res.end('Function host is not running.'); return; }
                 const relay = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, answer => { res.writeHead(answer.statusCode, answer.headers); answer.pipe(res); });
                 relay.on('error', e => { res.writeHead(502); res.end(String(e)); });
                 req.pipe(relay);
@@ -116,23 +117,26 @@ public sealed class LocalRunUpTests : IAsyncLifetime
 
     private void Fake(string command, string script) => ChildProcesses.WriteExecutable(_fakes, command, script);
 
-    [SkippableFact]
-    public async Task Up_WhenTheHostFailsToStart_PrintsItsError_ExitsNonZero_AndNeverSaysWhereToClick()
+    [SkippableTheory]
+    // The host opens port 7071 and then fails to start (an extension refused host.json): every call answers 503.
+    [InlineData("Error", "Step 'Function app' failed: the Functions host did not start", "ControlQueueVisibilityTimeout must be between 1 and 60 minutes")]
+    // The host runs, but the app's worker does not (a setting the app refused at its own start-up).
+    [InlineData("WorkerDown", "Step 'Function app' failed: the app was not running within", "the app's functions answer HTTP 503")]
+    public async Task Up_WhenTheAppDoesNotStart_PrintsWhy_ExitsNonZero_AndNeverSaysWhereToClick(string hostState, string failure, string why)
     {
-        // The host opens port 7071 and then fails to start (an extension refused host.json): every call answers 503.
         Skip.If(OperatingSystem.IsWindows(), "the stand-ins are sh scripts");
         Skip.If(LocalRun.MissingPrerequisites((command, arguments) => command == "func" ? "4.0.7030" : LocalRun.VersionOf(command, arguments)).Count > 0, "the func stand-in relays with node 20 or later");
         await Azurite.EnsureRunningAsync();
 
-        var (up, output) = Up(("FAKE_HOST_STATE", "Error"));
+        var (up, output) = Up(("FAKE_HOST_STATE", hostState), ("OTPFAILOVER_UP_WAIT_SECONDS", "10"));
         using (up)
         {
             await ExitOrKillAsync(up, TimeSpan.FromMinutes(4));
 
             var text = Text(output);
             Assert.NotEqual(0, up.ExitCode);
-            Assert.Contains("Step 'Function app' failed: the Functions host did not start", text, StringComparison.Ordinal);
-            Assert.Contains("ControlQueueVisibilityTimeout must be between 1 and 60 minutes", text, StringComparison.Ordinal);
+            Assert.Contains(failure, text, StringComparison.Ordinal);
+            Assert.Contains(why, text, StringComparison.Ordinal);
             Assert.DoesNotContain("OtpFailover is running.", text, StringComparison.Ordinal);
         }
 
