@@ -21,7 +21,9 @@ function Invoke-WithRetry([scriptblock] $step) {
 }
 
 # Every Azure Resource Manager call names azd's subscription, not whichever one az has selected.
-$subscription = if ($env:AZURE_SUBSCRIPTION_ID) { $env:AZURE_SUBSCRIPTION_ID } else { Get-Value AZURE_SUBSCRIPTION_ID }
+# azd's own value first: a stale AZURE_SUBSCRIPTION_ID in this shell must not win over it.
+$subscription = "$(azd env get-value AZURE_SUBSCRIPTION_ID 2>$null)".Trim()
+if ($LASTEXITCODE -ne 0 -or -not $subscription) { $subscription = "$env:AZURE_SUBSCRIPTION_ID" }
 if (-not $subscription) { Write-Error 'postdeploy: AZURE_SUBSCRIPTION_ID is not set in this azd environment'; exit 1 }
 $group = Get-Value AZURE_RESOURCE_GROUP
 $topic = Get-Value AZURE_EVENT_GRID_SYSTEM_TOPIC_NAME
@@ -32,7 +34,7 @@ $keySecret = Get-Value SMS_WEBHOOK_KEY_SECRET
 
 $script:key = ''
 $read = Invoke-WithRetry {
-    $script:key = az keyvault secret show --vault-name $vault --name $keySecret --query value --output tsv
+    $script:key = az keyvault secret show --vault-name $vault --subscription $subscription --name $keySecret --query value --output tsv
     $LASTEXITCODE -eq 0 -and $script:key
 }
 if (-not $read) { Write-Error "postdeploy: cannot read $keySecret from $vault"; exit 1 }
@@ -69,7 +71,7 @@ OtpFailover is deployed.
 Left to do by hand (README, "Deploy to Azure"):
   1. Meta's app dashboard, WhatsApp > Configuration > Webhook:
        Callback URL  $(Get-Value WHATSAPP_WEBHOOK_URL)
-       Verify token  az keyvault secret show --vault-name $vault --name $(Get-Value WHATSAPP_VERIFY_TOKEN_SECRET) --query value --output tsv
+       Verify token  az keyvault secret show --vault-name $vault --subscription $subscription --name $(Get-Value WHATSAPP_VERIFY_TOKEN_SECRET) --query value --output tsv
      and subscribe to the "messages" field.
   2. Communication Services ($(Get-Value AZURE_COMMUNICATION_SERVICES_NAME)): buy a number that can send SMS, then
        azd env set SMS_FROM +1...   and   azd provision

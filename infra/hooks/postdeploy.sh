@@ -21,7 +21,9 @@ retry() {
 }
 
 # Every Azure Resource Manager call names azd's subscription, not whichever one az has selected.
-subscription=${AZURE_SUBSCRIPTION_ID:-$(value AZURE_SUBSCRIPTION_ID)}
+# azd's own value first: a stale AZURE_SUBSCRIPTION_ID exported in this shell must not win over it.
+subscription=$(azd env get-value AZURE_SUBSCRIPTION_ID 2>/dev/null || true)
+[ -n "$subscription" ] || subscription=${AZURE_SUBSCRIPTION_ID:-}
 [ -n "$subscription" ] || { echo "postdeploy: AZURE_SUBSCRIPTION_ID is not set in this azd environment" >&2; exit 1; }
 group=$(value AZURE_RESOURCE_GROUP)
 topic=$(value AZURE_EVENT_GRID_SYSTEM_TOPIC_NAME)
@@ -30,7 +32,7 @@ app=$(value AZURE_FUNCTION_APP_NAME)
 sms_url=$(value SMS_WEBHOOK_URL)
 key_secret=$(value SMS_WEBHOOK_KEY_SECRET)
 
-read_key() { key=$(az keyvault secret show --vault-name "$vault" --name "$key_secret" --query value --output tsv) && [ -n "$key" ]; }
+read_key() { key=$(az keyvault secret show --vault-name "$vault" --subscription "$subscription" --name "$key_secret" --query value --output tsv) && [ -n "$key" ]; }
 retry read_key || { echo "postdeploy: cannot read $key_secret from $vault" >&2; exit 1; }
 
 subscribe() {
@@ -65,7 +67,7 @@ OtpFailover is deployed.
 Left to do by hand (README, "Deploy to Azure"):
   1. Meta's app dashboard, WhatsApp > Configuration > Webhook:
        Callback URL  $(value WHATSAPP_WEBHOOK_URL)
-       Verify token  az keyvault secret show --vault-name $vault --name $(value WHATSAPP_VERIFY_TOKEN_SECRET) --query value --output tsv
+       Verify token  az keyvault secret show --vault-name $vault --subscription $subscription --name $(value WHATSAPP_VERIFY_TOKEN_SECRET) --query value --output tsv
      and subscribe to the "messages" field.
   2. Communication Services ($(value AZURE_COMMUNICATION_SERVICES_NAME)): buy a number that can send SMS, then
        azd env set SMS_FROM +1...   and   azd provision

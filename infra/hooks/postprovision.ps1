@@ -4,11 +4,15 @@
 $ErrorActionPreference = 'Stop'
 
 $vault = "$(azd env get-value AZURE_KEY_VAULT_NAME)".Trim()
+# The vault is found in azd's subscription (az's own selection may be in another tenant).
+$subscription = "$(azd env get-value AZURE_SUBSCRIPTION_ID 2>$null)".Trim()
+if ($LASTEXITCODE -ne 0 -or -not $subscription) { $subscription = "$env:AZURE_SUBSCRIPTION_ID" }
+$subscriptionArgs = if ($subscription) { @('--subscription', $subscription) } else { @() }
 
 function Clear-Copy([string] $envName, [string] $secretName) {
     $value = azd env get-value $envName 2>$null
     if ($LASTEXITCODE -ne 0 -or -not "$value".Trim()) { return }
-    $held = az keyvault secret list --vault-name $vault --query "length([?name=='$secretName'])" --output tsv
+    $held = az keyvault secret list --vault-name $vault @subscriptionArgs --query "length([?name=='$secretName'])" --output tsv
     if ($LASTEXITCODE -ne 0) {
         Write-Warning "postprovision: could not check $secretName in $vault; $envName is left in the azd environment"
         return

@@ -5,10 +5,13 @@
 set -eu
 
 vault=$(azd env get-value AZURE_KEY_VAULT_NAME)
+# The vault is found in azd's subscription (az's own selection may be in another tenant).
+subscription=$(azd env get-value AZURE_SUBSCRIPTION_ID 2>/dev/null || true)
+[ -n "$subscription" ] || subscription=${AZURE_SUBSCRIPTION_ID:-}
 
 forget() { # forget ENV_NAME SECRET_NAME
   [ -n "$(azd env get-value "$1" 2>/dev/null || true)" ] || return 0
-  held=$(az keyvault secret list --vault-name "$vault" --query "length([?name=='$2'])" --output tsv) || {
+  held=$(az keyvault secret list --vault-name "$vault" ${subscription:+--subscription "$subscription"} --query "length([?name=='$2'])" --output tsv) || {
     echo "postprovision: could not check $2 in $vault; $1 is left in the azd environment" >&2
     return 0
   }

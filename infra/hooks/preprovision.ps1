@@ -18,7 +18,9 @@ $envName = Get-EnvValue AZURE_ENV_NAME
 $vault = Get-EnvValue AZURE_KEY_VAULT_NAME
 # Every Azure Resource Manager call names azd's subscription: az's own selection may be another one, where the
 # resource group does not exist (and new keys would replace the vault's).
-$subscription = if ($env:AZURE_SUBSCRIPTION_ID) { $env:AZURE_SUBSCRIPTION_ID } else { Get-EnvValue AZURE_SUBSCRIPTION_ID }
+# azd's own value first: a stale AZURE_SUBSCRIPTION_ID in this shell must not win over it.
+$subscription = Get-EnvValue AZURE_SUBSCRIPTION_ID
+if (-not $subscription) { $subscription = "$env:AZURE_SUBSCRIPTION_ID" }
 if (-not $subscription) { Fail 'AZURE_SUBSCRIPTION_ID is not set in this azd environment; nothing was changed' }
 
 if (-not $vault) {
@@ -36,7 +38,7 @@ else {
 function Confirm-Key([string] $envName, [string] $secretName, [string] $kind) {
     $held = '0'
     if ($vault) {
-        $held = az keyvault secret list --vault-name $vault --query "length([?name=='$secretName'])" --output tsv
+        $held = az keyvault secret list --vault-name $vault --subscription $subscription --query "length([?name=='$secretName'])" --output tsv
         if ($LASTEXITCODE -ne 0) { Fail "cannot list the secrets of $vault (az needs the Key Vault Secrets Officer role azd's account was given); nothing was changed" }
     }
 

@@ -15,7 +15,9 @@ env_name=$(azd env get-value AZURE_ENV_NAME 2>/dev/null || true)
 vault=$(azd env get-value AZURE_KEY_VAULT_NAME 2>/dev/null || true)
 # Every Azure Resource Manager call names azd's subscription: az's own selection may be another one, where the
 # resource group does not exist (and new keys would replace the vault's).
-subscription=${AZURE_SUBSCRIPTION_ID:-$(azd env get-value AZURE_SUBSCRIPTION_ID 2>/dev/null || true)}
+# azd's own value first: a stale AZURE_SUBSCRIPTION_ID exported in this shell must not win over it.
+subscription=$(azd env get-value AZURE_SUBSCRIPTION_ID 2>/dev/null || true)
+[ -n "$subscription" ] || subscription=${AZURE_SUBSCRIPTION_ID:-}
 [ -n "$subscription" ] || fail "AZURE_SUBSCRIPTION_ID is not set in this azd environment; nothing was changed"
 
 if [ -z "$vault" ]; then
@@ -34,7 +36,7 @@ fi
 ensure() { # ensure ENV_NAME SECRET_NAME KIND
   held=0
   if [ -n "$vault" ]; then
-    held=$(az keyvault secret list --vault-name "$vault" --query "length([?name=='$2'])" --output tsv) \
+    held=$(az keyvault secret list --vault-name "$vault" --subscription "$subscription" --query "length([?name=='$2'])" --output tsv) \
       || fail "cannot list the secrets of $vault (az needs the Key Vault Secrets Officer role azd's account was given); nothing was changed"
   fi
 
