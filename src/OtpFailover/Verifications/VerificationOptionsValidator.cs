@@ -52,10 +52,11 @@ public sealed class VerificationOptionsValidator(IConfiguration configuration) :
         foreach (var (region, list) in options.ChannelsByCountry)
         {
             var setting = $"{section}:{nameof(VerificationOptions.ChannelsByCountry)}:{region}";
-            if (region.Length != 2 || !PhoneNumbers.PhoneNumber.IsKnownRegion(region.ToUpperInvariant()))
+            // 001: the non-geographic numbers (+800, +882, +883, …), as Abuse:AllowedCountries names them.
+            if (region != "001" && (region.Length != 2 || !PhoneNumbers.PhoneNumber.IsKnownRegion(region.ToUpperInvariant())))
             {
                 var hint = region.Equals("UK", StringComparison.OrdinalIgnoreCase) ? " (the United Kingdom is GB)" : string.Empty;
-                failures.Add($"{setting}: the key must be a country's ISO 3166-1 alpha-2 code, such as US or BR{hint}.");
+                failures.Add($"{setting}: the key must be a country's ISO 3166-1 alpha-2 code, such as US or BR{hint}, or 001 for non-geographic numbers.");
             }
             else if (!ChannelNames.TryParseList(Abuse.SettingList.Split(list), out var countryChannels, out var countryError))
             {

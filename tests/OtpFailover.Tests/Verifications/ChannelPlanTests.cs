@@ -208,6 +208,19 @@ public sealed class ChannelPlanTests
     }
 
     [Fact]
+    public async Task NonGeographicNumbers_HaveTheirOwnList_Under001()
+    {
+        // +882/+883 numbers (region 001) are a favourite of SMS pumping: an operator can route them too.
+        await using var app = await TestApp.StartAsync(o => o.ChannelsByCountry["001"] = "whatsapp");
+        var planner = app.Services.GetRequiredService<ChannelPlanner>();
+
+        Assert.Equal([Channel.WhatsApp], planner.For("001", null));
+        Assert.Equal([Channel.WhatsApp], planner.For("001", [Channel.Sms, Channel.WhatsApp]));
+        Assert.NotNull(planner.Refuse([Channel.Sms], "001"));
+        Assert.Equal([Channel.WhatsApp, Channel.Sms], planner.For("US", null));
+    }
+
+    [Fact]
     public async Task WithTheSettingOn_TheStartsOwnList_MayNameAnyConfiguredChannel()
     {
         await using var app = await TestApp.StartAsync(o =>
