@@ -183,13 +183,16 @@ public sealed class LocalRun(string repositoryRoot, TextWriter output)
                     errors = string.Equals(host.State, "Error", StringComparison.OrdinalIgnoreCase) ? errors + 1 : 0;
                     if (string.Equals(host.State, "Running", StringComparison.OrdinalIgnoreCase))
                     {
+                        last = "Running, but the app's functions do not answer";
                         using var answer = await http.GetAsync(probe, stopping);
-                        if ((int)answer.StatusCode < 500)
+                        // The app's own answer is problem details (404 for that id; 401 where keys are enforced): a
+                        // host whose worker never loaded the functions answers a bare 404 for the route.
+                        if ((int)answer.StatusCode < 500 && answer.Content.Headers.ContentType?.MediaType == "application/problem+json")
                         {
                             return (true, string.Empty);
                         }
 
-                        last = $"Running, but the app's functions answer HTTP {(int)answer.StatusCode}";
+                        last = $"Running, but the app's functions answer HTTP {(int)answer.StatusCode}{((int)answer.StatusCode < 500 ? " without the app's problem details (no functions loaded?)" : string.Empty)}";
                     }
                     else if (errors >= 3)
                     {
@@ -203,13 +206,14 @@ public sealed class LocalRun(string repositoryRoot, TextWriter output)
             }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !stopping.IsCancellationRequested)
             {
-                last = "no answer";
+                // Keeps what was seen last (a host that said Running and then did not answer the app's route stays so).
+                last = last.StartsWith("Running", StringComparison.Ordinal) ? last : "no answer";
             }
 
             await Task.Delay(TimeSpan.FromMilliseconds(500), CancellationToken.None);
         }
 
-        return (false, $"the app was not running within {patience.TotalMinutes:0} minutes (last seen: {last}); the output above says why");
+        return (false, $"the app was not running within {patience.TotalSeconds:0} seconds (last seen: {last}); the output above says why");
     }
 
     /// <summary>

@@ -29,6 +29,10 @@ if (args is ["up", ..])
     {
         run.HostPatience = TimeSpan.FromSeconds(waitSeconds);
     }
+    else if (Environment.GetEnvironmentVariable("OTPFAILOVER_UP_WAIT_SECONDS") is { Length: > 0 } unreadable)
+    {
+        Console.Error.WriteLine($"OTPFAILOVER_UP_WAIT_SECONDS must be a whole number of seconds above 0, not '{unreadable}'; waiting the default {run.HostPatience.TotalSeconds:0} s.");
+    }
 
     if (!run.OwnPortsAreFree())
     {

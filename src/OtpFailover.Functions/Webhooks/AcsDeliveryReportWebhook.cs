@@ -27,9 +27,7 @@ public sealed class AcsDeliveryReportWebhook(AcsDeliveryReportHandler handler)
         }
 
         var body = await RawBody.ReadAsync(request, AcsDeliveryReportHandler.MaxBodyBytes, cancellationToken);
-        return body is null
-            ? ApiProblems.InvalidRequest($"The body must be at most {AcsDeliveryReportHandler.MaxBodyBytes} bytes.")
-            : WebhookResults.ToHttp(await handler.NotifyAsync(body.Value, key, durable, cancellationToken));
+        return WebhookResults.ToHttp(body is null ? handler.TooLarge() : await handler.NotifyAsync(body.Value, key, durable, cancellationToken));
     }
 
     /// <summary>The CloudEvents schema's webhook validation handshake.</summary>

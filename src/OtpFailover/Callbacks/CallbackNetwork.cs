@@ -6,8 +6,15 @@ using OtpFailover.Verifications;
 
 namespace OtpFailover.Callbacks;
 
-/// <summary>A callback's host resolved only to addresses callbacks may not reach; nothing was sent.</summary>
-public sealed class CallbackAddressRefusedException(string message) : IOException(message);
+/// <summary>
+/// A callback's host resolved only to addresses callbacks may not reach, or to none at all; nothing was sent. Either
+/// says something about the name a verification gave, not about the receivers that share its circuit.
+/// </summary>
+public sealed class CallbackAddressRefusedException(string message, bool unresolved = false, Exception? inner = null) : IOException(message, inner)
+{
+    /// <summary>The name did not resolve (rather than resolving to a refused address).</summary>
+    public bool Unresolved { get; } = unresolved;
+}
 
 /// <summary>
 /// Which addresses callbacks may connect to, judged after DNS, at connect time: the allow-list is by name, and a
@@ -48,7 +55,16 @@ public sealed class CallbackNetwork(IOptions<CallbackOptions> options, IConfigur
     {
         ArgumentNullException.ThrowIfNull(context);
         var endPoint = context.DnsEndPoint;
-        var addresses = IPAddress.TryParse(endPoint.Host, out var literal) ? [literal] : await Dns.GetHostAddressesAsync(endPoint.Host, cancellationToken);
+        IPAddress[] addresses;
+        try
+        {
+            addresses = IPAddress.TryParse(endPoint.Host, out var literal) ? [literal] : await Dns.GetHostAddressesAsync(endPoint.Host, cancellationToken);
+        }
+        catch (SocketException ex)
+        {
+            throw new CallbackAddressRefusedException("The callback host does not resolve.", unresolved: true, ex);
+        }
+
         var allowed = addresses.Where(Allows).ToArray();
         if (allowed.Length == 0)
         {

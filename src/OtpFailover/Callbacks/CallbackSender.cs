@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 
 namespace OtpFailover.Callbacks;
 
-/// <param name="Failure">Why it failed, for logs: <c>http_500</c>, <c>redirect_302</c>, <c>timeout</c>, <c>connection_error</c>, <c>address_not_allowed</c>, <c>circuit_open</c>.</param>
+/// <param name="Failure">Why it failed, for logs: <c>http_500</c>, <c>redirect_302</c>, <c>timeout</c>, <c>connection_error</c>, <c>address_not_allowed</c>, <c>host_not_found</c>, <c>circuit_open</c>.</param>
 /// <param name="RetryAfter">The receiver's <c>Retry-After</c>, when it gave one.</param>
 public sealed record CallbackAttempt(bool Delivered, string? Failure = null, TimeSpan? RetryAfter = null);
 
@@ -53,9 +53,9 @@ public sealed class CallbackSender(HttpClient http, CallbackSigner signer, TimeP
         {
             return new CallbackAttempt(false, "circuit_open");
         }
-        catch (HttpRequestException ex) when (ex.InnerException is CallbackAddressRefusedException)
+        catch (HttpRequestException ex) when (ex.InnerException is CallbackAddressRefusedException refused)
         {
-            return new CallbackAttempt(false, "address_not_allowed");
+            return new CallbackAttempt(false, refused.Unresolved ? "host_not_found" : "address_not_allowed");
         }
         catch (HttpRequestException)
         {

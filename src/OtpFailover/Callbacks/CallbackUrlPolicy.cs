@@ -33,6 +33,8 @@ public sealed class CallbackUrlPolicy(IOptions<CallbackOptions> options, IConfig
 
     private readonly AllowedHost[] _allowedHosts = ParseHosts(options.Value.AllowedHosts);
 
+    private readonly byte[] _bucketKey = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+
     private bool AllowHttp => VerificationOptionsValidator.IsDevelopment(configuration);
 
     /// <summary>Judges a start's own <c>callbackUrl</c>.</summary>
@@ -118,7 +120,8 @@ public sealed class CallbackUrlPolicy(IOptions<CallbackOptions> options, IConfig
             return url is null ? "none" : "global";
         }
 
-        var bucket = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(host))[0] % PipelineBucketsPerEntry;
+        // Keyed with a secret of this process, so that a caller cannot pick subdomains that land in a victim's bucket.
+        var bucket = System.Security.Cryptography.HMACSHA256.HashData(_bucketKey, System.Text.Encoding.UTF8.GetBytes(host))[0] % PipelineBucketsPerEntry;
         return $"entry:{entry}#{bucket}";
     }
 

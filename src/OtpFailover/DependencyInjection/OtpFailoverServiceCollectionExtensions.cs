@@ -184,8 +184,9 @@ public static class OtpFailoverServiceCollectionExtensions
     /// proxy, every connection's address judged after DNS (<see cref="CallbackNetwork"/>). The standard handler runs a
     /// bounded set of pipelines (<see cref="CallbackUrlPolicy.PipelineKeyFor"/>: per allowed-host entry, hosts spread
     /// over a few buckets), so one receiver that is down opens the circuit of its bucket, not everyone's, and a caller
-    /// naming subdomain after subdomain cannot make pipelines without limit. A refused address does not count towards
-    /// a circuit (it says nothing about the receivers that share it). It does not retry: the delivery orchestration
+    /// naming subdomain after subdomain cannot make pipelines without limit. A refused address, or a name that does not
+    /// resolve, is not counted as a failure of a circuit (it says nothing about the receivers that share it; the breaker
+    /// counts it as a call that did not fail). It does not retry: the delivery orchestration
     /// does, durably.
     /// </summary>
     private static void AddCallbackSender(this IServiceCollection services)

@@ -161,7 +161,7 @@ public sealed record PhoneNumber
 
     /// <summary>
     /// A mask stored under an earlier rule, hidden again to today's (<c>+2905**34</c>, from before at least half of
-    /// the national number was hidden, becomes <c>+290****</c>): what either rule hides stays hidden. The country
+    /// the national number was hidden, becomes <c>+290****4</c>): what either rule hides stays hidden. The country
     /// code is read off the visible start (calling codes are prefix-free).
     /// </summary>
     public static string Remask(string stored)

@@ -112,6 +112,17 @@ public sealed partial class AcsDeliveryReportHandler(
         return WebhookResult.Applied(summary);
     }
 
+    /// <summary>
+    /// An authenticated request whose body is over <see cref="MaxBodyBytes"/>: refused unread, and, as with a body that
+    /// cannot be read, logged and counted, since Event Grid does not send a refused delivery again.
+    /// </summary>
+    public WebhookResult TooLarge()
+    {
+        LogUnreadable($"a body over {MaxBodyBytes} bytes");
+        metrics.WebhookInvalid("sms");
+        return WebhookResult.Invalid($"The body must be at most {MaxBodyBytes} bytes.");
+    }
+
     private bool KeyMatches(string? key) => SecretComparison.Matches(key, options.Value.WebhookKey);
 
     private static (IReadOnlyList<Report> Reports, string? ValidationCode) Parse(BinaryData body)

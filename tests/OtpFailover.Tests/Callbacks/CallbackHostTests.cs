@@ -172,6 +172,19 @@ public sealed class CallbackHostTests
     }
 
     [Fact]
+    public async Task AListedNameThatDoesNotResolve_FailsAsHostNotFound()
+    {
+        // .invalid never resolves (RFC 6761): the failure names the host, and is kept out of the circuit's failures.
+        await using var app = await CallbackTests.StartAppAsync([], c => c.AllowedHosts = "*.otpfailover.invalid", environment: "Production");
+        var sender = app.Services.GetRequiredService<CallbackSender>();
+
+        var attempt = await sender.PostAsync(new Uri("https://hooks.otpfailover.invalid/otp"), new CallbackEvent("evt_1", "created", "v1", 1, null, DateTimeOffset.UtcNow, OtpFailover.Channels.Channel.WhatsApp, null), default);
+
+        Assert.False(attempt.Delivered);
+        Assert.Equal("host_not_found", attempt.Failure);
+    }
+
+    [Fact]
     public async Task AStartWithACallbackUrlOnAnAllowedUnicodeHost_IsAccepted()
     {
         await using var app = await CallbackTests.StartAppAsync([], c => c.AllowedHosts = "*.bücher.example", environment: "Production");

@@ -47,6 +47,7 @@ public sealed class LocalRunUpTests : IAsyncLifetime
               const http = require('http'); const target = new URL(process.env.FAKE_FUNCTIONS_URL);
               const failing = process.env.FAKE_HOST_STATE === 'Error';
               const workerDown = process.env.FAKE_HOST_STATE === 'WorkerDown';
+              const noFunctions = process.env.FAKE_HOST_STATE === 'NoFunctions';
               let polls = 0;
               http.createServer((req, res) => {
                 if (req.url === '/admin/host/status') {
@@ -58,6 +59,7 @@ public sealed class LocalRunUpTests : IAsyncLifetime
                   res.end(JSON.stringify({ id: 'standin', state, version: '4.1037.0.0', errors }));
                   return;
                 }
+                if (noFunctions) { res.writeHead(404); res.end(); return; }
                 if (failing || workerDown) { res.writeHead(503, { 'content-type': 'text/plain' }); res.end('Function host is not running.'); return; }
                 const relay = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, answer => { res.writeHead(answer.statusCode, answer.headers); answer.pipe(res); });
                 relay.on('error', e => { res.writeHead(502); res.end(String(e)); });
@@ -121,7 +123,9 @@ public sealed class LocalRunUpTests : IAsyncLifetime
     // The host opens port 7071 and then fails to start (an extension refused host.json): every call answers 503.
     [InlineData("Error", "Step 'Function app' failed: the Functions host did not start", "ControlQueueVisibilityTimeout must be between 1 and 60 minutes")]
     // The host runs, but the app's worker does not (a setting the app refused at its own start-up).
-    [InlineData("WorkerDown", "Step 'Function app' failed: the app was not running within", "the app's functions answer HTTP 503")]
+    [InlineData("WorkerDown", "Step 'Function app' failed: the app was not running within 10 seconds", "the app's functions answer HTTP 503")]
+    // The host runs but no function loaded: its bare 404 for the route is not the app's answer.
+    [InlineData("NoFunctions", "Step 'Function app' failed: the app was not running within 10 seconds", "without the app's problem details")]
     public async Task Up_WhenTheAppDoesNotStart_PrintsWhy_ExitsNonZero_AndNeverSaysWhereToClick(string hostState, string failure, string why)
     {
         Skip.If(OperatingSystem.IsWindows(), "the stand-ins are sh scripts");

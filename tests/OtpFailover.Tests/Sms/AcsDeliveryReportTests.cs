@@ -211,6 +211,23 @@ public sealed class AcsDeliveryReportTests
     }
 
     [Fact]
+    public async Task AnOversizedBodyWithTheRightKey_Answers400_AndTheOperatorHearsOfIt()
+    {
+        await using var app = await TestApp.StartAsync();
+        var webhook = new AcsDeliveryReportWebhook(app.SmsDeliveryReports);
+        var post = new DefaultHttpContext().Request;
+        post.Method = "POST";
+        post.Headers[AcsDeliveryReportHandler.KeyHeader] = TestSecrets.SmsWebhookKey;
+        post.Body = new MemoryStream(new byte[AcsDeliveryReportHandler.MaxBodyBytes + 1]);
+
+        var response = await HttpTestRequests.ExecuteAsync(await webhook.AcsDeliveryReports(post, app.Client, default));
+
+        Assert.Equal(400, response.Status);
+        Assert.Equal("application/problem+json", response.MediaType);
+        Assert.Contains(app.Logs.GetSnapshot(), r => r.Level == Microsoft.Extensions.Logging.LogLevel.Warning && r.Message.Contains("could not be read", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task CloudEvents_AreAcceptedToo_WithTheirOptionsHandshake_ThroughTheFunctions()
     {
         var (app, verification, messageId) = await StartWithSmsSentAsync();

@@ -492,10 +492,21 @@ public sealed class ChannelPlanTests
     {
         private int _ran;
 
+        /// <summary>
+        /// Runs <paramref name="meanwhile"/> once, before the SMS step's first write that holds a repeatability pair
+        /// (the one that records its allowance, before the send). The test names the verification once its start returned, which a busy
+        /// machine's workflow may outrun: the first such write of the test's only verification waits for the name.
+        /// </summary>
         public BetweenTheSmsStepsWrites(Func<string, Task> meanwhile) =>
             Faults.BeforeConditionalWrite = request =>
-                VerificationId is { } id && request.Contains(id, StringComparison.Ordinal) && request.Contains("repeatabilityRequestId", StringComparison.Ordinal) && Interlocked.Exchange(ref _ran, 1) == 0
-                    ? () => meanwhile(id)
+                request.Contains("repeatabilityRequestId", StringComparison.Ordinal)
+                && (VerificationId is not { } known || request.Contains(known, StringComparison.Ordinal)) && Interlocked.Exchange(ref _ran, 1) == 0
+                    ? async () =>
+                    {
+                        await Eventually.WaitUntilAsync(() => VerificationId is not null, TimeSpan.FromSeconds(30), "the test to name its verification");
+                        Assert.Contains(VerificationId!, request, StringComparison.Ordinal);
+                        await meanwhile(VerificationId!);
+                    }
                     : null;
 
         public StorageFaults Faults { get; } = new();

@@ -156,16 +156,9 @@ public sealed class WhatsAppWebhookTests
     public async Task AStatusWithoutCallbackData_IsMatchedByTheRecordedMessageId()
     {
         await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25));
-        var (verification, _) = await app.StartAndAwaitWhatsAppAsync();
-        var wamid = app.WhatsApp.Answers[0].ProviderMessageId!;
-        // Recorded: the row and then the index have it (the index is written after the row).
-        await Eventually.WaitUntilAsync(async () => await app.Store.FindByProviderMessageAsync(Channel.WhatsApp, wamid) == verification.Id, TimeSpan.FromSeconds(10), "the message id to be indexed");
-        var body = Build([new Status(wamid, "delivered", 1750263773)]);
+        var (verification, wamid) = await StartAndAwaitIndexedAsync(app);
 
-        var response = await HttpTestRequests.ExecuteAsync(await app.WhatsAppWebhook.NotifyAsync(body, Sign(body), app.Client, default));
-
-        Assert.Equal(1, response.Json.GetProperty("applied").GetInt32());
-        Assert.Equal(DeliveryStatus.Delivered, (await app.GetAsync(verification.Id)).SendOn(Channel.WhatsApp)?.Delivery);
+        await AssertADeliveredStatusWithoutCallbackDataIsAppliedAsync(app, verification.Id, wamid);
     }
 
     [Fact]
@@ -173,9 +166,7 @@ public sealed class WhatsAppWebhookTests
     {
         // 1.3 keyed the index by the id's plain SHA-256; a verification in flight across the upgrade still has only that.
         await using var app = await TestApp.StartAsync(o => o.WhatsAppDeliveryTimeout = TimeSpan.FromSeconds(25));
-        var (verification, _) = await app.StartAndAwaitWhatsAppAsync();
-        var wamid = app.WhatsApp.Answers[0].ProviderMessageId!;
-        await Eventually.WaitUntilAsync(async () => await app.Store.FindByProviderMessageAsync(Channel.WhatsApp, wamid) is not null, TimeSpan.FromSeconds(10), "the message id to be indexed");
+        var (verification, wamid) = await StartAndAwaitIndexedAsync(app);
         foreach (var row in (await app.RowsAsync()).Where(r => r.PartitionKey.StartsWith("msg-whatsapp-", StringComparison.Ordinal)).ToList())
         {
             await app.Table.DeleteEntityAsync(row.PartitionKey, row.RowKey);
@@ -183,12 +174,27 @@ public sealed class WhatsAppWebhookTests
 
         var legacy = $"msg-whatsapp-{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(wamid)))}";
         await app.Table.AddEntityAsync(new Azure.Data.Tables.TableEntity(legacy, "message") { ["VerificationId"] = verification.Id });
+
+        await AssertADeliveredStatusWithoutCallbackDataIsAppliedAsync(app, verification.Id, wamid);
+    }
+
+    /// <summary>A verification whose WhatsApp message is recorded: the row and then the index have it (in that order).</summary>
+    private static async Task<(Verification Verification, string MessageId)> StartAndAwaitIndexedAsync(TestApp app)
+    {
+        var (verification, _) = await app.StartAndAwaitWhatsAppAsync();
+        var wamid = app.WhatsApp.Answers[0].ProviderMessageId!;
+        await Eventually.WaitUntilAsync(async () => await app.Store.FindByProviderMessageAsync(Channel.WhatsApp, wamid) == verification.Id, TimeSpan.FromSeconds(10), "the message id to be indexed");
+        return (verification, wamid);
+    }
+
+    private static async Task AssertADeliveredStatusWithoutCallbackDataIsAppliedAsync(TestApp app, string verificationId, string wamid)
+    {
         var body = Build([new Status(wamid, "delivered", 1750263773)]);
 
         var response = await HttpTestRequests.ExecuteAsync(await app.WhatsAppWebhook.NotifyAsync(body, Sign(body), app.Client, default));
 
         Assert.Equal(1, response.Json.GetProperty("applied").GetInt32());
-        Assert.Equal(DeliveryStatus.Delivered, (await app.GetAsync(verification.Id)).SendOn(Channel.WhatsApp)?.Delivery);
+        Assert.Equal(DeliveryStatus.Delivered, (await app.GetAsync(verificationId)).SendOn(Channel.WhatsApp)?.Delivery);
     }
 
     [Fact]
