@@ -186,8 +186,7 @@ public static class OtpFailoverServiceCollectionExtensions
     /// over a few buckets), so one receiver that is down opens the circuit of its bucket, not everyone's, and a caller
     /// naming subdomain after subdomain cannot make pipelines without limit. A refused address, or a name that does not
     /// resolve, is not counted as a failure of a circuit (it says nothing about the receivers that share it; the breaker
-    /// counts it as a call that did not fail). It does not retry: the delivery orchestration
-    /// does, durably.
+    /// counts it as a call that did not fail). It does not retry: the delivery orchestration does, durably.
     /// </summary>
     private static void AddCallbackSender(this IServiceCollection services)
     {

@@ -127,16 +127,6 @@ public sealed partial class AcsDeliveryReportHandler(
 
     private static (IReadOnlyList<Report> Reports, string? ValidationCode) Parse(BinaryData body)
     {
-        // One event (an object) or an array of them, nothing else: the parsers are not asked about other shapes.
-        using (var document = JsonDocument.Parse(body))
-        {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object && (root.ValueKind != JsonValueKind.Array || root.EnumerateArray().Any(e => e.ValueKind != JsonValueKind.Object)))
-            {
-                throw new FormatException("An Event Grid delivery is a JSON object or an array of objects.");
-            }
-        }
-
         var reports = new List<Report>();
         if (IsCloudEvents(body))
         {
@@ -171,12 +161,20 @@ public sealed partial class AcsDeliveryReportHandler(
         return (reports, null);
     }
 
+    /// <summary>
+    /// Whether the delivery is in the CloudEvents schema (else Event Grid's). It must be one event (an object) or an
+    /// array of them, nothing else: the parsers are not asked about other shapes (they throw on an array holding null).
+    /// </summary>
     private static bool IsCloudEvents(BinaryData body)
     {
         using var document = JsonDocument.Parse(body);
-        var first = document.RootElement.ValueKind == JsonValueKind.Array
-            ? document.RootElement.EnumerateArray().FirstOrDefault()
-            : document.RootElement;
+        var root = document.RootElement;
+        if (root.ValueKind != JsonValueKind.Object && (root.ValueKind != JsonValueKind.Array || root.EnumerateArray().Any(e => e.ValueKind != JsonValueKind.Object)))
+        {
+            throw new FormatException("An Event Grid delivery is a JSON object or an array of objects.");
+        }
+
+        var first = root.ValueKind == JsonValueKind.Array ? root.EnumerateArray().FirstOrDefault() : root;
         return first.ValueKind == JsonValueKind.Object && first.TryGetProperty("specversion", out _);
     }
 

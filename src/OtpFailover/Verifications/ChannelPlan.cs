@@ -91,11 +91,11 @@ public sealed class ChannelPlanner(IOptions<VerificationOptions> options, CodeCh
             return $"channels may only name configured channels ({ChannelNames.Join(configured)}); not {ChannelNames.Join(missing)}.";
         }
 
-        var offered = options.Value.AllowChannelsBeyondCountry ? configured : Offered(regionCode);
-        var beyond = requested.Where(c => !offered.Contains(c)).ToList();
+        var allowed = Allowed(regionCode);
+        var beyond = requested.Where(c => !allowed.Contains(c)).ToList();
         return beyond.Count == 0
             ? null
-            : $"channels may reorder or leave out this number's channels ({ChannelNames.Join(offered)}) but not add {ChannelNames.Join(beyond)}.";
+            : $"channels may reorder or leave out this number's channels ({ChannelNames.Join(allowed)}) but not add {ChannelNames.Join(beyond)}.";
     }
 
     /// <summary>
@@ -104,10 +104,13 @@ public sealed class ChannelPlanner(IOptions<VerificationOptions> options, CodeCh
     /// </summary>
     public IReadOnlyList<Channel> For(string? regionCode, IReadOnlyList<Channel>? requested)
     {
-        var offered = Offered(regionCode);
-        var allowed = options.Value.AllowChannelsBeyondCountry ? Configured : offered;
-        return requested?.Where(allowed.Contains).ToList() is { Count: > 0 } kept ? kept : offered;
+        var allowed = Allowed(regionCode);
+        return requested?.Where(allowed.Contains).ToList() is { Count: > 0 } kept ? kept : Offered(regionCode);
     }
+
+    /// <summary>The channels a start's own list may name for a number of <paramref name="regionCode"/>.</summary>
+    private IReadOnlyList<Channel> Allowed(string? regionCode) =>
+        options.Value.AllowChannelsBeyondCountry ? Configured : Offered(regionCode);
 
     /// <summary>The channels a number of <paramref name="regionCode"/> gets: its country's list, else the configured one.</summary>
     private IReadOnlyList<Channel> Offered(string? regionCode)
