@@ -1,3 +1,4 @@
+using OtpFailover.Configuration;
 using OtpFailover.PhoneNumbers;
 
 namespace OtpFailover.Abuse;
@@ -108,11 +109,4 @@ public sealed class AbuseOptions
 
     private static HashSet<string> Regions(string? list) =>
         SettingList.Split(list).Select(r => r.ToUpperInvariant()).ToHashSet(StringComparer.Ordinal);
-}
-
-/// <summary>A list in one setting: items separated by commas, semicolons or spaces (App Service takes one string).</summary>
-public static class SettingList
-{
-    public static IEnumerable<string> Split(string? value) =>
-        (value ?? string.Empty).Split([',', ';', ' ', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using OtpFailover.Configuration;
 using OtpFailover.PhoneNumbers;
 
 namespace OtpFailover.Abuse;

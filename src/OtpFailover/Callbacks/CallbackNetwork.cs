@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
-using OtpFailover.Verifications;
+using OtpFailover.Configuration;
 
 namespace OtpFailover.Callbacks;
 
@@ -27,7 +27,7 @@ public sealed class CallbackNetwork(IOptions<CallbackOptions> options, IConfigur
     private static readonly IPAddress AzurePlatform = IPAddress.Parse("168.63.129.16");
     private static readonly IPAddress Ec2Metadata = IPAddress.Parse("fd00:ec2::254");
 
-    private bool AllowLoopback => VerificationOptionsValidator.IsDevelopment(configuration);
+    private bool AllowLoopback => HostEnvironment.IsDevelopment(configuration);
 
     public bool Allows(IPAddress address)
     {

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
-using OtpFailover.Verifications;
+using OtpFailover.Configuration;
 
 namespace OtpFailover.Callbacks;
 
@@ -35,13 +35,13 @@ public sealed class CallbackOptionsValidator(IConfiguration configuration) : IVa
 
         if (!string.IsNullOrWhiteSpace(options.Url))
         {
-            switch (CallbackUrlPolicy.CheckShape(options.Url, VerificationOptionsValidator.IsDevelopment(configuration), out _))
+            switch (CallbackUrlPolicy.CheckShape(options.Url, HostEnvironment.IsDevelopment(configuration), out _))
             {
                 case CallbackUrlProblem.Malformed:
                     failures.Add($"{section}:{nameof(CallbackOptions.Url)} must be an absolute https URL without user information or a fragment.");
                     break;
                 case CallbackUrlProblem.NotHttps:
-                    failures.Add($"{section}:{nameof(CallbackOptions.Url)} must be https (http only where {VerificationOptionsValidator.EnvironmentSetting} is Development).");
+                    failures.Add($"{section}:{nameof(CallbackOptions.Url)} must be https (http only where {HostEnvironment.EnvironmentSetting} is Development).");
                     break;
             }
         }

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
-using OtpFailover.Verifications;
+using OtpFailover.Configuration;
 
 namespace OtpFailover.Callbacks;
 
@@ -35,7 +35,7 @@ public sealed class CallbackUrlPolicy(IOptions<CallbackOptions> options, IConfig
 
     private readonly byte[] _bucketKey = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
 
-    private bool AllowHttp => VerificationOptionsValidator.IsDevelopment(configuration);
+    private bool AllowHttp => HostEnvironment.IsDevelopment(configuration);
 
     /// <summary>Judges a start's own <c>callbackUrl</c>.</summary>
     public CallbackUrlProblem Check(string url, out Uri? callbackUrl)
@@ -191,7 +191,7 @@ public sealed class CallbackUrlPolicy(IOptions<CallbackOptions> options, IConfig
     internal sealed record AllowedHost(string Host, int? Port, bool Valid);
 
     internal static AllowedHost[] ParseHosts(string? hosts) =>
-        Abuse.SettingList.Split(hosts)
+        SettingList.Split(hosts)
             .Select(ParseHost)
             .ToArray();
 

@@ -1,5 +1,4 @@
 using System.Text.Json.Serialization;
-using OtpFailover.Verifications;
 
 namespace OtpFailover.Channels;
 

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
 using OtpFailover.PhoneNumbers;
-using OtpFailover.Verifications;
 
 namespace OtpFailover.Channels;
 
@@ -12,7 +11,7 @@ public sealed record Repeatability(Guid RequestId, DateTimeOffset FirstSent);
 public sealed record CodeDelivery(string VerificationId, PhoneNumber To, string Code, DateTimeOffset ExpiresAt, string? Locale, Repeatability? Repeatability);
 
 /// <summary>
-/// A way to reach the user with the code. Registered as a keyed service under its <see cref="Verifications.Channel"/>;
+/// A way to reach the user with the code. Registered as a keyed service under its <see cref="Channels.Channel"/>;
 /// the send activity's bookkeeping (claims, allowances, repeatability pairs, the outcome) is the same for every channel
 /// and reads what differs from here.
 /// </summary>

@@ -1,4 +1,3 @@
-using OtpFailover.Verifications;
 
 namespace OtpFailover.Channels;
 

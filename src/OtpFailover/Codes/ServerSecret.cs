@@ -1,20 +1,19 @@
 using System.Security.Cryptography;
 using System.Text;
-using Microsoft.Extensions.Options;
-using OtpFailover.Verifications;
 
 namespace OtpFailover.Codes;
 
 /// <summary>
-/// Derives independent purpose keys from <see cref="VerificationOptions.CodeKey"/> with HKDF, so the code, the phone
+/// Derives independent purpose keys from the server's master key (<c>Verification:CodeKey</c>, Base64) with HKDF, so the code, the phone
 /// number index and the phone number encryption never share a key.
 /// </summary>
 public sealed class ServerSecret
 {
-    public ServerSecret(IOptions<VerificationOptions> options)
+    /// <param name="masterKey">The master key, Base64 (validated at start-up: at least 32 bytes).</param>
+    public ServerSecret(string masterKey)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        var master = Convert.FromBase64String(options.Value.CodeKey);
+        ArgumentException.ThrowIfNullOrEmpty(masterKey);
+        var master = Convert.FromBase64String(masterKey);
         CodeKey = Derive(master, "otp-failover/code/v1");
         PhoneIndexKey = Derive(master, "otp-failover/phone-index/v1");
         PhoneEncryptionKey = Derive(master, "otp-failover/phone-encryption/v1");

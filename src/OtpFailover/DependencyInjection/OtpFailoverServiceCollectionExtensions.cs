@@ -151,7 +151,7 @@ public static class OtpFailoverServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
         services.TryAddSingleton<OtpFailover.Telemetry.OtpMetrics>();
-        services.TryAddSingleton<ServerSecret>();
+        services.TryAddSingleton(provider => new ServerSecret(provider.GetRequiredService<IOptions<VerificationOptions>>().Value.CodeKey));
         services.TryAddSingleton<CodeGenerator>();
         services.TryAddSingleton<PhoneNumberProtector>();
         services.TryAddSingleton<ProviderMessageKeys>();

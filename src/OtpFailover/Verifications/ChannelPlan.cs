@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using OtpFailover.Abuse;
 using OtpFailover.Channels;
+using OtpFailover.Configuration;
 
 namespace OtpFailover.Verifications;
 

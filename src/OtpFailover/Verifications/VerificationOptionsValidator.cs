@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using OtpFailover.Channels;
+using OtpFailover.Configuration;
 
 namespace OtpFailover.Verifications;
 
@@ -16,7 +17,7 @@ public sealed class VerificationOptionsValidator(IConfiguration configuration) :
     /// <summary>The code key in <c>local.settings.sample.json</c>: public, so never good outside local development.</summary>
     public const string PublicSampleCodeKey = "ZGV2ZWxvcG1lbnQtb25seS1rZXktZG8tbm90LXVzZS1pbi1henVyZQ==";
 
-    public const string EnvironmentSetting = "AZURE_FUNCTIONS_ENVIRONMENT";
+    public const string EnvironmentSetting = HostEnvironment.EnvironmentSetting;
 
     public ValidateOptionsResult Validate(string? name, VerificationOptions options)
     {
@@ -29,7 +30,7 @@ public sealed class VerificationOptionsValidator(IConfiguration configuration) :
             failures.Add($"{section}:{nameof(VerificationOptions.CodeKey)} must be Base64 of at least {MinimumKeyBytes} random bytes (for example `openssl rand -base64 32`).");
         }
 
-        if (options.CodeKey == PublicSampleCodeKey && !IsDevelopment(configuration))
+        if (options.CodeKey == PublicSampleCodeKey && !HostEnvironment.IsDevelopment(configuration))
         {
             failures.Add($"{section}:{nameof(VerificationOptions.CodeKey)} is the public sample key from local.settings.sample.json; it is only accepted when {EnvironmentSetting} is Development. Set your own (for example `openssl rand -base64 32`), kept in Key Vault.");
         }
@@ -40,7 +41,7 @@ public sealed class VerificationOptionsValidator(IConfiguration configuration) :
         }
 
         var configured = new List<Channel>();
-        if (!ChannelNames.TryParseList(Abuse.SettingList.Split(options.Channels), out var channels, out var channelsError))
+        if (!ChannelNames.TryParseList(SettingList.Split(options.Channels), out var channels, out var channelsError))
         {
             failures.Add($"{section}:{nameof(VerificationOptions.Channels)}: {channelsError}");
         }
@@ -58,7 +59,7 @@ public sealed class VerificationOptionsValidator(IConfiguration configuration) :
                 var hint = region.Equals("UK", StringComparison.OrdinalIgnoreCase) ? " (the United Kingdom is GB)" : string.Empty;
                 failures.Add($"{setting}: the key must be a country's ISO 3166-1 alpha-2 code, such as US or BR{hint}, or 001 for non-geographic numbers.");
             }
-            else if (!ChannelNames.TryParseList(Abuse.SettingList.Split(list), out var countryChannels, out var countryError))
+            else if (!ChannelNames.TryParseList(SettingList.Split(list), out var countryChannels, out var countryError))
             {
                 failures.Add($"{setting}: {countryError}");
             }
@@ -85,10 +86,6 @@ public sealed class VerificationOptionsValidator(IConfiguration configuration) :
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
-
-    /// <summary>Whether the app runs in local development (<c>AZURE_FUNCTIONS_ENVIRONMENT</c> is <c>Development</c>).</summary>
-    public static bool IsDevelopment(IConfiguration? configuration) =>
-        string.Equals(configuration?[EnvironmentSetting], "Development", StringComparison.OrdinalIgnoreCase);
 
     private static bool IsKeyLongEnough(string value)
     {

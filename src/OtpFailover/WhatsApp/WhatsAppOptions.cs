@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using OtpFailover.Channels;
+using OtpFailover.Configuration;
 
 namespace OtpFailover.WhatsApp;
 
@@ -76,7 +77,7 @@ public sealed class WhatsAppOptions
         return approved.FirstOrDefault(a => a.Split('_')[0].Equals(language, StringComparison.OrdinalIgnoreCase)) ?? TemplateLanguage;
     }
 
-    internal static string[] ParseLanguages(string? languages) => Abuse.SettingList.Split(languages).ToArray();
+    internal static string[] ParseLanguages(string? languages) => SettingList.Split(languages).ToArray();
 
     /// <summary>A template language code as Meta writes it: <c>en_US</c>, <c>de</c>.</summary>
     internal const string TemplateLanguagePattern = @"^[a-z]{2,3}(_[A-Z]{2})?\z";

@@ -7,7 +7,7 @@ namespace OtpFailover.Tests.Codes;
 public sealed class CodeGeneratorTests
 {
     private static CodeGenerator Generator(byte fill = 7) =>
-        new(new ServerSecret(Options.Create(new VerificationOptions { CodeKey = Convert.ToBase64String(Enumerable.Repeat(fill, 32).ToArray()) })));
+        new(new ServerSecret(Convert.ToBase64String(Enumerable.Repeat(fill, 32).ToArray())));
 
     [Theory]
     [InlineData(4)]

@@ -115,7 +115,7 @@ public sealed class PhoneNumberTests
     [Fact]
     public void Protector_RoundTrips_BindsTheCiphertextToTheVerification_AndIndexesStably()
     {
-        var protector = new PhoneNumberProtector(new ServerSecret(Options.Create(new VerificationOptions { CodeKey = Convert.ToBase64String(new byte[32]) })));
+        var protector = new PhoneNumberProtector(new ServerSecret(Convert.ToBase64String(new byte[32])));
         Assert.True(PhoneNumber.TryParse("+14155550123", out var number));
 
         var sealedOnce = protector.Encrypt(number, "v1");
