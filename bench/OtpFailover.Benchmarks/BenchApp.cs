@@ -14,6 +14,7 @@ using OtpFailover.DependencyInjection;
 using OtpFailover.Simulator;
 using OtpFailover.TestHost;
 using OtpFailover.Verifications;
+using OtpFailover.Workflow;
 
 namespace OtpFailover.Benchmarks;
 
@@ -109,7 +110,7 @@ public sealed class BenchApp : IAsyncDisposable
 
         void Register(DurableTaskRegistry registry)
         {
-            VerificationWorkflow.Register(registry, activities);
+            registry.AddVerificationWorkflow(activities);
             registry.AddOrchestratorFunc<string, string>(Bare, (context, input) => context.CallActivityAsync<string>(BareActivity, input!));
             registry.AddActivityFunc<string, string>(BareActivity, (_, input) =>
             {

@@ -10,6 +10,7 @@ using OtpFailover.Simulator;
 using OtpFailover.TestHost;
 using OtpFailover.Verifications;
 using OtpFailover.WhatsApp;
+using OtpFailover.Workflow;
 
 namespace OtpFailover.Benchmarks;
 

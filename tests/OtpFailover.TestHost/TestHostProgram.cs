@@ -16,6 +16,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OtpFailover.Functions;
 using OtpFailover.Verifications;
+using OtpFailover.Workflow;
 
 namespace OtpFailover.TestHost;
 
@@ -94,7 +95,7 @@ public static class TestHostProgram
                 services.AddDurableTaskWorker(durable =>
                 {
                     durable.UseGrpc(channel);
-                    durable.AddTasks(registry => VerificationWorkflow.Register(registry, activities));
+                    durable.AddTasks(registry => registry.AddVerificationWorkflow(activities));
                 });
                 services.AddDurableTaskClient(durable =>
                 {

@@ -1,6 +1,8 @@
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask;
 using OtpFailover.Callbacks;
+using OtpFailover.Verifications;
+using OtpFailover.Workflow;
 
 namespace OtpFailover.Functions.Orchestration;
 

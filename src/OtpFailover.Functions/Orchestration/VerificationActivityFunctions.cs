@@ -1,5 +1,6 @@
 using Microsoft.Azure.Functions.Worker;
 using OtpFailover.Verifications;
+using OtpFailover.Workflow;
 
 namespace OtpFailover.Functions.Orchestration;
 

@@ -1,9 +1,6 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using OtpFailover.Channels;
-using OtpFailover.Storage;
-using OtpFailover.Verifications;
 
 namespace OtpFailover.Callbacks;
 
@@ -27,54 +24,4 @@ public sealed record CallbackEvent(
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     public byte[] ToUtf8Json() => JsonSerializer.SerializeToUtf8Bytes(this, Json);
-}
-
-/// <summary>Which of a verification's timeline events are called back, and how each reads.</summary>
-public static class CallbackEvents
-{
-    /// <summary>The event types a callback receiver gets, in the timeline's names.</summary>
-    public static readonly IReadOnlySet<string> Types = new HashSet<string>(StringComparer.Ordinal)
-    {
-        TimelineEventTypes.WhatsAppSent,
-        TimelineEventTypes.WhatsAppDelivered,
-        TimelineEventTypes.WhatsAppRead,
-        TimelineEventTypes.Failover,
-        TimelineEventTypes.SmsSent,
-        TimelineEventTypes.SmsDelivered,
-        TimelineEventTypes.Approved,
-        TimelineEventTypes.Expired,
-        TimelineEventTypes.Failed,
-        TimelineEventTypes.Canceled,
-        TimelineEventTypes.MaxAttemptsReached,
-    };
-
-    public static string IdFor(string verificationId, int sequence) =>
-        string.Create(CultureInfo.InvariantCulture, $"evt_{verificationId}_{sequence}");
-
-    /// <summary>The callback for the timeline event at <paramref name="sequence"/>, or null when it is not called back.</summary>
-    internal static CallbackEvent? From(VerificationEntity row, int sequence, TimelineEvent timelineEvent)
-    {
-        if (!Types.Contains(timelineEvent.Type))
-        {
-            return null;
-        }
-
-        // A channel's own event names its channel; a failover, the channel it moved to (rows from before plans: SMS).
-        var channel = timelineEvent.Type == TimelineEventTypes.Failover
-            ? timelineEvent.Channel ?? Channel.Sms
-            : TimelineEventTypes.ChannelOf(timelineEvent.Type) ?? row.ChannelValue;
-        return new CallbackEvent(
-            IdFor(row.Id, sequence),
-            timelineEvent.Type,
-            row.Id,
-            sequence,
-            row.ClientReference,
-            timelineEvent.At,
-            channel,
-            timelineEvent.Type == TimelineEventTypes.Failover ? timelineEvent.Reason : null);
-    }
-
-    /// <summary>Whether a write that left <paramref name="row"/> as it is recorded an event its receiver should hear about.</summary>
-    internal static bool EndsWithCallbackEvent(VerificationEntity row) =>
-        row.CallbackUrl is not null && row.ReadTimeline() is { Count: > 0 } timeline && Types.Contains(timeline[^1].Type);
 }

@@ -35,6 +35,12 @@ public interface ICodeChannel
     /// </summary>
     bool ReportsDelivery { get; }
 
+    /// <summary>
+    /// The delivery statuses its provider reports after <see cref="DeliveryStatus.Sent"/> (WhatsApp: delivered, read,
+    /// failed; SMS: delivered, failed): what its status webhook can record, and so what a callback receiver can hear.
+    /// </summary>
+    IReadOnlySet<DeliveryStatus> Reports { get; }
+
     /// <summary>Which of its delivery statuses means the user has the code.</summary>
     FailoverWhen ConfirmedBy { get; }
 
@@ -54,6 +60,10 @@ public sealed class CodeChannels(IServiceProvider services)
     public ICodeChannel For(Channel channel) =>
         services.GetKeyedService<ICodeChannel>(channel)
         ?? throw new InvalidOperationException($"No channel is registered for {channel}.");
+
+    /// <summary>The channels this deployment has a registered <see cref="ICodeChannel"/> for, in the enum's order.</summary>
+    public IReadOnlyList<Channel> Registered =>
+        [.. Enum.GetValues<Channel>().Where(channel => services.GetKeyedService<ICodeChannel>(channel) is not null)];
 
     /// <summary>Whether <paramref name="channel"/>'s provider reports delivery reliably (see <see cref="ICodeChannel.ReportsDelivery"/>).</summary>
     public bool ReportsDelivery(Channel channel) => For(channel).ReportsDelivery;

@@ -1,7 +1,7 @@
 using System.Reflection;
 using System.Text.Json.Serialization;
 
-namespace OtpFailover.Verifications;
+namespace OtpFailover.Channels;
 
 /// <summary>The API's names for enum values (<c>max_attempts_reached</c>, <c>send_error</c>, <c>whatsapp</c>).</summary>
 public static class WireNames

@@ -160,7 +160,7 @@ public sealed partial class RetentionService(
                     return (verifications, indexes, instances);
                 }
 
-                if (entity.CallbackUrl is not null && await durable.GetInstanceAsync(Callbacks.CallbackDelivery.InstanceIdFor(entity.Id), cancellation: cancellationToken) is { IsCompleted: false })
+                if (entity.CallbackUrl is not null && await durable.GetInstanceAsync(Workflows.CallbackInstanceIdFor(entity.Id), cancellation: cancellationToken) is { IsCompleted: false })
                 {
                     // Its callbacks are still being delivered (a receiver down for a while): the row is their outbox.
                     continue;
@@ -182,7 +182,7 @@ public sealed partial class RetentionService(
                 if (entity.CallbackUrl is not null)
                 {
                     // Its callback delivery too (it has finished: a running one kept the row above).
-                    instances += (await durable.PurgeInstanceAsync(Callbacks.CallbackDelivery.InstanceIdFor(entity.Id), cancellation: cancellationToken)).PurgedInstanceCount;
+                    instances += (await durable.PurgeInstanceAsync(Workflows.CallbackInstanceIdFor(entity.Id), cancellation: cancellationToken)).PurgedInstanceCount;
                 }
             }
         }

@@ -19,6 +19,8 @@ public sealed class SmsChannel(ISmsCodeSender sender, IOptions<VerificationOptio
     public bool ReportsDelivery => false;
 
     /// <summary>A <c>Delivered</c> delivery report (SMS has no read receipt).</summary>
+    public IReadOnlySet<DeliveryStatus> Reports { get; } = new HashSet<DeliveryStatus> { DeliveryStatus.Delivered, DeliveryStatus.Failed };
+
     public FailoverWhen ConfirmedBy => FailoverWhen.Delivered;
 
     public TimeSpan? ConfirmWithin => options.Value.SmsDeliveryTimeout;

@@ -1,15 +1,12 @@
 using System.Diagnostics.Metrics;
-using OtpFailover.Abuse;
 using OtpFailover.Channels;
-using OtpFailover.Storage;
-using OtpFailover.Verifications;
 
 namespace OtpFailover.Telemetry;
 
 /// <summary>
 /// The <c>otpfailover</c> meter. Most figures are read off a verification row's transitions as the store writes them
-/// (<see cref="Transition"/>): a transition is written once, under the row's ETag, however often an activity runs, so
-/// each is counted once. Tags hold only channels, calling regions (ISO country codes), outcomes, reasons and limits:
+/// (<c>Verifications/TransitionMetrics</c>): a transition is written once, under the row's ETag, however often an
+/// activity runs, so each is counted once. Tags hold only channels, calling regions (ISO country codes), outcomes, reasons and limits:
 /// never a number, a code or an id.
 /// </summary>
 public sealed class OtpMetrics
@@ -49,7 +46,8 @@ public sealed class OtpMetrics
 
     public void Started() => _started.Add(1);
 
-    public void Checked(CheckOutcome outcome) => _checks.Add(1, new KeyValuePair<string, object?>("otpfailover.check.result", Name(outcome)));
+    public void Checked<TOutcome>(TOutcome outcome)
+        where TOutcome : struct, Enum => _checks.Add(1, new KeyValuePair<string, object?>("otpfailover.check.result", Name(outcome)));
 
     /// <summary>A webhook request refused (no valid signature or key): it changed nothing.</summary>
     public void WebhookRejected(string provider) => Webhook(provider, "rejected", 1);
@@ -73,43 +71,33 @@ public sealed class OtpMetrics
         }
     }
 
-    public void Refused(LimitKind? limit) =>
+    public void Refused<TLimit>(TLimit? limit)
+        where TLimit : struct, Enum =>
         _refusals.Add(1, new KeyValuePair<string, object?>("otpfailover.limit", limit is { } kind ? Name(kind) : "unknown"));
 
-    /// <summary>What a written change of a verification row means, from how it was to how it is.</summary>
-    internal void Transition(VerificationSnapshotForMetrics before, VerificationEntity after, DateTimeOffset now)
+    /// <summary>A code handed to a channel's provider (counted once per send, when its outcome is recorded).</summary>
+    public void CodeSent(Channels.Channel channel, string region) => _codesSent.Add(1, Channel(channel), Region(region));
+
+    /// <summary>A verification moved to <paramref name="channel"/> for <paramref name="reason"/>.</summary>
+    public void FailedOver(FailoverReason reason, Channels.Channel channel, string region) =>
+        _failovers.Add(1, new KeyValuePair<string, object?>("otpfailover.failover.reason", Name(reason)), Channel(channel), Region(region));
+
+    /// <summary>A channel's provider confirmed delivery, <paramref name="sinceStart"/> after the verification started.</summary>
+    public void DeliveryConfirmed(Channels.Channel channel, string region, TimeSpan sinceStart) =>
+        _delivery.Record(sinceStart.TotalSeconds, Channel(channel), Region(region));
+
+    /// <summary>A verification ended with <paramref name="outcome"/>; <paramref name="approvedAfter"/> when it was approved.</summary>
+    public void Ended<TOutcome>(TOutcome outcome, TimeSpan? approvedAfter)
+        where TOutcome : struct, Enum
     {
-        var sinceStart = (now - after.CreatedAt).TotalSeconds;
-        var region = new KeyValuePair<string, object?>("otpfailover.region", string.IsNullOrEmpty(after.RegionCode) ? "unknown" : after.RegionCode);
-        var sends = after.ReadSends();
-        foreach (var send in sends)
+        _ended.Add(1, new KeyValuePair<string, object?>("otpfailover.outcome", Name(outcome)));
+        if (approvedAfter is { } after)
         {
-            var earlier = before.Sends.FirstOrDefault(s => s.Channel == send.Channel);
-            if (earlier?.MessageId is null && send.MessageId is not null)
-            {
-                _codesSent.Add(1, Channel(send.Channel), region);
-            }
-
-            if (earlier is null && send.Reason is { } reason)
-            {
-                _failovers.Add(1, new KeyValuePair<string, object?>("otpfailover.failover.reason", Name(reason)), Channel(send.Channel), region);
-            }
-
-            if (earlier?.Confirmed != true && send.Confirmed)
-            {
-                _delivery.Record(sinceStart, Channel(send.Channel), region);
-            }
-        }
-
-        if (before.Pending && !after.IsPending)
-        {
-            _ended.Add(1, new KeyValuePair<string, object?>("otpfailover.outcome", Name(after.StatusValue)));
-            if (after.StatusValue == VerificationStatus.Approved)
-            {
-                _approval.Record(sinceStart);
-            }
+            _approval.Record(after.TotalSeconds);
         }
     }
+
+    private static KeyValuePair<string, object?> Region(string region) => new("otpfailover.region", string.IsNullOrEmpty(region) ? "unknown" : region);
 
     private static KeyValuePair<string, object?> Channel(Channels.Channel channel) => new("otpfailover.channel", Name(channel));
 
@@ -120,10 +108,4 @@ public sealed class OtpMetrics
         var wire = WireNames.Of(value);
         return wire == value.ToString() ? System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(wire) : wire;
     }
-}
-
-/// <summary>The parts of a verification row the metrics compare before and after a write.</summary>
-internal readonly record struct VerificationSnapshotForMetrics(bool Pending, IReadOnlyList<Channels.ChannelSend> Sends)
-{
-    public static VerificationSnapshotForMetrics Of(VerificationEntity entity) => new(entity.IsPending, entity.ReadSends());
 }

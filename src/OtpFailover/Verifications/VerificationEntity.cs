@@ -2,9 +2,9 @@ using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
 using OtpFailover.Channels;
-using OtpFailover.Verifications;
+using OtpFailover.Storage;
 
-namespace OtpFailover.Storage;
+namespace OtpFailover.Verifications;
 
 /// <summary>
 /// One verification, one row (partition = verification id), so every change is a single ETag-guarded write.

@@ -2,11 +2,12 @@ using System.Net;
 using Azure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
-using OtpFailover.Codes;
 using OtpFailover.Channels;
-using OtpFailover.Verifications;
+using OtpFailover.Codes;
+using OtpFailover.Storage;
+using OtpFailover.Telemetry;
 
-namespace OtpFailover.Storage;
+namespace OtpFailover.Verifications;
 
 /// <summary>What claiming an idempotency key found.</summary>
 /// <param name="VerificationId">The verification the key is bound to: the caller's own new id when it claimed the key.</param>
@@ -16,7 +17,7 @@ public sealed record IdempotencyClaim(bool Claimed, string VerificationId);
 /// Verification rows and idempotency keys in Azure Table Storage. Every change is read, changed
 /// and written back under the row's ETag, and retried on a conflict, so parallel requests never lose an update.
 /// </summary>
-public sealed partial class VerificationStore(AppTable table, TimeProvider time, ILogger<VerificationStore> logger, OtpFailover.Telemetry.OtpMetrics metrics, ProviderMessageKeys messageKeys)
+public sealed partial class VerificationStore(AppTable table, TimeProvider time, ILogger<VerificationStore> logger, OtpMetrics metrics, ProviderMessageKeys messageKeys)
 {
     /// <summary>
     /// A claimed idempotency key whose start never finished (a process killed mid-start) may be taken over after this
@@ -26,12 +27,8 @@ public sealed partial class VerificationStore(AppTable table, TimeProvider time,
 
     private const int MaxConflictRetries = 100;
 
-    public async Task<VerificationEntity?> FindAsync(string id, CancellationToken cancellationToken = default)
-    {
-        var client = await table.GetAsync(cancellationToken);
-        var response = await client.GetEntityIfExistsAsync<VerificationEntity>(id, VerificationEntity.VerificationRowKey, cancellationToken: cancellationToken);
-        return response.HasValue ? response.Value : null;
-    }
+    public async Task<VerificationEntity?> FindAsync(string id, CancellationToken cancellationToken = default) =>
+        await TableRows.FindAsync<VerificationEntity>(await table.GetAsync(cancellationToken), id, VerificationEntity.VerificationRowKey, cancellationToken);
 
     /// <summary>Stores a new verification. Which verification a number has in flight is the number's usage row's to say.</summary>
     public async Task InsertAsync(VerificationEntity entity, CancellationToken cancellationToken = default)
@@ -46,35 +43,6 @@ public sealed partial class VerificationStore(AppTable table, TimeProvider time,
     {
         var client = await table.GetAsync(cancellationToken);
         await client.DeleteEntityAsync(id, VerificationEntity.VerificationRowKey, ETag.All, cancellationToken);
-    }
-
-    /// <summary>
-    /// Ends the verification a number had in flight, because a new start for the number takes its place: it ends
-    /// <c>canceled</c> (detail <c>superseded</c>), or <c>expired</c> when its lifetime had run out already.
-    /// </summary>
-    /// <returns>The row as this call ended it; null when it had ended before (or never existed).</returns>
-    public async Task<VerificationEntity?> SupersedeAsync(string id, CancellationToken cancellationToken = default)
-    {
-        var ended = await UpdateAsync(id, entity =>
-        {
-            if (!entity.IsPending)
-            {
-                return false;
-            }
-
-            var now = time.GetUtcNow();
-            if (now >= entity.ExpiresAt)
-            {
-                entity.End(VerificationStatus.Expired, TimelineEventTypes.Expired, now);
-            }
-            else
-            {
-                entity.End(VerificationStatus.Canceled, TimelineEventTypes.Canceled, now, detail: SupersededDetail);
-            }
-
-            return true;
-        }, cancellationToken);
-        return ended is { Changed: true, Entity: var entity } ? entity : null;
     }
 
     /// <summary>Updates a verification's share of its number's wrong-code budget, when a start had to judge again.</summary>
@@ -109,45 +77,31 @@ public sealed partial class VerificationStore(AppTable table, TimeProvider time,
     {
         ArgumentNullException.ThrowIfNull(change);
         var client = await table.GetAsync(cancellationToken);
-        var operation = OperationStamps.NewOperation();
-        var wrote = false;
-        var before = default(OtpFailover.Telemetry.VerificationSnapshotForMetrics);
-        for (var attempt = 0; ; attempt++)
+        var before = default(TransitionMetrics);
+        var update = await TableRows.UpdateAsync<VerificationEntity, bool>(
+            client,
+            id,
+            VerificationEntity.VerificationRowKey,
+            entity =>
+            {
+                before = TransitionMetrics.Before(entity);
+                var write = change(entity);
+                return (write, write);
+            },
+            current: current,
+            conflicted: attempt => LogConflict(id, attempt),
+            cancellationToken: cancellationToken);
+        if (update is not { } done)
         {
-            var entity = attempt == 0 && current is not null ? current : await FindAsync(id, cancellationToken);
-            if (entity is null)
-            {
-                return null;
-            }
-
-            if (wrote && entity.WasWrittenBy(operation))
-            {
-                // Our write reached the table and only its answer was lost: the change is there, do not apply it again.
-                metrics.Transition(before, entity, time.GetUtcNow());
-                return (entity, true);
-            }
-
-            before = OtpFailover.Telemetry.VerificationSnapshotForMetrics.Of(entity);
-            if (!change(entity))
-            {
-                return (entity, false);
-            }
-
-            entity.Stamp(operation);
-            try
-            {
-                wrote = true;
-                var response = await client.UpdateEntityAsync(entity, entity.ETag, TableUpdateMode.Replace, cancellationToken);
-                entity.ETag = response.Headers.ETag ?? entity.ETag;
-                metrics.Transition(before, entity, time.GetUtcNow());
-                return (entity, true);
-            }
-            catch (RequestFailedException ex) when (ex.Status is (int)HttpStatusCode.PreconditionFailed or (int)HttpStatusCode.NotFound && attempt < MaxConflictRetries)
-            {
-                LogConflict(id, attempt + 1);
-                await ConflictBackoff.DelayAsync(attempt, cancellationToken);
-            }
+            return null;
         }
+
+        if (done.Changed)
+        {
+            before.Record(metrics, done.Entity, time.GetUtcNow());
+        }
+
+        return (done.Entity, done.Changed);
     }
 
     /// <summary>
@@ -258,8 +212,6 @@ public sealed partial class VerificationStore(AppTable table, TimeProvider time,
             LogIdempotencyReleaseFailed(ex, verificationId);
         }
     }
-
-    public const string SupersededDetail = "superseded";
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Verification {VerificationId} changed under us; retrying (attempt {Attempt})")]
     private partial void LogConflict(string verificationId, int attempt);

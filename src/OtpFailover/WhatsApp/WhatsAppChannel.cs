@@ -18,6 +18,8 @@ public sealed class WhatsAppChannel(IWhatsAppCodeSender sender, IOptions<Verific
     public bool ReportsDelivery => true;
 
     /// <summary><c>delivered</c> or <c>read</c>, or only <c>read</c> (<c>Verification:FailoverWhen</c>).</summary>
+    public IReadOnlySet<DeliveryStatus> Reports { get; } = new HashSet<DeliveryStatus> { DeliveryStatus.Delivered, DeliveryStatus.Read, DeliveryStatus.Failed };
+
     public FailoverWhen ConfirmedBy => options.Value.FailoverWhen;
 
     public TimeSpan? ConfirmWithin => options.Value.WhatsAppDeliveryTimeout;

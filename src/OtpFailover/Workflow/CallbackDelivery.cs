@@ -1,31 +1,10 @@
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
-using OtpFailover.Storage;
+using OtpFailover.Callbacks;
 using OtpFailover.Telemetry;
+using OtpFailover.Verifications;
 
-namespace OtpFailover.Callbacks;
-
-/// <summary>
-/// The delivery orchestration's input. <see cref="Next"/>, <see cref="FailingSince"/> and <see cref="Failures"/> carry
-/// its place across <c>ContinueAsNew</c>.
-/// </summary>
-/// <param name="ListenUntil">
-/// After this it ends, once it has delivered everything up to the verification's end: the code is dead by then.
-/// </param>
-/// <param name="LookAgainAfter">
-/// Past <paramref name="ListenUntil"/> with the verification not ended yet (its workflow is behind, after an outage):
-/// how often it reads the row again, for at most <see cref="CallbackDelivery.MaximumOverrun"/>. Null: a minute.
-/// </param>
-public sealed record CallbackDeliveryInput(
-    string VerificationId,
-    DateTimeOffset ListenUntil,
-    TimeSpan RetryFor,
-    TimeSpan FirstRetryInterval,
-    TimeSpan MaximumRetryInterval,
-    int Next = 0,
-    DateTimeOffset? FailingSince = null,
-    int Failures = 0,
-    TimeSpan? LookAgainAfter = null);
+namespace OtpFailover.Workflow;
 
 /// <summary>Deliver the verification's events from <see cref="Next"/> (a timeline position) on.</summary>
 public sealed record CallbackCursor(string VerificationId, int Next);
@@ -55,12 +34,12 @@ public sealed record CallbackBatchResult(int Next, bool Failed = false, string? 
 #pragma warning disable DURABLE0010, DURABLE0011 // A replay-safe logger; the loop waits on a timer that ends it.
 public static class CallbackDelivery
 {
-    public const string OrchestratorName = "CallbackDeliveryOrchestrator";
+    public const string OrchestratorName = Workflows.CallbackOrchestrator;
     public const string ActivityName = "DeliverCallbacks";
-    public const string KickEventName = "CallbacksPending";
+    public const string KickEventName = Workflows.CallbacksPendingEvent;
 
     /// <summary>How long after the code's expiry the delivery keeps listening: the expiry's own write lands in it.</summary>
-    public static readonly TimeSpan ListenAfterExpiry = TimeSpan.FromMinutes(1);
+    public static readonly TimeSpan ListenAfterExpiry = Workflows.CallbacksListenAfterExpiry;
 
     /// <summary>How long past <see cref="CallbackDeliveryInput.ListenUntil"/> it waits for a verification that has not ended.</summary>
     public static readonly TimeSpan MaximumOverrun = TimeSpan.FromHours(1);
@@ -70,15 +49,7 @@ public static class CallbackDelivery
     private static readonly TaskOptions ActivityRetry = TaskOptions.FromRetryPolicy(
         new RetryPolicy(maxNumberOfAttempts: 3, firstRetryInterval: TimeSpan.FromSeconds(1), backoffCoefficient: 2));
 
-    public static string InstanceIdFor(string verificationId) => $"{verificationId}:callbacks";
-
-    public static void Register(DurableTaskRegistry registry, CallbackActivities activities)
-    {
-        ArgumentNullException.ThrowIfNull(registry);
-        ArgumentNullException.ThrowIfNull(activities);
-        registry.AddOrchestratorFunc<CallbackDeliveryInput>(OrchestratorName, (context, input) => RunAsync(context, input!));
-        registry.AddActivityFunc<CallbackCursor, CallbackBatchResult>(ActivityName, (_, cursor) => activities.DeliverAsync(cursor!, CancellationToken.None));
-    }
+    public static string InstanceIdFor(string verificationId) => Workflows.CallbackInstanceIdFor(verificationId);
 
     public static async Task RunAsync(TaskOrchestrationContext context, CallbackDeliveryInput input)
     {
@@ -175,59 +146,3 @@ public static class CallbackDelivery
 }
 #pragma warning restore DURABLE0010, DURABLE0011
 #pragma warning restore CA1849
-
-/// <summary>The delivery orchestration's activity: reads the row, posts the events the cursor has not passed.</summary>
-public sealed partial class CallbackActivities(VerificationStore store, CallbackSender sender, CallbackUrlPolicy policy, OtpMetrics metrics, ILogger<CallbackActivities> logger)
-{
-    public async Task<CallbackBatchResult> DeliverAsync(CallbackCursor cursor, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(cursor);
-        var row = await store.FindAsync(cursor.VerificationId, cancellationToken);
-        if (row?.CallbackUrl is not { } address || !Uri.TryCreate(address, UriKind.Absolute, out var url))
-        {
-            LogGone(cursor.VerificationId);
-            return new CallbackBatchResult(cursor.Next, Gone: true);
-        }
-
-        // The settings of today decide, not those of the start: a host taken off the list gets nothing more.
-        if (!policy.StillAllows(url))
-        {
-            LogNoLongerAllowed(cursor.VerificationId, url.Host);
-            return new CallbackBatchResult(cursor.Next, Gone: true);
-        }
-
-        using var span = VerificationTracing.StartStep("otpfailover.callback.deliver", cursor.VerificationId, row.TraceParent);
-        var timeline = row.ReadTimeline();
-        for (var sequence = Math.Max(0, cursor.Next); sequence < timeline.Count; sequence++)
-        {
-            if (CallbackEvents.From(row, sequence, timeline[sequence]) is not { } callbackEvent)
-            {
-                continue;
-            }
-
-            var attempt = await sender.PostAsync(url, callbackEvent, cancellationToken);
-            metrics.CallbackAttempted(callbackEvent.Type, attempt.Delivered);
-            if (!attempt.Delivered)
-            {
-                LogFailed(cursor.VerificationId, callbackEvent.Type, sequence, url.Host, attempt.Failure);
-                return new CallbackBatchResult(sequence, Failed: true, attempt.Failure, attempt.RetryAfter);
-            }
-
-            LogDelivered(cursor.VerificationId, callbackEvent.Type, sequence, url.Host);
-        }
-
-        return new CallbackBatchResult(timeline.Count, Ended: !row.IsPending);
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: its callbacks stop, its row is gone (purged)")]
-    private partial void LogGone(string verificationId);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Verification {VerificationId}: its callbacks stop, {CallbackHost} is no longer allowed (Callbacks:SigningKey, Callbacks:Url, Callbacks:AllowedHosts)")]
-    private partial void LogNoLongerAllowed(string verificationId, string callbackHost);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Verification {VerificationId}: callback {EventType} ({Sequence}) delivered to {CallbackHost}")]
-    private partial void LogDelivered(string verificationId, string eventType, int sequence, string callbackHost);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: callback {EventType} ({Sequence}) to {CallbackHost} failed: {Failure}")]
-    private partial void LogFailed(string verificationId, string eventType, int sequence, string callbackHost, string? failure);
-}

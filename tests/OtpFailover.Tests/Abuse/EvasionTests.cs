@@ -4,6 +4,7 @@ using OtpFailover.Channels;
 using OtpFailover.Tests.Http;
 using OtpFailover.Tests.Infrastructure;
 using OtpFailover.Verifications;
+using OtpFailover.Workflow;
 using static OtpFailover.Tests.Http.HttpTestRequests;
 
 namespace OtpFailover.Tests.Abuse;
@@ -59,7 +60,7 @@ public sealed class EvasionTests
             abuse: a => a.FailedChecksPerNumber = new(2, TimeSpan.FromHours(24)));
         var (verification, code) = await app.StartAndAwaitWhatsAppAsync("+4915112345678");
         var phoneIndex = (await app.Store.FindAsync(verification.Id))!.PhoneIndex;
-        var limits = app.Services.GetRequiredService<UsageLimiter>();
+        var limits = app.Services.GetRequiredService<WrongCodeBudget>();
         Assert.True((await limits.TryRecordFailedCheckAsync(phoneIndex, "in-flight-1", default)).Allowed);
         Assert.True((await limits.TryRecordFailedCheckAsync(phoneIndex, "in-flight-2", default)).Allowed);
 

@@ -3,6 +3,7 @@ using OtpFailover.Abuse;
 using OtpFailover.Channels;
 using OtpFailover.Tests.Infrastructure;
 using OtpFailover.Verifications;
+using OtpFailover.Workflow;
 
 namespace OtpFailover.Tests.Abuse;
 

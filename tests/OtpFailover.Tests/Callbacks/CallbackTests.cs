@@ -10,6 +10,7 @@ using OtpFailover.Sms;
 using OtpFailover.Tests.Infrastructure;
 using OtpFailover.Verifications;
 using OtpFailover.WhatsApp;
+using OtpFailover.Workflow;
 using static OtpFailover.Tests.Http.HttpTestRequests;
 
 namespace OtpFailover.Tests.Callbacks;

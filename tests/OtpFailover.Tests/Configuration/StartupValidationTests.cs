@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using OtpFailover.Channels;
 using OtpFailover.Functions;
 using OtpFailover.Verifications;
+using OtpFailover.Workflow;
 
 namespace OtpFailover.Tests.Configuration;
 

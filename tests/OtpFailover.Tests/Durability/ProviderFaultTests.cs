@@ -4,6 +4,7 @@ using OtpFailover.Tests.Sms;
 using OtpFailover.Tests.WhatsApp;
 using OtpFailover.Verifications;
 using OtpFailover.WhatsApp;
+using OtpFailover.Workflow;
 
 namespace OtpFailover.Tests.Durability;
 

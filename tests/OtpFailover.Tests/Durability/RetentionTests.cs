@@ -7,6 +7,7 @@ using OtpFailover.Retention;
 using OtpFailover.Tests.Infrastructure;
 using OtpFailover.Verifications;
 using OtpFailover.WhatsApp;
+using OtpFailover.Workflow;
 
 namespace OtpFailover.Tests.Durability;
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using OtpFailover.Tests.Infrastructure;
 using OtpFailover.Verifications;
+using OtpFailover.Workflow;
 
 namespace OtpFailover.Tests.Http;
 
@@ -30,8 +31,8 @@ public sealed class FunctionsMetadataTests
         new(ActivityNames.Expire, "activityTrigger"),
         new(ActivityNames.Fail, "activityTrigger"),
         new(ActivityNames.ReadVerification, "activityTrigger"),
-        new(OtpFailover.Callbacks.CallbackDelivery.OrchestratorName, "orchestrationTrigger"),
-        new(OtpFailover.Callbacks.CallbackDelivery.ActivityName, "activityTrigger"),
+        new(OtpFailover.Workflow.CallbackDelivery.OrchestratorName, "orchestrationTrigger"),
+        new(OtpFailover.Workflow.CallbackDelivery.ActivityName, "activityTrigger"),
         new("PurgeEndedVerifications", "timerTrigger"),
     ];
 

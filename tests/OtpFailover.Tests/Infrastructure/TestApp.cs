@@ -11,6 +11,7 @@ using OtpFailover.DependencyInjection;
 using OtpFailover.Functions.Http;
 using OtpFailover.Storage;
 using OtpFailover.Verifications;
+using OtpFailover.Workflow;
 
 namespace OtpFailover.Tests.Infrastructure;
 
@@ -123,7 +124,7 @@ public sealed class TestApp : IAsyncDisposable
         var provider = registrations.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
 
         var activities = provider.GetRequiredService<VerificationActivities>();
-        var callbacks = provider.GetRequiredService<OtpFailover.Callbacks.CallbackActivities>();
+        var callbacks = provider.GetRequiredService<OtpFailover.Workflow.CallbackActivities>();
         var loggerFactory = provider.GetRequiredService<ILoggerFactory>();
         if (backend == DurableBackend.AzureStorage)
         {
@@ -155,10 +156,10 @@ public sealed class TestApp : IAsyncDisposable
 
 
     /// <summary>The same names and bodies the Functions app registers, on the official durable engine.</summary>
-    public static void RegisterWorkflow(DurableTaskRegistry registry, VerificationActivities activities, OtpFailover.Callbacks.CallbackActivities callbacks)
+    public static void RegisterWorkflow(DurableTaskRegistry registry, VerificationActivities activities, OtpFailover.Workflow.CallbackActivities callbacks)
     {
-        VerificationWorkflow.Register(registry, activities);
-        OtpFailover.Callbacks.CallbackDelivery.Register(registry, callbacks);
+        registry.AddVerificationWorkflow(activities);
+        registry.AddCallbackDelivery(callbacks);
     }
 
     /// <summary>Starts a verification for a fresh number and returns it with the code WhatsApp was asked to send.</summary>

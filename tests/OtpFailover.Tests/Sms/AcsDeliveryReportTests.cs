@@ -6,6 +6,7 @@ using OtpFailover.Tests.Http;
 using OtpFailover.Tests.Infrastructure;
 using OtpFailover.Verifications;
 using OtpFailover.WhatsApp;
+using OtpFailover.Workflow;
 using static OtpFailover.Tests.Sms.EventGridEvents;
 
 namespace OtpFailover.Tests.Sms;

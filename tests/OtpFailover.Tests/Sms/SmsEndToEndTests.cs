@@ -4,6 +4,7 @@ using OtpFailover.Sms;
 using OtpFailover.Tests.Http;
 using OtpFailover.Tests.Infrastructure;
 using OtpFailover.Verifications;
+using OtpFailover.Workflow;
 
 namespace OtpFailover.Tests.Sms;
 

@@ -6,6 +6,7 @@ using OtpFailover.Telemetry;
 using OtpFailover.Tests.Infrastructure;
 using OtpFailover.Verifications;
 using OtpFailover.WhatsApp;
+using OtpFailover.Workflow;
 
 namespace OtpFailover.Tests.Telemetry;
 

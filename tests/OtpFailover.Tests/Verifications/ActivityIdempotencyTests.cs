@@ -1,6 +1,7 @@
 using OtpFailover.Channels;
 using OtpFailover.Tests.Infrastructure;
 using OtpFailover.Verifications;
+using OtpFailover.Workflow;
 
 namespace OtpFailover.Tests.Verifications;
 

@@ -6,6 +6,7 @@ using OtpFailover.Sms;
 using OtpFailover.Tests.Infrastructure;
 using OtpFailover.Verifications;
 using OtpFailover.WhatsApp;
+using OtpFailover.Workflow;
 using static OtpFailover.Tests.Http.HttpTestRequests;
 
 namespace OtpFailover.Tests.Verifications;
@@ -467,7 +468,7 @@ public sealed class ChannelPlanTests
         Assert.Equal((false, VerificationStatus.Approved), (duplicate.Sent, duplicate.Status));
         Assert.Equal(1, app.Sms.Calls);
         var row = (await app.Store.FindAsync(id))!;
-        var limit = await app.Services.GetRequiredService<OtpFailover.Abuse.UsageLimiter>().CheckSmsAsync(row.PhoneIndex, row.RegionCode, default);
+        var limit = await app.Services.GetRequiredService<OtpFailover.Abuse.SmsAllowance>().CheckSmsAsync(row.PhoneIndex, row.RegionCode, default);
         Assert.False(limit.Allowed, "the number's one SMS of the hour was given back, though it went out");
     }
 

@@ -2,6 +2,7 @@ using Azure.Data.Tables;
 using OtpFailover.Channels;
 using OtpFailover.Tests.Infrastructure;
 using OtpFailover.Verifications;
+using OtpFailover.Workflow;
 
 namespace OtpFailover.Tests.Verifications;
 

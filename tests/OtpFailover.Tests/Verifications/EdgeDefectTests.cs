@@ -12,6 +12,7 @@ using OtpFailover.Storage;
 using OtpFailover.Tests.Infrastructure;
 using OtpFailover.Verifications;
 using OtpFailover.WhatsApp;
+using OtpFailover.Workflow;
 using static OtpFailover.Tests.Http.HttpTestRequests;
 
 namespace OtpFailover.Tests.Verifications;

@@ -5,6 +5,7 @@ using OtpFailover.Codes;
 using OtpFailover.Tests.Infrastructure;
 using OtpFailover.Verifications;
 using OtpFailover.WhatsApp;
+using OtpFailover.Workflow;
 
 namespace OtpFailover.Tests.Verifications;
 

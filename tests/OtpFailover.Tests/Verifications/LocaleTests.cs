@@ -3,6 +3,7 @@ using OtpFailover.Simulator;
 using OtpFailover.Tests.Infrastructure;
 using OtpFailover.Verifications;
 using OtpFailover.WhatsApp;
+using OtpFailover.Workflow;
 using static OtpFailover.Tests.Http.HttpTestRequests;
 
 namespace OtpFailover.Tests.Verifications;

@@ -10,6 +10,7 @@ using OpenTelemetry.Trace;
 using OtpFailover.Functions;
 using OtpFailover.Tests.Infrastructure;
 using OtpFailover.Verifications;
+using OtpFailover.Workflow;
 
 namespace OtpFailover.Tests.Verifications;
 

@@ -3,6 +3,7 @@ using OtpFailover.Channels;
 using OtpFailover.Tests.Infrastructure;
 using OtpFailover.Verifications;
 using OtpFailover.WhatsApp;
+using OtpFailover.Workflow;
 
 namespace OtpFailover.Tests.Verifications;
 

@@ -9,6 +9,7 @@ using OtpFailover.Tests.Http;
 using OtpFailover.Tests.Infrastructure;
 using OtpFailover.Verifications;
 using OtpFailover.WhatsApp;
+using OtpFailover.Workflow;
 using static OtpFailover.Tests.WhatsApp.WhatsAppNotifications;
 
 namespace OtpFailover.Tests.WhatsApp;
