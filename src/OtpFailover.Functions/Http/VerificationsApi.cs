@@ -12,7 +12,16 @@ using OtpFailover.Verifications;
 namespace OtpFailover.Functions.Http;
 
 /// <summary>The public API, <c>/api/verifications…</c>, behind a function key.</summary>
-public sealed partial class VerificationsApi(VerificationService verifications, PhoneNumberPolicy policy, CallbackUrlPolicy callbacks, ChannelPlanner planner, TimeProvider time)
+public sealed partial class VerificationsApi(
+    StartVerification start,
+    GetVerification get,
+    CheckCode check,
+    ResendCode resend,
+    CancelVerification cancel,
+    PhoneNumberPolicy policy,
+    CallbackUrlPolicy callbacks,
+    ChannelPlanner planner,
+    TimeProvider time)
 {
     public const int MaxClientReferenceLength = 128;
     public const string IdempotencyKeyHeader = "Idempotency-Key";
@@ -106,7 +115,7 @@ public sealed partial class VerificationsApi(VerificationService verifications, 
             return ApiProblems.InvalidRequest($"{IdempotencyKeyHeader} must be one value of {MinIdempotencyKeyLength} to 255 printable ASCII characters: a random value made once per form (a UUID).");
         }
 
-        var result = await verifications.StartAsync(
+        var result = await start.RunAsync(
             new StartRequest(phoneNumber, body.ClientReference, clientSubjects, idempotencyKey.Count == 1 ? idempotencyKey[0] : null, callbackUrl, locale, channels),
             durable,
             cancellationToken);
@@ -128,7 +137,7 @@ public sealed partial class VerificationsApi(VerificationService verifications, 
         string id,
         CancellationToken cancellationToken)
     {
-        var verification = IsWellFormedId(id) ? await verifications.GetAsync(id, cancellationToken) : null;
+        var verification = IsWellFormedId(id) ? await get.RunAsync(id, cancellationToken) : null;
         return verification is null
             ? ApiProblems.NotFound(id)
             : new OkObjectResult(VerificationResource.From(verification, time.GetUtcNow()));
@@ -157,7 +166,7 @@ public sealed partial class VerificationsApi(VerificationService verifications, 
             return ApiProblems.InvalidCode();
         }
 
-        var result = await verifications.CheckAsync(id, code, durable, cancellationToken);
+        var result = await check.RunAsync(id, code, durable, cancellationToken);
         var verification = result.Verification;
         return result.Outcome switch
         {
@@ -182,7 +191,7 @@ public sealed partial class VerificationsApi(VerificationService verifications, 
             return ApiProblems.NotFound(id);
         }
 
-        var result = await verifications.ResendAsync(id, durable, cancellationToken);
+        var result = await resend.RunAsync(id, durable, cancellationToken);
         return result.Outcome switch
         {
             ChangeOutcome.NotFound => ApiProblems.NotFound(id),
@@ -208,7 +217,7 @@ public sealed partial class VerificationsApi(VerificationService verifications, 
             return ApiProblems.NotFound(id);
         }
 
-        var result = await verifications.CancelAsync(id, durable, cancellationToken);
+        var result = await cancel.RunAsync(id, durable, cancellationToken);
         return result.Outcome switch
         {
             ChangeOutcome.NotFound => ApiProblems.NotFound(id),

@@ -3,7 +3,6 @@ using Azure.Identity;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using OtpFailover.Abuse;
 using OtpFailover.Callbacks;
@@ -99,6 +98,7 @@ public static partial class OtpFailoverServiceCollectionExtensions
         services.TryAddSingleton<ResendCode>();
         services.TryAddSingleton<CancelVerification>();
         services.TryAddSingleton<ApplyDeliveryStatus>();
+        services.TryAddSingleton<GetVerification>();
         services.TryAddSingleton<VerificationService>();
 
         // The workflow's activities (Workflow/) and their front door.

@@ -1,22 +1,12 @@
-using Azure.Data.Tables;
 using Azure.Identity;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
-using OtpFailover.Abuse;
 using OtpFailover.Callbacks;
-using OtpFailover.Channels;
-using OtpFailover.Codes;
-using OtpFailover.PhoneNumbers;
-using OtpFailover.Retention;
 using OtpFailover.Sms;
-using OtpFailover.Storage;
-using OtpFailover.Telemetry;
-using OtpFailover.Verifications;
 using OtpFailover.WhatsApp;
-using OtpFailover.Workflow;
 
 namespace OtpFailover.DependencyInjection;
 

@@ -19,7 +19,7 @@ namespace OtpFailover.Sms;
 /// verification's timeline; unknown and duplicate reports are answered 200 and change nothing.
 /// </summary>
 public sealed partial class AcsDeliveryReportHandler(
-    VerificationService verifications,
+    ApplyDeliveryStatus delivery,
     VerificationStore store,
     IOptions<SmsOptions> options,
     OtpFailover.Telemetry.OtpMetrics metrics,
@@ -102,7 +102,7 @@ public sealed partial class AcsDeliveryReportHandler(
             }
 
             tally.Count(VerificationIds.IsWellFormed(id)
-                ? await verifications.ApplySmsDeliveryReportAsync(id!, report.Delivered, report.At, report.Detail, durable, cancellationToken)
+                ? await delivery.RunAsync(id!, Channel.Sms, report.Delivered ? DeliveryStatus.Delivered : DeliveryStatus.Failed, report.At, report.Detail, durable, cancellationToken)
                 : StatusUpdateOutcome.NotFound);
         }
 

@@ -18,9 +18,10 @@ public sealed class SmsChannel(ISmsCodeSender sender, IOptions<VerificationOptio
     /// <summary>Delivery reports are optional (an Event Grid subscription) and often late or missing.</summary>
     public bool ReportsDelivery => false;
 
-    /// <summary>A <c>Delivered</c> delivery report (SMS has no read receipt).</summary>
+    /// <summary>ACS delivery reports say delivered or failed; SMS has no read receipt.</summary>
     public IReadOnlySet<DeliveryStatus> Reports { get; } = new HashSet<DeliveryStatus> { DeliveryStatus.Delivered, DeliveryStatus.Failed };
 
+    /// <summary>A <c>Delivered</c> delivery report.</summary>
     public FailoverWhen ConfirmedBy => FailoverWhen.Delivered;
 
     public TimeSpan? ConfirmWithin => options.Value.SmsDeliveryTimeout;

@@ -88,11 +88,18 @@ public static class TableRows
                 await WriteAsync(client, entity, existing is null, cancellationToken);
                 return new RowUpdate<TEntity, TResult>(entity, true, result);
             }
-            catch (RequestFailedException ex) when (ex.Status is (int)HttpStatusCode.Conflict or (int)HttpStatusCode.PreconditionFailed or (int)HttpStatusCode.NotFound && attempt < MaxConflictRetries)
+            catch (RequestFailedException ex) when (IsLostRace(ex.Status, inserted: existing is null) && attempt < MaxConflictRetries)
             {
                 conflicted?.Invoke(attempt + 1);
                 await ConflictBackoff.DelayAsync(attempt, cancellationToken);
             }
         }
     }
+
+    /// <summary>
+    /// Another writer got there first: an insert meets 409 (the row exists now), a replace 412 (its ETag moved on) or
+    /// 404 (the purge took an idle row away since it was read).
+    /// </summary>
+    private static bool IsLostRace(int status, bool inserted) =>
+        status is (int)HttpStatusCode.PreconditionFailed or (int)HttpStatusCode.NotFound || (inserted && status == (int)HttpStatusCode.Conflict);
 }

@@ -17,9 +17,10 @@ public sealed class WhatsAppChannel(IWhatsAppCodeSender sender, IOptions<Verific
 
     public bool ReportsDelivery => true;
 
-    /// <summary><c>delivered</c> or <c>read</c>, or only <c>read</c> (<c>Verification:FailoverWhen</c>).</summary>
+    /// <summary>Meta's status webhook says delivered, read (unless the user turned read receipts off) or failed.</summary>
     public IReadOnlySet<DeliveryStatus> Reports { get; } = new HashSet<DeliveryStatus> { DeliveryStatus.Delivered, DeliveryStatus.Read, DeliveryStatus.Failed };
 
+    /// <summary><c>delivered</c> or <c>read</c>, or only <c>read</c> (<c>Verification:FailoverWhen</c>).</summary>
     public FailoverWhen ConfirmedBy => options.Value.FailoverWhen;
 
     public TimeSpan? ConfirmWithin => options.Value.WhatsAppDeliveryTimeout;

@@ -16,7 +16,7 @@ namespace OtpFailover.WhatsApp;
 /// and late statuses change nothing. It never waits for the orchestration.
 /// </summary>
 public sealed partial class WhatsAppWebhookHandler(
-    VerificationService verifications,
+    ApplyDeliveryStatus delivery,
     VerificationStore store,
     IOptions<WhatsAppOptions> options,
     OtpFailover.Telemetry.OtpMetrics metrics,
@@ -90,7 +90,7 @@ public sealed partial class WhatsAppWebhookHandler(
             return StatusUpdateOutcome.NotFound;
         }
 
-        return await verifications.ApplyWhatsAppStatusAsync(id, status, at, update.Detail, durable, cancellationToken);
+        return await delivery.RunAsync(id, Channel.WhatsApp, status, at, update.Detail, durable, cancellationToken);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "WhatsApp webhook handshake refused")]

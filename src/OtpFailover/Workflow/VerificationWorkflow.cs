@@ -61,7 +61,12 @@ internal sealed partial class WorkflowRun(TaskOrchestrationContext context, Veri
         for (var index = 0; index < plan.Count; index++)
         {
             var (channel, previous, last) = (plan[index], index > 0 ? plan[index - 1] : null, index == plan.Count - 1);
-            var sent = await SendOnAsync(channel, previous, why, last);
+            var (sent, endedWhileDeferred) = await SendOnAsync(channel, previous, why, last);
+            if (endedWhileDeferred is { } ended)
+            {
+                return ended;
+            }
+
             if (sent.PreviousConfirmed)
             {
                 // The wait for the previous channel timed out, but the row says it delivered (its signal is late,
@@ -126,7 +131,8 @@ internal sealed partial class WorkflowRun(TaskOrchestrationContext context, Veri
     /// it asks for, for as long as the code is good. (Any other channel's refusal moves on at once: the activity says
     /// "try again" only on the last.)
     /// </summary>
-    private async Task<SendActivityResult> SendOnAsync(PlannedChannel channel, PlannedChannel? previous, Step? why, bool last)
+    /// <returns>What the last send did; or how the verification ended while a deferred send waited.</returns>
+    private async Task<(SendActivityResult Sent, VerificationStatus? Ended)> SendOnAsync(PlannedChannel channel, PlannedChannel? previous, Step? why, bool last)
     {
         if (why is not null)
         {
@@ -154,14 +160,14 @@ internal sealed partial class WorkflowRun(TaskOrchestrationContext context, Veri
                 signal is { Kind: SignalKind.Delivery, Channel: { } on, Delivery: { } status } && on != channel.Channel && Confirms(on, status) ? Step.Confirmed : null);
             if (deferred.Kind == StepKind.Ended)
             {
-                return new SendActivityResult(false, deferred.Ended!.Value);
+                return (sent, deferred.Ended!.Value);
             }
 
             SetPhase(channel, WorkflowPhases.Sending);
             sent = await SendAsync(request);
         }
 
-        return sent;
+        return (sent, null);
     }
 
     /// <summary>Waits for <paramref name="channel"/> to confirm, then for the user; returns why to move on, or how it ended.</summary>

@@ -58,6 +58,21 @@ public sealed class EarlyTimerTests
     }
 
     /// <summary>
+    /// The activity's own wait may end early too: a .NET timer counts whole milliseconds on a clock of its own, and
+    /// once ended the verification 0.6 ms before its deadline. It waits again until the clock says the deadline passed.
+    /// </summary>
+    [Fact]
+    public async Task AnActivitysWait_ThatEndsEarly_WaitsOnUntilTheDeadline()
+    {
+        var time = new EarlyFiringTime(TimeSpan.FromMilliseconds(40));
+        var due = time.GetUtcNow().AddMilliseconds(300);
+
+        await EarlyTimers.WaitUntilAsync(time, due, default);
+
+        Assert.True(time.GetUtcNow() >= due, $"The wait ended {(due - time.GetUtcNow()).TotalMilliseconds:0.0} ms before its deadline.");
+    }
+
+    /// <summary>
     /// The delivery timer fired early; WhatsApp's delivered status comes in the rest of that second, before the
     /// deadline. The user has the code: no SMS.
     /// </summary>
@@ -81,5 +96,12 @@ public sealed class EarlyTimerTests
         Assert.False(result.Sent);
         Assert.Equal(0, app.Sms.Calls);
         Assert.DoesNotContain((await app.GetAsync(verification.Id)).Timeline, e => e.Type == TimelineEventTypes.Failover);
+    }
+
+    /// <summary>The system's clock, with timers that fire <paramref name="early"/> before they are due.</summary>
+    private sealed class EarlyFiringTime(TimeSpan early) : TimeProvider
+    {
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) =>
+            System.CreateTimer(callback, state, dueTime > early ? dueTime - early : TimeSpan.Zero, period);
     }
 }
