@@ -60,7 +60,8 @@ public sealed class StartAdmission(UsageRows rows, IOptions<AbuseOptions> option
             failed.Prune(now, failedChecks.Rule.Window);
         }
 
-        // The number's row is written last: it is the start's commit point.
+        // The number's row is written last: it is the start's commit point. Holder is what keeps one verification per
+        // number pending (Verifications/OnePendingPerNumber supersedes the one it names; ConcurrencyTests race it).
         numberRow.Holder = startId;
         writes.Add(new PlannedWrite(numberRow, found[^1] is null));
         return new StartPlan(LimitDecision.Allow, holder == startId ? null : holder, failedChecks.Rule.IsOn ? failed.Count : 0, startId, writes);

@@ -40,7 +40,7 @@ public static class TableRows
     /// writes it under its ETag; on a conflict, or a row the purge took away meanwhile (404), it reads and changes
     /// again. <paramref name="change"/> may run more than once and says whether to write. A row that carries operation
     /// stamps (<see cref="IOperationStamped"/>) is recognised when a write reached the table but its answer was lost
-    /// (the client's own retry then meets 412): the change is not applied twice.
+    /// (the client's own retry then meets 412, or 409 for an insert): the change is not applied twice.
     /// </summary>
     /// <param name="create">Makes the row when there is none; null: no row, no change (the result is null).</param>
     /// <param name="conflicted">Told the attempt number whenever a write lost to another writer.</param>

@@ -9,9 +9,10 @@ public sealed class ApplyDeliveryStatus(VerificationStore store, DeliveryRules r
 {
     /// <summary>
     /// Records a channel's delivery status and tells the orchestration. Statuses only move forward (sent, delivered,
-    /// read; failed only before delivery): a duplicate, stale or out-of-order status changes nothing. A status that
-    /// arrives after the verification ended is still recorded, but nothing acts on it. A failure of the plan's last
-    /// channel ends a pending verification <c>failed</c> when no channel delivered the code.
+    /// read; failed only before delivery): a duplicate, stale or out-of-order status, or one the channel's provider
+    /// never reports, changes nothing. A status that arrives after the verification ended is still recorded, but nothing
+    /// acts on it. A failure of the plan's last channel ends a pending verification <c>failed</c> when no channel
+    /// delivered the code.
     /// </summary>
     public async Task<StatusUpdateOutcome> RunAsync(string id, Channel channel, DeliveryStatus status, DateTimeOffset at, string? detail, DurableTaskClient durable, CancellationToken cancellationToken)
     {
@@ -21,9 +22,9 @@ public sealed class ApplyDeliveryStatus(VerificationStore store, DeliveryRules r
         var result = await store.UpdateAsync(id, entity =>
         {
             endedHere = false;
-            if (entity.SendOn(channel) is not { } send)
+            if (entity.SendOn(channel) is not { } send || !rules.IsReported(channel, status))
             {
-                return false; // nothing was sent on this channel
+                return false; // nothing was sent on this channel, or its provider never says this
             }
 
             previous = send.Delivery;

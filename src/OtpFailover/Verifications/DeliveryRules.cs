@@ -30,6 +30,13 @@ public sealed class DeliveryRules(CodeChannels channels)
     public static bool WakesTheWorkflow(FailoverWhen rule, DeliveryStatus previous, DeliveryStatus next) =>
         next == DeliveryStatus.Failed || (rule.IsConfirmedBy(next) && !rule.IsConfirmedBy(previous));
 
+    /// <summary>
+    /// Whether <paramref name="channel"/>'s provider reports <paramref name="status"/> (<see cref="ICodeChannel.Reports"/>;
+    /// <c>sent</c> is every channel's, recorded by the send): a status it never reports changes nothing.
+    /// </summary>
+    public bool IsReported(Channel channel, DeliveryStatus status) =>
+        status == DeliveryStatus.Sent || channels.For(channel).Reports.Contains(status);
+
     /// <summary>Whether a status report on <paramref name="channel"/> going from <paramref name="previous"/> to <paramref name="next"/> wakes the workflow.</summary>
     public bool WakesTheWorkflow(Channel channel, DeliveryStatus previous, DeliveryStatus next) =>
         WakesTheWorkflow(channels.For(channel).ConfirmedBy, previous, next);

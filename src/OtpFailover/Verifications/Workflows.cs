@@ -4,7 +4,8 @@ namespace OtpFailover.Verifications;
 
 /// <summary>
 /// What the use cases and the durable workflows agree on: the orchestrations' names, inputs and events. The names are
-/// stored in history (and in instance ids): they never change without a new task hub.
+/// stored in history (and in instance ids): they never change without a new task hub, and are written out rather than
+/// taken with <c>nameof</c>, so that renaming a type renames nothing stored.
 /// </summary>
 public static class Workflows
 {
@@ -12,7 +13,7 @@ public static class Workflows
     public const string VerificationOrchestrator = "VerificationOrchestrator";
 
     /// <summary>The one external event the verification's workflow listens to (<see cref="VerificationSignal"/>).</summary>
-    public const string SignalEvent = nameof(VerificationSignal);
+    public const string SignalEvent = "VerificationSignal";
 
     /// <summary>The delivery of a verification's status callbacks.</summary>
     public const string CallbackOrchestrator = "CallbackDeliveryOrchestrator";

@@ -78,11 +78,14 @@ public sealed record SendCodeRequest(string VerificationId, Channel Channel, Fai
 /// <param name="NotBefore">The deadline whose timer led here: the activity waits for it if the timer fired early.</param>
 public sealed record EndVerificationRequest(string VerificationId, string? Detail = null, bool SettleFromRow = false, DateTimeOffset? NotBefore = null, Channel? Channel = null);
 
-/// <summary>The activities' names, as the Functions app registers them: stored in history, never renamed.</summary>
+/// <summary>
+/// The activities' names, as the Functions app registers them. They are stored in history, so they are written out
+/// rather than taken with <c>nameof</c>: renaming a class must not rename an activity a running instance calls.
+/// </summary>
 public static class ActivityNames
 {
-    public const string SendCode = nameof(SendCode);
-    public const string Expire = nameof(Expire);
-    public const string Fail = nameof(Fail);
-    public const string ReadVerification = nameof(ReadVerification);
+    public const string SendCode = "SendCode";
+    public const string Expire = "Expire";
+    public const string Fail = "Fail";
+    public const string ReadVerification = "ReadVerification";
 }

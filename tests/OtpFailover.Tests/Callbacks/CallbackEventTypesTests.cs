@@ -44,6 +44,17 @@ public sealed class CallbackEventTypesTests
         Assert.Equal("timeout", callback.Reason);
     }
 
+    [Fact]
+    public void From_AFailoverOnARowFromBeforePlans_NamesSms()
+    {
+        var events = EventsFor((Channel.WhatsApp, []), (Channel.Sms, []));
+        var row = new VerificationEntity { PartitionKey = "v1", Plan = string.Empty };
+
+        var callback = events.From(row, 2, new TimelineEvent(TimelineEventTypes.Failover, DateTimeOffset.UnixEpoch, "failed"));
+
+        Assert.Equal(Channel.Sms, callback!.Channel);
+    }
+
     private static CallbackEvents EventsFor(params (Channel Channel, DeliveryStatus[] Reports)[] channels)
     {
         var services = new ServiceCollection();
