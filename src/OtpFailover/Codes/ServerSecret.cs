@@ -20,6 +20,8 @@ public sealed class ServerSecret
         ClientIndexKey = Derive(master, "otp-failover/client-index/v1");
         IdempotencyKeyIndexKey = Derive(master, "otp-failover/idempotency-key-index/v1");
         ProviderMessageIndexKey = Derive(master, "otp-failover/provider-message-index/v1");
+        EmailIndexKey = Derive(master, "otp-failover/email-index/v1");
+        EmailEncryptionKey = Derive(master, "otp-failover/email-encryption/v1");
         CryptographicOperations.ZeroMemory(master);
     }
 
@@ -34,6 +36,10 @@ public sealed class ServerSecret
     internal byte[] IdempotencyKeyIndexKey { get; }
 
     internal byte[] ProviderMessageIndexKey { get; }
+
+    internal byte[] EmailIndexKey { get; }
+
+    internal byte[] EmailEncryptionKey { get; }
 
     private static byte[] Derive(byte[] master, string purpose) =>
         HKDF.DeriveKey(HashAlgorithmName.SHA256, master, 32, salt: null, info: Encoding.ASCII.GetBytes(purpose));

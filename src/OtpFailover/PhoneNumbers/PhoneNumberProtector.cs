@@ -10,9 +10,6 @@ namespace OtpFailover.PhoneNumbers;
 /// </summary>
 public sealed class PhoneNumberProtector(ServerSecret secret)
 {
-    private const int NonceSize = 12;
-    private const int TagSize = 16;
-
     /// <summary>A stable, keyed, non-reversible index of the number (lower-case hex).</summary>
     public string Index(PhoneNumber phoneNumber)
     {
@@ -23,27 +20,12 @@ public sealed class PhoneNumberProtector(ServerSecret secret)
     public byte[] Encrypt(PhoneNumber phoneNumber, string verificationId)
     {
         ArgumentNullException.ThrowIfNull(phoneNumber);
-        var plaintext = Encoding.ASCII.GetBytes(phoneNumber.E164);
-        var sealedBox = new byte[NonceSize + plaintext.Length + TagSize];
-        var nonce = sealedBox.AsSpan(0, NonceSize);
-        RandomNumberGenerator.Fill(nonce);
-        using var aes = new AesGcm(secret.PhoneEncryptionKey, TagSize);
-        aes.Encrypt(nonce, plaintext, sealedBox.AsSpan(NonceSize, plaintext.Length), sealedBox.AsSpan(NonceSize + plaintext.Length), Encoding.UTF8.GetBytes(verificationId));
-        return sealedBox;
+        return BoundEncryption.Seal(secret.PhoneEncryptionKey, Encoding.ASCII.GetBytes(phoneNumber.E164), verificationId);
     }
 
     public PhoneNumber Decrypt(byte[] sealedBox, string verificationId)
     {
-        ArgumentNullException.ThrowIfNull(sealedBox);
-        if (sealedBox.Length <= NonceSize + TagSize)
-        {
-            throw new CryptographicException("The stored phone number is too short to be a ciphertext.");
-        }
-
-        var length = sealedBox.Length - NonceSize - TagSize;
-        var plaintext = new byte[length];
-        using var aes = new AesGcm(secret.PhoneEncryptionKey, TagSize);
-        aes.Decrypt(sealedBox.AsSpan(0, NonceSize), sealedBox.AsSpan(NonceSize, length), sealedBox.AsSpan(NonceSize + length), plaintext, Encoding.UTF8.GetBytes(verificationId));
+        var plaintext = BoundEncryption.Open(secret.PhoneEncryptionKey, sealedBox, verificationId);
         try
         {
             return PhoneNumber.FromStoredE164(Encoding.ASCII.GetString(plaintext));

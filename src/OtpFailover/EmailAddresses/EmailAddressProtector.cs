@@ -1,0 +1,45 @@
+using System.Security.Cryptography;
+using System.Text;
+using OtpFailover.Codes;
+
+namespace OtpFailover.EmailAddresses;
+
+/// <summary>
+/// Keeps whole email addresses out of Table rows, as <c>PhoneNumberProtector</c> does numbers: a keyed hash (to count
+/// an address's codes) and an AES-GCM ciphertext bound to the verification id (so the activities can send).
+/// </summary>
+public sealed class EmailAddressProtector(ServerSecret secret)
+{
+    /// <summary>A stable, keyed, non-reversible index of the address (lower-case hex).</summary>
+    public string Index(EmailAddress address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        return Convert.ToHexStringLower(HMACSHA256.HashData(secret.EmailIndexKey, Encoding.UTF8.GetBytes(address.Value)));
+    }
+
+    /// <summary>A keyed index of the address's domain: what the per-domain limit counts, without naming the domain.</summary>
+    public string DomainIndex(EmailAddress address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        return Convert.ToHexStringLower(HMACSHA256.HashData(secret.EmailIndexKey, Encoding.UTF8.GetBytes("@" + address.Domain)));
+    }
+
+    public byte[] Encrypt(EmailAddress address, string verificationId)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        return BoundEncryption.Seal(secret.EmailEncryptionKey, Encoding.UTF8.GetBytes(address.Value), verificationId);
+    }
+
+    public EmailAddress Decrypt(byte[] sealedBox, string verificationId)
+    {
+        var plaintext = BoundEncryption.Open(secret.EmailEncryptionKey, sealedBox, verificationId);
+        try
+        {
+            return EmailAddress.FromStored(Encoding.UTF8.GetString(plaintext));
+        }
+        catch (FormatException ex)
+        {
+            throw new CryptographicException("The stored email address did not decrypt to an address.", ex);
+        }
+    }
+}
