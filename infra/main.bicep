@@ -2,7 +2,7 @@
 // registry is reachable from CI). README › Deploy to Azure walks through it.
 targetScope = 'subscription'
 
-import { verificationSettings, whatsAppSettings, smsSettings, abuseSettings, retentionSettings, callbackSettings } from 'app/settings-types.bicep'
+import { verificationSettings, whatsAppSettings, smsSettings, emailSettings, abuseSettings, retentionSettings, callbackSettings } from 'app/settings-types.bicep'
 
 @minLength(1)
 @maxLength(40)
@@ -92,6 +92,9 @@ param whatsApp whatsAppSettings = {}
 
 @description('Sms:* settings. Sms:From (the number bought in Communication Services) is needed before any SMS goes out.')
 param sms smsSettings = {}
+
+@description('Email:* (README › Configuration); on once from is given.')
+param email emailSettings = {}
 
 @description('Abuse:* settings; empty ones keep the app\'s defaults.')
 param abuse abuseSettings = {}
@@ -217,6 +220,7 @@ module api 'app/function-app.bicep' = {
     verification: verification
     whatsApp: whatsApp
     sms: sms
+    email: email
     abuse: abuse
     retention: retention
     callbacks: callbacks

@@ -1,7 +1,7 @@
 // The Function App on the Flex Consumption plan, running as a user-assigned identity, with every setting the app
 // binds (tests/OtpFailover.Tests/Infrastructure/InfrastructureTests.cs compares them with the options it binds).
 
-import { verificationSettings, whatsAppSettings, smsSettings, abuseSettings, retentionSettings, callbackSettings } from 'settings-types.bicep'
+import { verificationSettings, whatsAppSettings, smsSettings, emailSettings, abuseSettings, retentionSettings, callbackSettings } from 'settings-types.bicep'
 
 param name string
 
@@ -56,6 +56,8 @@ param whatsApp whatsAppSettings = {}
 
 param sms smsSettings = {}
 
+param email emailSettings = {}
+
 param abuse abuseSettings = {}
 
 param retention retentionSettings = {}
@@ -78,6 +80,7 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
 
 var whatsAppOn = !empty(whatsApp.?phoneNumberId ?? '')
 var smsOn = !empty(sms.?from ?? '')
+var emailOn = !empty(email.?from ?? '')
 
 // Every setting the app binds. An empty value means "not set" to the app, so optional ones can be listed even when
 // they are not given. Secrets are Key Vault references resolved with the app's identity.
@@ -103,6 +106,7 @@ var appSettings = {
   Verification__DefaultLocale: verification.?defaultLocale ?? ''
   Verification__Channels: verification.?channels ?? ''
   Verification__SmsDeliveryTimeout: verification.?smsDeliveryTimeout ?? ''
+  Verification__EmailDeliveryTimeout: verification.?emailDeliveryTimeout ?? ''
   Verification__AllowChannelsBeyondCountry: (verification.?allowChannelsBeyondCountry ?? false) ? 'true' : ''
 
   Storage__TableName: ''
@@ -146,6 +150,15 @@ var appSettings = {
   Sms__RequestTimeout: sms.?requestTimeout ?? ''
   Sms__MaxSendAttempts: sms.?maxSendAttempts ?? ''
 
+  // Email through the same Communication Services resource and identity; on once Email:From is given (an address of
+  // a domain linked to the resource). Its delivery reports use the SMS reports' webhook and key.
+  Email__Endpoint: emailOn ? communicationEndpoint : ''
+  Email__ManagedIdentityClientId: identityClientId
+  Email__From: email.?from ?? ''
+  Email__ApiVersion: email.?apiVersion ?? ''
+  Email__RequestTimeout: email.?requestTimeout ?? ''
+  Email__MaxSendAttempts: email.?maxSendAttempts ?? ''
+
   Abuse__AllowedCountries: abuse.?allowedCountries ?? ''
   Abuse__BlockedCountries: abuse.?blockedCountries ?? ''
   Abuse__AllowedNumberTypes: abuse.?allowedNumberTypes ?? ''
@@ -159,6 +172,9 @@ var appSettings = {
   Abuse__FailedChecksPerNumber__Window: abuse.?failedChecksPerNumber.?window ?? ''
   Abuse__StartsPerClient__Limit: abuse.?startsPerClient.?limit ?? ''
   Abuse__StartsPerClient__Window: abuse.?startsPerClient.?window ?? ''
+  Abuse__EmailPerAddress__Limit: abuse.?emailPerAddress.?limit ?? ''
+  Abuse__EmailPerAddress__Window: abuse.?emailPerAddress.?window ?? ''
+  Abuse__DisposableEmailDomains: abuse.?disposableEmailDomains ?? ''
   Abuse__SmsPerCountryPerHour: abuse.?smsPerCountryPerHour ?? ''
 }
 

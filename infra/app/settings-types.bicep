@@ -22,6 +22,8 @@ type verificationSettings = {
   allowChannelsBeyondCountry: bool?
   @description('When SMS is not the last channel: how long to wait for its delivery report before the next one (off by default).')
   smsDeliveryTimeout: string?
+  @description('When email is not the last channel: how long to wait for its delivery report before the next one (off by default).')
+  emailDeliveryTimeout: string?
 }
 
 @export()
@@ -43,6 +45,15 @@ type whatsAppSettings = {
 type smsSettings = {
   from: string?
   webOtpDomain: string?
+  apiVersion: string?
+  requestTimeout: string?
+  maxSendAttempts: string?
+}
+
+@export()
+@description('Email:* (the endpoint and the identity come from the deployment). The channel is on once from is given: a sender address of a domain linked to the Communication Services resource.')
+type emailSettings = {
+  from: string?
   apiVersion: string?
   requestTimeout: string?
   maxSendAttempts: string?
@@ -91,6 +102,9 @@ type abuseSettings = {
   smsPerNumber: rateLimit?
   failedChecksPerNumber: rateLimit?
   startsPerClient: rateLimit?
+  emailPerAddress: rateLimit?
+  @description('Email domains a start may not name (throwaway mailboxes), comma-separated; subdomains are refused too.')
+  disposableEmailDomains: string?
   smsPerCountryPerHour: string?
   @description('Overrides of the hourly SMS budget by country code, e.g. { IN: 5000, NG: 0 }.')
   smsPerCountryPerHourByCountry: object?

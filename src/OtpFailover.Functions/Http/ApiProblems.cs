@@ -38,6 +38,12 @@ public static class ApiProblems
             ("rule", "number-type"),
             ("numberType", JsonNamingPolicy.SnakeCaseLower.ConvertName(kind.ToString())));
 
+    /// <summary>The email address cannot receive a code; <c>rule</c> says which rule failed (the address is never echoed).</summary>
+    public static ObjectResult InvalidEmail(bool disposable) =>
+        disposable
+            ? WithExtensions(Create(StatusCodes.Status400BadRequest, "invalid-email", "The email address is not valid.", "email is at a domain codes are not sent to (Abuse:DisposableEmailDomains)."), ("rule", "disposable-domain"))
+            : WithExtensions(Create(StatusCodes.Status400BadRequest, "invalid-email", "The email address is not valid.", $"email must be a plain address, local@domain, at most {EmailAddresses.EmailAddress.MaxLength} characters (no display name, no quotes, no IP address as the domain)."), ("rule", "format"));
+
     public static ObjectResult CountryNotAllowed(string regionCode) =>
         WithExtensions(
             Create(StatusCodes.Status403Forbidden, "country-not-allowed", "Codes are not sent to this country.", $"Numbers in {regionCode} may not receive a code here (Abuse:AllowedCountries, Abuse:BlockedCountries)."),
@@ -54,6 +60,7 @@ public static class ApiProblems
             LimitKind.FailedChecksPerNumber => ("too-many-failed-checks", "Too many wrong codes for this number.", "This number had as many wrong codes as its limit allows, across all its verifications; it can neither be checked nor start a verification until the window passes."),
             LimitKind.SmsPerNumber => ("too-many-sms", "Too many SMS for this number.", "This number received as many SMS as its limit allows."),
             LimitKind.SmsPerCountry => ("sms-budget-exceeded", "The SMS budget for this country is spent.", "The hourly SMS budget for this number's country is spent; the code can still be used where it already went."),
+            LimitKind.EmailPerAddress => ("too-many-emails", "Too many emails for this address.", "This email address received as many codes as its limit allows."),
             _ => ("too-many-starts", "Too many verifications for this number.", "This number started as many verifications as its limit allows."),
         };
         var result = WithExtensions(

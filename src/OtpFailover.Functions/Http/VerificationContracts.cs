@@ -9,7 +9,7 @@ namespace OtpFailover.Functions.Http;
 /// <param name="CallbackUrl">Where this verification's signed status events go, instead of <c>Callbacks:Url</c>; its host must be in <c>Callbacks:AllowedHosts</c>.</param>
 /// <param name="Locale">The user's language (BCP 47, e.g. <c>pt-BR</c>): the SMS text's and the WhatsApp template's; default <c>Verification:DefaultLocale</c>.</param>
 /// <param name="Channels">This verification's channels in the order to try them (configured ones only); default: the number's country's list, else <c>Verification:Channels</c>.</param>
-public sealed record StartVerificationRequest(string? PhoneNumber, string? ClientReference, string? ClientIp = null, string? ClientKey = null, string? CallbackUrl = null, string? Locale = null, IReadOnlyList<string?>? Channels = null);
+public sealed record StartVerificationRequest(string? PhoneNumber, string? ClientReference, string? ClientIp = null, string? ClientKey = null, string? CallbackUrl = null, string? Locale = null, IReadOnlyList<string?>? Channels = null, string? Email = null);
 
 public sealed record CheckCodeRequest(string? Code);
 
@@ -30,7 +30,8 @@ public sealed record VerificationResource(
     int AttemptsRemaining,
     DateTimeOffset CreatedAt,
     DateTimeOffset ExpiresAt,
-    IReadOnlyList<TimelineEvent> Timeline)
+    IReadOnlyList<TimelineEvent> Timeline,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Email = null)
 {
     public static VerificationResource From(Verification verification, DateTimeOffset now)
     {
@@ -46,7 +47,8 @@ public sealed record VerificationResource(
             verification.AttemptsRemaining,
             verification.CreatedAt,
             verification.ExpiresAt,
-            verification.Timeline);
+            verification.Timeline,
+            verification.MaskedEmail);
     }
 }
 

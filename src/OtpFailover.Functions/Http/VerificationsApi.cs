@@ -3,9 +3,11 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Options;
 using OtpFailover.Abuse;
 using OtpFailover.Callbacks;
 using OtpFailover.Channels;
+using OtpFailover.EmailAddresses;
 using OtpFailover.PhoneNumbers;
 using OtpFailover.Verifications;
 
@@ -19,6 +21,7 @@ public sealed partial class VerificationsApi(
     ResendCode resend,
     CancelVerification cancel,
     PhoneNumberPolicy policy,
+    IOptions<AbuseOptions> abuse,
     CallbackUrlPolicy callbacks,
     ChannelPlanner planner,
     TimeProvider time)
@@ -93,6 +96,20 @@ public sealed partial class VerificationsApi(
             return ApiProblems.InvalidRequest("locale must be a BCP 47 language tag such as en, es or pt-BR.");
         }
 
+        EmailAddress? email = null;
+        if (body.Email is not null)
+        {
+            if (!EmailAddress.TryParse(body.Email, out email))
+            {
+                return ApiProblems.InvalidEmail(disposable: false);
+            }
+
+            if (abuse.Value.IsDisposableEmailDomain(email.Domain))
+            {
+                return ApiProblems.InvalidEmail(disposable: true);
+            }
+        }
+
         IReadOnlyList<Channel>? channels = null;
         if (body.Channels is not null)
         {
@@ -101,7 +118,7 @@ public sealed partial class VerificationsApi(
                 return ApiProblems.InvalidRequest($"channels: {channelsError}");
             }
 
-            if (planner.Refuse(requested, phoneNumber.RegionCode) is { } refusal)
+            if (planner.Refuse(requested, phoneNumber.RegionCode, hasEmail: email is not null) is { } refusal)
             {
                 return ApiProblems.InvalidRequest(refusal);
             }
@@ -116,7 +133,7 @@ public sealed partial class VerificationsApi(
         }
 
         var result = await start.RunAsync(
-            new StartRequest(phoneNumber, body.ClientReference, clientSubjects, idempotencyKey.Count == 1 ? idempotencyKey[0] : null, callbackUrl, locale, channels),
+            new StartRequest(phoneNumber, body.ClientReference, clientSubjects, idempotencyKey.Count == 1 ? idempotencyKey[0] : null, callbackUrl, locale, channels, email),
             durable,
             cancellationToken);
         return result.Outcome switch

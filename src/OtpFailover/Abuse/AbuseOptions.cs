@@ -70,6 +70,15 @@ public sealed class AbuseOptions
     /// <summary>Starts that carry one <c>clientKey</c> (or <c>clientIp</c>).</summary>
     public RateLimitRule StartsPerClient { get; set; } = new(10, TimeSpan.FromHours(1));
 
+    /// <summary>Emails sent to one address, by any verification (the email channel's own limit: a guard against mail bombing).</summary>
+    public RateLimitRule EmailPerAddress { get; set; } = new(5, TimeSpan.FromHours(1));
+
+    /// <summary>
+    /// Email domains a start may not name (throwaway mailboxes), comma-separated, matched on the domain and its
+    /// subdomains; empty refuses none.
+    /// </summary>
+    public string? DisposableEmailDomains { get; set; }
+
     /// <summary>SMS per region per clock hour (UTC), for every region without an override.</summary>
     public int SmsPerCountryPerHour { get; set; } = 1000;
 
@@ -82,6 +91,15 @@ public sealed class AbuseOptions
     public IReadOnlySet<string> AllowedCountrySet => Regions(AllowedCountries);
 
     public IReadOnlySet<string> BlockedCountrySet => Regions(BlockedCountries);
+
+    /// <summary>Whether <paramref name="domain"/> (ASCII, lower case) is one of <see cref="DisposableEmailDomains"/> or below one.</summary>
+    public bool IsDisposableEmailDomain(string domain)
+    {
+        ArgumentNullException.ThrowIfNull(domain);
+        return SettingList.Split(DisposableEmailDomains)
+            .Select(listed => listed.Trim('.').ToLowerInvariant())
+            .Any(listed => listed.Length > 0 && (domain == listed || domain.EndsWith("." + listed, StringComparison.Ordinal)));
+    }
 
     /// <summary>The allowed kinds' names: an empty setting (App Service and Bicep make them) means the default.</summary>
     public IReadOnlyList<string> AllowedNumberTypeNames =>
@@ -105,6 +123,7 @@ public sealed class AbuseOptions
         (nameof(SmsPerNumber), SmsPerNumber),
         (nameof(FailedChecksPerNumber), FailedChecksPerNumber),
         (nameof(StartsPerClient), StartsPerClient),
+        (nameof(EmailPerAddress), EmailPerAddress),
     ];
 
     private static HashSet<string> Regions(string? list) =>

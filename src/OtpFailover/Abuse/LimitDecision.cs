@@ -14,6 +14,15 @@ public enum LimitKind
 
     /// <summary>The calling region's hourly SMS budget.</summary>
     SmsPerCountry,
+
+    /// <summary><see cref="AbuseOptions.EmailPerAddress"/>.</summary>
+    EmailPerAddress,
+}
+
+public static class LimitKinds
+{
+    /// <summary>Whether the limit is a shared budget (a region's SMS), not one recipient's own limit.</summary>
+    public static bool IsSharedBudget(this LimitKind kind) => kind == LimitKind.SmsPerCountry;
 }
 
 /// <summary>Whether a request fits the limits; when not, which limit (and setting) refused it and when to retry.</summary>

@@ -7,8 +7,17 @@ namespace OtpFailover.Abuse;
 /// Whether an SMS may go out: the number's own limit (<see cref="AbuseOptions.SmsPerNumber"/>) and its region's hourly
 /// budget (<see cref="AbuseOptions.SmsPerCountryPerHourByCountry"/>), the guard against SMS pumping.
 /// </summary>
-public sealed partial class SmsAllowance(UsageRows rows, IOptions<AbuseOptions> options, ILogger<SmsAllowance> logger)
+public sealed partial class SmsAllowance(UsageRows rows, IOptions<AbuseOptions> options, ILogger<SmsAllowance> logger) : ISendAllowance
 {
+    Task<LimitDecision> ISendAllowance.CheckAsync(string recipient, string group, CancellationToken cancellationToken) =>
+        CheckSmsAsync(recipient, group, cancellationToken);
+
+    Task<LimitDecision> ISendAllowance.TryTakeAsync(string recipient, string group, string verificationId, DateTimeOffset at, CancellationToken cancellationToken) =>
+        TryRecordSmsAsync(recipient, group, verificationId, at, cancellationToken);
+
+    Task ISendAllowance.ReleaseAsync(string recipient, string group, string verificationId, DateTimeOffset countedAt, CancellationToken cancellationToken) =>
+        ReleaseSmsAsync(recipient, group, verificationId, countedAt, cancellationToken);
+
     private AbuseOptions Settings => options.Value;
 
     /// <summary>Whether an SMS to the number would fit its limit and its region's budget now (nothing is recorded).</summary>

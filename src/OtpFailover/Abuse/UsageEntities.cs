@@ -31,6 +31,9 @@ public sealed class UsageEntity : ITableEntity
 
     public string FailedChecks { get; set; } = "[]";
 
+    /// <summary>On an address's row: the emails sent to it, one per verification.</summary>
+    public string Emails { get; set; } = "[]";
+
     /// <summary>
     /// On a number's row: its latest verification, the one in flight while it is pending. A start writes itself here
     /// with its usage, in one ETag-guarded write, so at most one verification per number is ever pending.
@@ -40,6 +43,8 @@ public sealed class UsageEntity : ITableEntity
     internal static string NumberPartition(string phoneIndex) => $"usage-number-{phoneIndex}";
 
     internal static string ClientPartition(string clientIndex) => $"usage-client-{clientIndex}";
+
+    internal static string EmailPartition(string emailIndex) => $"usage-email-{emailIndex}";
 }
 
 /// <summary>

@@ -101,6 +101,7 @@ public sealed partial class UsageRows(AppTable table, TimeProvider time, ILogger
     private static string RowKind(string partition) =>
         partition.StartsWith(UsageEntity.NumberPartition(string.Empty), StringComparison.Ordinal) ? "the number's usage row"
         : partition.StartsWith(UsageEntity.ClientPartition(string.Empty), StringComparison.Ordinal) ? "a client's usage row"
+        : partition.StartsWith(UsageEntity.EmailPartition(string.Empty), StringComparison.Ordinal) ? "an address's usage row"
         : "a usage row";
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A usage record in {UsageRow} ({Column}) could not be taken back; it counts until its window passes")]
@@ -118,12 +119,13 @@ internal sealed record UsageLimit(RateLimitRule Rule, LimitKind Kind, string Set
     public LimitDecision Refuse(TimeSpan wait) => LimitDecision.Refuse(Kind, Setting, wait);
 }
 
-/// <summary>The three logs of a <see cref="UsageEntity"/>.</summary>
+/// <summary>The logs of a <see cref="UsageEntity"/>.</summary>
 internal enum UsageColumn
 {
     Starts,
     Sms,
     FailedChecks,
+    Emails,
 }
 
 internal static class UsageColumns
@@ -132,6 +134,7 @@ internal static class UsageColumns
     {
         UsageColumn.Sms => usage.Sms,
         UsageColumn.FailedChecks => usage.FailedChecks,
+        UsageColumn.Emails => usage.Emails,
         _ => usage.Starts,
     };
 
@@ -144,6 +147,9 @@ internal static class UsageColumns
                 break;
             case UsageColumn.FailedChecks:
                 usage.FailedChecks = log;
+                break;
+            case UsageColumn.Emails:
+                usage.Emails = log;
                 break;
             default:
                 usage.Starts = log;

@@ -11,6 +11,9 @@ public enum Channel
 
     [JsonStringEnumMemberName("sms")]
     Sms,
+
+    [JsonStringEnumMemberName("email")]
+    Email,
 }
 
 /// <summary>A message's delivery statuses, as providers report them, in their order: a status never moves back.</summary>

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using OtpFailover.EmailAddresses;
 using OtpFailover.PhoneNumbers;
 
 namespace OtpFailover.Channels;
@@ -6,9 +7,17 @@ namespace OtpFailover.Channels;
 /// <summary>The repeatability pair a <see cref="RepeatSafety.Repeatable"/> channel sends with every attempt of one send.</summary>
 public sealed record Repeatability(Guid RequestId, DateTimeOffset FirstSent);
 
+/// <summary>Who a channel reaches: the verification's phone number, or its email address.</summary>
+public enum RecipientKind
+{
+    PhoneNumber,
+    EmailAddress,
+}
+
 /// <summary>A code to send on a channel: everything any channel needs, so one activity serves them all.</summary>
 /// <param name="Repeatability">For a <see cref="RepeatSafety.Repeatable"/> channel: made once and stored before the first attempt.</param>
-public sealed record CodeDelivery(string VerificationId, PhoneNumber To, string Code, DateTimeOffset ExpiresAt, string? Locale, Repeatability? Repeatability);
+/// <param name="Email">The verification's email address, for a channel that reaches <see cref="RecipientKind.EmailAddress"/>.</param>
+public sealed record CodeDelivery(string VerificationId, PhoneNumber To, string Code, DateTimeOffset ExpiresAt, string? Locale, Repeatability? Repeatability, EmailAddress? Email = null);
 
 /// <summary>
 /// A way to reach the user with the code. Registered as a keyed service under its <see cref="Channels.Channel"/>;
@@ -18,6 +27,9 @@ public sealed record CodeDelivery(string VerificationId, PhoneNumber To, string 
 public interface ICodeChannel
 {
     Channel Channel { get; }
+
+    /// <summary>Whom it reaches: a verification without one (a start that gave no email address) is never planned on it.</summary>
+    RecipientKind Recipient => RecipientKind.PhoneNumber;
 
     /// <summary>Whether a send whose outcome is unknown may be made again (the provider de-duplicates) or never.</summary>
     RepeatSafety Safety { get; }

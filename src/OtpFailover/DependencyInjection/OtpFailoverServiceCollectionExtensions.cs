@@ -8,6 +8,8 @@ using OtpFailover.Abuse;
 using OtpFailover.Callbacks;
 using OtpFailover.Channels;
 using OtpFailover.Codes;
+using OtpFailover.Email;
+using OtpFailover.EmailAddresses;
 using OtpFailover.PhoneNumbers;
 using OtpFailover.Retention;
 using OtpFailover.Sms;
@@ -62,6 +64,7 @@ public static partial class OtpFailoverServiceCollectionExtensions
         services.TryAddSingleton(_ => CreateTableServiceClient(configuration));
         services.AddWhatsAppCloudApi(configuration);
         services.AddAcsSms(configuration);
+        services.AddAcsEmail(configuration);
         return services.AddOtpFailoverCore();
     }
 
@@ -78,6 +81,7 @@ public static partial class OtpFailoverServiceCollectionExtensions
         services.TryAddSingleton(provider => new ServerSecret(provider.GetRequiredService<IOptions<VerificationOptions>>().Value.CodeKey));
         services.TryAddSingleton<CodeGenerator>();
         services.TryAddSingleton<PhoneNumberProtector>();
+        services.TryAddSingleton<EmailAddressProtector>();
         services.TryAddSingleton<ProviderMessageKeys>();
         services.TryAddSingleton<PhoneNumberPolicy>();
         services.TryAddSingleton<ClientKeys>();
@@ -114,6 +118,10 @@ public static partial class OtpFailoverServiceCollectionExtensions
         services.TryAddSingleton<CodeChannels>();
         services.TryAddKeyedSingleton<ICodeChannel, WhatsAppChannel>(Channel.WhatsApp);
         services.TryAddKeyedSingleton<ICodeChannel, SmsChannel>(Channel.Sms);
+        services.TryAddKeyedSingleton<ICodeChannel, EmailChannel>(Channel.Email);
+        services.TryAddSingleton<SendAllowances>();
+        services.TryAddKeyedSingleton<ISendAllowance>(Channel.Sms, (sp, _) => sp.GetRequiredService<SmsAllowance>());
+        services.TryAddKeyedSingleton<ISendAllowance, EmailAllowance>(Channel.Email);
         services.TryAddSingleton<RetentionService>();
         services.TryAddSingleton<CallbackSigner>();
         services.TryAddSingleton<CallbackUrlPolicy>();
@@ -124,6 +132,7 @@ public static partial class OtpFailoverServiceCollectionExtensions
         services.TryAddSingleton<UnconfiguredChannelSender>();
         services.TryAddSingleton<IWhatsAppCodeSender>(sp => sp.GetRequiredService<UnconfiguredChannelSender>());
         services.TryAddSingleton<ISmsCodeSender>(sp => sp.GetRequiredService<UnconfiguredChannelSender>());
+        services.TryAddSingleton<IEmailCodeSender>(sp => sp.GetRequiredService<UnconfiguredChannelSender>());
         return services;
     }
 

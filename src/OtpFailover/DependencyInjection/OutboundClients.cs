@@ -4,7 +4,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
+using OtpFailover.AzureCommunication;
 using OtpFailover.Callbacks;
+using OtpFailover.Email;
 using OtpFailover.Sms;
 using OtpFailover.WhatsApp;
 
@@ -26,23 +28,58 @@ public static partial class OtpFailoverServiceCollectionExtensions
         services.AddOptions<SmsOptions>().Bind(section.WithoutEmptyValues()).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SmsOptions>, SmsOptionsValidator>());
         services.AddKeyVaultReferenceCheck<SmsOptions>(configuration, SmsOptions.SectionName);
-        var connectionString = section[nameof(SmsOptions.ConnectionString)];
-        var endpoint = section[nameof(SmsOptions.Endpoint)];
-        if (string.IsNullOrWhiteSpace(connectionString) && string.IsNullOrWhiteSpace(endpoint))
+        if (string.IsNullOrWhiteSpace(section[nameof(SmsOptions.ConnectionString)]) && string.IsNullOrWhiteSpace(section[nameof(SmsOptions.Endpoint)]))
         {
             return services;
         }
 
-        services.TryAddSingleton<Azure.Core.TokenCredential>(sp =>
+        services.AddCommunicationServicesClient<AcsSmsSender, SmsOptions>(o => new(o.ConnectionString, o.Endpoint, o.ManagedIdentityClientId, o.RequestTimeout));
+        services.TryAddSingleton<ISmsCodeSender>(sp => sp.GetRequiredService<AcsSmsSender>());
+        return services;
+    }
+
+    /// <summary>
+    /// Binds the <c>Email</c> section and, when a connection string or an endpoint is set, sends through Azure
+    /// Communication Services Email, authenticated as SMS is. The resilience handler never retries the POST itself; the
+    /// sender retries with the same <c>Operation-Id</c>.
+    /// </summary>
+    public static IServiceCollection AddAcsEmail(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var section = configuration.GetSection(EmailOptions.SectionName);
+        services.AddOptions<EmailOptions>().Bind(section.WithoutEmptyValues()).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EmailOptions>, EmailOptionsValidator>());
+        services.AddKeyVaultReferenceCheck<EmailOptions>(configuration, EmailOptions.SectionName);
+        if (string.IsNullOrWhiteSpace(section[nameof(EmailOptions.ConnectionString)]) && string.IsNullOrWhiteSpace(section[nameof(EmailOptions.Endpoint)]))
         {
-            var clientId = sp.GetRequiredService<IOptions<SmsOptions>>().Value.ManagedIdentityClientId;
+            return services;
+        }
+
+        services.AddCommunicationServicesClient<AcsEmailSender, EmailOptions>(o => new(o.ConnectionString, o.Endpoint, o.ManagedIdentityClientId, o.RequestTimeout));
+        services.TryAddSingleton<IEmailCodeSender>(sp => sp.GetRequiredService<AcsEmailSender>());
+        return services;
+    }
+
+    /// <summary>
+    /// A typed client for a Communication Services REST API: based at the resource's endpoint, each request HMAC-signed
+    /// with the connection string's key, or carrying an Entra ID token (a managed identity) for an endpoint alone; the
+    /// standard resilience handler, which never retries a POST (<see cref="ForProviderSends"/>).
+    /// </summary>
+    private static void AddCommunicationServicesClient<TClient, TOptions>(this IServiceCollection services, Func<TOptions, CommunicationServicesAccess> access)
+        where TClient : class
+        where TOptions : class
+    {
+        var credentialKey = typeof(TOptions).Name;
+        services.TryAddKeyedSingleton<Azure.Core.TokenCredential>(credentialKey, (sp, _) =>
+        {
+            var clientId = access(sp.GetRequiredService<IOptions<TOptions>>().Value).ManagedIdentityClientId;
             return string.IsNullOrEmpty(clientId)
                 ? new DefaultAzureCredential()
                 : new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = clientId });
         });
-        var client = services.AddHttpClient<AcsSmsSender>((sp, http) =>
+        services.AddHttpClient<TClient>((sp, http) =>
             {
-                var settings = sp.GetRequiredService<IOptions<SmsOptions>>().Value;
+                var settings = access(sp.GetRequiredService<IOptions<TOptions>>().Value);
                 http.BaseAddress = AcsConnectionString.TryParse(settings.ConnectionString, out var parsed)
                     ? parsed.Endpoint
                     : AcsConnectionString.NormalizeEndpoint(new Uri(settings.Endpoint!));
@@ -50,16 +87,17 @@ public static partial class OtpFailoverServiceCollectionExtensions
             })
             .AddHttpMessageHandler(sp =>
             {
-                var settings = sp.GetRequiredService<IOptions<SmsOptions>>().Value;
+                var settings = access(sp.GetRequiredService<IOptions<TOptions>>().Value);
                 return AcsConnectionString.TryParse(settings.ConnectionString, out var parsed)
                     ? new AcsHmacAuthenticationHandler(parsed, sp.GetRequiredService<TimeProvider>())
-                    : new AcsEntraIdAuthenticationHandler(sp.GetRequiredService<Azure.Core.TokenCredential>());
-            });
-        client.AddStandardResilienceHandler()
-            .Configure((resilience, sp) => ForProviderSends(resilience, sp.GetRequiredService<IOptions<SmsOptions>>().Value.RequestTimeout));
-        services.TryAddSingleton<ISmsCodeSender>(sp => sp.GetRequiredService<AcsSmsSender>());
-        return services;
+                    : new AcsEntraIdAuthenticationHandler(sp.GetRequiredKeyedService<Azure.Core.TokenCredential>(credentialKey));
+            })
+            .AddStandardResilienceHandler()
+            .Configure((resilience, sp) => ForProviderSends(resilience, access(sp.GetRequiredService<IOptions<TOptions>>().Value).RequestTimeout));
     }
+
+    /// <summary>How a Communication Services client reaches its resource.</summary>
+    private sealed record CommunicationServicesAccess(string? ConnectionString, string? Endpoint, string? ManagedIdentityClientId, TimeSpan RequestTimeout);
 
     /// <summary>
     /// Binds the <c>WhatsApp</c> section and, when a phone number id is set, sends through the Cloud API with a typed

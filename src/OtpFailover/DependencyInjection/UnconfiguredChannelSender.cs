@@ -1,4 +1,5 @@
 using OtpFailover.Channels;
+using OtpFailover.Email;
 using OtpFailover.Sms;
 using OtpFailover.WhatsApp;
 
@@ -8,8 +9,10 @@ namespace OtpFailover.DependencyInjection;
 /// Registered for a channel that has no provider configured: every send is refused, so a verification fails over
 /// (or ends <c>failed</c>) instead of pretending a code went out.
 /// </summary>
-public sealed class UnconfiguredChannelSender : IWhatsAppCodeSender, ISmsCodeSender
+public sealed class UnconfiguredChannelSender : IWhatsAppCodeSender, ISmsCodeSender, IEmailCodeSender
 {
+    bool IEmailCodeSender.IsConfigured => false;
+
     bool ISmsCodeSender.IsConfigured => false;
 
     bool IWhatsAppCodeSender.IsConfigured => false;
@@ -19,4 +22,7 @@ public sealed class UnconfiguredChannelSender : IWhatsAppCodeSender, ISmsCodeSen
 
     public Task<ChannelSendResult> SendAsync(SmsCodeMessage message, CancellationToken cancellationToken) =>
         Task.FromResult(ChannelSendResult.Rejected("sms_not_configured"));
+
+    public Task<ChannelSendResult> SendAsync(EmailCodeMessage message, CancellationToken cancellationToken) =>
+        Task.FromResult(ChannelSendResult.Rejected("email_not_configured"));
 }

@@ -200,7 +200,7 @@ public sealed partial class RetentionService(
 
     /// <summary>The newest event a usage row recorded (the app's clock), or its last write when it holds none.</summary>
     private static DateTimeOffset LastUsed(UsageEntity row) =>
-        new[] { UsageLog.Parse(row.Starts).Newest, UsageLog.Parse(row.Sms).Newest, UsageLog.Parse(row.FailedChecks).Newest, row.Timestamp }
+        new[] { UsageLog.Parse(row.Starts).Newest, UsageLog.Parse(row.Sms).Newest, UsageLog.Parse(row.FailedChecks).Newest, UsageLog.Parse(row.Emails).Newest, row.Timestamp }
             .Where(t => t is not null).Select(t => t!.Value).DefaultIfEmpty(DateTimeOffset.MinValue).Max();
 
     /// <summary>Deletes the rows <paramref name="filter"/> finds, a page at a time, but for those <paramref name="keep"/> keeps.</summary>

@@ -13,7 +13,7 @@ using OtpFailover.Verifications;
 namespace OtpFailover.Sms;
 
 /// <summary>
-/// The Event Grid endpoint for Communication Services SMS delivery reports, in the Event Grid schema or as
+/// The Event Grid endpoint for Communication Services SMS and email delivery reports, in the Event Grid schema or as
 /// CloudEvents. Event Grid does not sign its deliveries, so every call must present <see cref="SmsOptions.WebhookKey"/>
 /// (query <c>key</c> or header <c>X-Webhook-Key</c>); without it nothing changes. Reports are recorded on their
 /// verification's timeline; unknown and duplicate reports are answered 200 and change nothing.
@@ -98,11 +98,11 @@ public sealed partial class AcsDeliveryReportHandler(
             var id = report.VerificationId;
             if (id is null && !string.IsNullOrEmpty(report.MessageId))
             {
-                id = await store.FindByProviderMessageAsync(Channel.Sms, report.MessageId, cancellationToken);
+                id = await store.FindByProviderMessageAsync(report.Channel, report.MessageId, cancellationToken);
             }
 
             tally.Count(VerificationIds.IsWellFormed(id)
-                ? await delivery.RunAsync(id!, Channel.Sms, report.Delivered ? DeliveryStatus.Delivered : DeliveryStatus.Failed, report.At, report.Detail, durable, cancellationToken)
+                ? await delivery.RunAsync(id!, report.Channel, report.Status, report.At, report.Detail, durable, cancellationToken)
                 : StatusUpdateOutcome.NotFound);
         }
 
@@ -132,9 +132,9 @@ public sealed partial class AcsDeliveryReportHandler(
         {
             foreach (var cloudEvent in CloudEvent.ParseMany(body))
             {
-                if (cloudEvent.TryGetSystemEventData(out var data) && data is AcsSmsDeliveryReportReceivedEventData report)
+                if (cloudEvent.TryGetSystemEventData(out var data) && Report.From(data, cloudEvent.Data, cloudEvent.Time) is { } report)
                 {
-                    reports.Add(Report.From(report, cloudEvent.Data, cloudEvent.Time));
+                    reports.Add(report);
                 }
             }
 
@@ -152,8 +152,12 @@ public sealed partial class AcsDeliveryReportHandler(
             {
                 case SubscriptionValidationEventData validation:
                     return (reports, validation.ValidationCode);
-                case AcsSmsDeliveryReportReceivedEventData report:
-                    reports.Add(Report.From(report, gridEvent.Data, gridEvent.EventTime));
+                default:
+                    if (Report.From(data, gridEvent.Data, gridEvent.EventTime) is { } report)
+                    {
+                        reports.Add(report);
+                    }
+
                     break;
             }
         }
@@ -178,15 +182,41 @@ public sealed partial class AcsDeliveryReportHandler(
         return first.ValueKind == JsonValueKind.Object && first.TryGetProperty("specversion", out _);
     }
 
-    private sealed record Report(string? VerificationId, string? MessageId, bool Delivered, DateTimeOffset At, string? Detail)
+    /// <param name="MessageId">The provider's id of the message: the SMS's message id, the email's operation id.</param>
+    private sealed record Report(Channel Channel, string? VerificationId, string? MessageId, DeliveryStatus Status, DateTimeOffset At, string? Detail)
     {
-        public static Report From(AcsSmsDeliveryReportReceivedEventData report, BinaryData? rawData, DateTimeOffset? eventTime)
+        /// <summary>The report an event holds, or null for an event that is none (or an email's interim <c>Expanded</c>).</summary>
+        public static Report? From(object data, BinaryData? rawData, DateTimeOffset? eventTime) => data switch
+        {
+            AcsSmsDeliveryReportReceivedEventData sms => From(sms, rawData, eventTime),
+            AcsEmailDeliveryReportReceivedEventData email => From(email, eventTime),
+            _ => null,
+        };
+
+        /// <summary>
+        /// An email's report: <c>Delivered</c> is the recipient's server taking it; a bounce, a suppressed address, a
+        /// quarantine or a spam filter fail it; <c>Expanded</c> (a distribution list) says nothing yet. The report
+        /// names the recipient, which is never kept: the operation id finds the verification.
+        /// </summary>
+        private static Report? From(AcsEmailDeliveryReportReceivedEventData report, DateTimeOffset? eventTime)
+        {
+            var status = report.Status?.ToString();
+            if (string.Equals(status, "Expanded", StringComparison.OrdinalIgnoreCase))
+            {
+                return null;
+            }
+
+            var delivered = string.Equals(status, "Delivered", StringComparison.OrdinalIgnoreCase);
+            return new Report(Channel.Email, null, report.MessageId, delivered ? DeliveryStatus.Delivered : DeliveryStatus.Failed, report.DeliveryAttemptTimestamp ?? eventTime ?? DateTimeOffset.UtcNow, delivered ? null : ProviderText.Scrub(status ?? "unknown"));
+        }
+
+        private static Report From(AcsSmsDeliveryReportReceivedEventData report, BinaryData? rawData, DateTimeOffset? eventTime)
         {
             var tag = report.Tag ?? ReadTagCaseInsensitively(rawData);
             var id = tag is not null && tag.StartsWith(AcsSmsSender.TagPrefix, StringComparison.Ordinal) ? tag[AcsSmsSender.TagPrefix.Length..] : null;
             var delivered = string.Equals(report.DeliveryStatus, "Delivered", StringComparison.OrdinalIgnoreCase);
             var detail = delivered ? null : ProviderText.Scrub(string.IsNullOrEmpty(report.DeliveryStatusDetails) ? report.DeliveryStatus : $"{report.DeliveryStatus}: {report.DeliveryStatusDetails}");
-            return new Report(id, report.MessageId, delivered, report.ReceivedTimestamp ?? eventTime ?? DateTimeOffset.UtcNow, detail);
+            return new Report(Channel.Sms, id, report.MessageId, delivered ? DeliveryStatus.Delivered : DeliveryStatus.Failed, report.ReceivedTimestamp ?? eventTime ?? DateTimeOffset.UtcNow, detail);
         }
 
         /// <summary>Reports have carried the tag as <c>Tag</c> as well as <c>tag</c>.</summary>

@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OtpFailover.AzureCommunication;
 using OtpFailover.Channels;
 using OtpFailover.Verifications;
 using Polly.CircuitBreaker;

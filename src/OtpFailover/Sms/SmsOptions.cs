@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using OtpFailover.AzureCommunication;
 
 namespace OtpFailover.Sms;
 

@@ -82,9 +82,15 @@ public sealed class ChannelPlanner(IOptions<VerificationOptions> options, CodeCh
     /// Whether a start's own list may be used for a number of <paramref name="regionCode"/>: each channel configured,
     /// and one of the country's (unless <c>Verification:AllowChannelsBeyondCountry</c>). Null when it may; otherwise why not.
     /// </summary>
-    public string? Refuse(IReadOnlyList<Channel> requested, string? regionCode)
+    public string? Refuse(IReadOnlyList<Channel> requested, string? regionCode, bool hasEmail = false)
     {
         ArgumentNullException.ThrowIfNull(requested);
+        var unreachable = requested.Where(c => !CanReach(c, hasEmail)).ToList();
+        if (unreachable.Count > 0)
+        {
+            return $"channels names {ChannelNames.Join(unreachable)}, which needs the user's email: give email too.";
+        }
+
         var configured = Configured;
         var missing = requested.Where(c => !configured.Contains(c)).ToList();
         if (missing.Count > 0)
@@ -103,11 +109,21 @@ public sealed class ChannelPlanner(IOptions<VerificationOptions> options, CodeCh
     /// The plan for a number of <paramref name="regionCode"/>: the start's own list when given (keeping only the
     /// channels it may name), else the country's list, else the configured one.
     /// </summary>
-    public IReadOnlyList<Channel> For(string? regionCode, IReadOnlyList<Channel>? requested)
+    /// <remarks>
+    /// A channel that reaches an email address is kept only when the start gave one. A plan left with no channel at all
+    /// (a country whose only channel is email, and no email) keeps its channels: their send is refused, and the
+    /// verification fails as with any refused last channel.
+    /// </remarks>
+    public IReadOnlyList<Channel> For(string? regionCode, IReadOnlyList<Channel>? requested, bool hasEmail = false)
     {
         var allowed = Allowed(regionCode);
-        return requested?.Where(allowed.Contains).ToList() is { Count: > 0 } kept ? kept : Offered(regionCode);
+        var plan = requested?.Where(allowed.Contains).ToList() is { Count: > 0 } kept ? kept : Offered(regionCode);
+        return plan.Where(c => CanReach(c, hasEmail)).ToList() is { Count: > 0 } reachable ? reachable : plan;
     }
+
+    /// <summary>Whether a start reaches <paramref name="channel"/>: every start has a number; only some have an email address.</summary>
+    private bool CanReach(Channel channel, bool hasEmail) =>
+        hasEmail || channels.For(channel).Recipient != RecipientKind.EmailAddress;
 
     /// <summary>The channels a start's own list may name for a number of <paramref name="regionCode"/>.</summary>
     private IReadOnlyList<Channel> Allowed(string? regionCode) =>

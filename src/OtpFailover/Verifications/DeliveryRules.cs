@@ -51,8 +51,8 @@ public sealed class DeliveryRules(CodeChannels channels)
         return entity.ResendRequestedAt is null && entity.NextChannel() is { } next && channels.For(next).IsConfigured ? next : null;
     }
 
-    /// <summary>Whether sending on <paramref name="channel"/> counts against the SMS limits.</summary>
-    public bool IsMetered(Channel channel) => channels.For(channel).Metered;
+    /// <summary>Whom <paramref name="channel"/> reaches: what its sends are counted against.</summary>
+    public RecipientKind RecipientOf(Channel channel) => channels.For(channel).Recipient;
 
     /// <summary>
     /// The "no channel left" decision, for the plan's last channel whose send failed or was refused: nothing is left

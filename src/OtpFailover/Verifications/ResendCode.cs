@@ -9,7 +9,7 @@ namespace OtpFailover.Verifications;
 public sealed partial class ResendCode(
     VerificationStore store,
     DeliveryRules rules,
-    SmsAllowance sms,
+    SendAllowances allowances,
     WorkflowSignals signals,
     TimeProvider time,
     OtpMetrics metrics,
@@ -52,9 +52,10 @@ public sealed partial class ResendCode(
             return new ChangeResult(ChangeOutcome.NoChannelLeft, current.ToVerification());
         }
 
-        if (rules.IsMetered(next))
+        if (allowances.For(next) is { } allowance)
         {
-            var limit = await sms.CheckSmsAsync(current.PhoneIndex, current.RegionCode, cancellationToken);
+            var (recipient, group) = current.ChargeFor(rules.RecipientOf(next));
+            var limit = await allowance.CheckAsync(recipient, group, cancellationToken);
             if (!limit.Allowed)
             {
                 LogResendRefused(id, limit.Setting);

@@ -1,6 +1,7 @@
 using OtpFailover.Abuse;
 using OtpFailover.Callbacks;
 using OtpFailover.Channels;
+using OtpFailover.EmailAddresses;
 using OtpFailover.PhoneNumbers;
 
 namespace OtpFailover.Verifications;
@@ -11,7 +12,8 @@ namespace OtpFailover.Verifications;
 /// <param name="CallbackUrl">Where this verification's status events go (already allowed by <see cref="CallbackUrlPolicy"/>); null: <c>Callbacks:Url</c>.</param>
 /// <param name="Locale">The user's language, normalised (<see cref="Locales"/>); null: <c>Verification:DefaultLocale</c>.</param>
 /// <param name="Channels">The start's own channel plan (configured channels, in the caller's order); null: by country, else <c>Verification:Channels</c>.</param>
-public sealed record StartRequest(PhoneNumber PhoneNumber, string? ClientReference = null, IReadOnlyList<string>? ClientSubjects = null, string? IdempotencyKey = null, Uri? CallbackUrl = null, string? Locale = null, IReadOnlyList<Channel>? Channels = null)
+/// <param name="Email">The user's email address, for the email channel (already allowed: not a disposable domain); null: no email channel in the plan.</param>
+public sealed record StartRequest(PhoneNumber PhoneNumber, string? ClientReference = null, IReadOnlyList<string>? ClientSubjects = null, string? IdempotencyKey = null, Uri? CallbackUrl = null, string? Locale = null, IReadOnlyList<Channel>? Channels = null, EmailAddress? Email = null)
 {
     public IReadOnlyList<string> ClientSubjects { get; init; } = ClientSubjects ?? [];
 }

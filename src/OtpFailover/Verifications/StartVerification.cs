@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using OtpFailover.Abuse;
 using OtpFailover.Callbacks;
 using OtpFailover.Channels;
+using OtpFailover.EmailAddresses;
 using OtpFailover.PhoneNumbers;
 using OtpFailover.Telemetry;
 
@@ -18,6 +19,7 @@ namespace OtpFailover.Verifications;
 public sealed partial class StartVerification(
     VerificationStore store,
     PhoneNumberProtector phoneNumbers,
+    EmailAddressProtector emailAddresses,
     ClientKeys clientKeys,
     StartAdmission admission,
     OnePendingPerNumber pending,
@@ -75,7 +77,7 @@ public sealed partial class StartVerification(
         }
 
         var clientIndexes = request.ClientSubjects.Select(clientKeys.Index).ToList();
-        var channelPlan = planner.For(phoneNumber.RegionCode, request.Channels);
+        var channelPlan = planner.For(phoneNumber.RegionCode, request.Channels, hasEmail: request.Email is not null);
         var entity = new VerificationEntity
         {
             PlanValue = channelPlan,
@@ -84,6 +86,9 @@ public sealed partial class StartVerification(
             MaskedPhoneNumber = phoneNumber.Masked,
             PhoneIndex = phoneIndex,
             PhoneCiphertext = phoneNumbers.Encrypt(phoneNumber, id),
+            EmailIndex = request.Email is { } email ? emailAddresses.Index(email) : null,
+            EmailCiphertext = request.Email is { } sealedEmail ? emailAddresses.Encrypt(sealedEmail, id) : null,
+            MaskedEmail = request.Email?.Masked,
             RegionCode = phoneNumber.RegionCode,
             ClientReference = request.ClientReference,
             CallbackUrl = callbackUrl?.AbsoluteUri,

@@ -36,6 +36,14 @@ public sealed class VerificationEntity : ITableEntity, IOperationStamped
 
     public byte[] PhoneCiphertext { get; set; } = [];
 
+    /// <summary>The keyed hash of the start's email address (what <c>Abuse:EmailPerAddress</c> counts); null without one.</summary>
+    public string? EmailIndex { get; set; }
+
+    /// <summary>The address, encrypted and bound to the verification id; null without one.</summary>
+    public byte[]? EmailCiphertext { get; set; }
+
+    public string? MaskedEmail { get; set; }
+
     public string? ClientReference { get; set; }
 
     /// <summary>The verification's language (BCP 47): the SMS text's, and the WhatsApp template's where approved.</summary>
@@ -146,6 +154,14 @@ public sealed class VerificationEntity : ITableEntity, IOperationStamped
         return current >= 0 && current + 1 < plan.Count ? plan[current + 1] : null;
     }
 
+    /// <summary>What a send to <paramref name="recipient"/> is counted against (<c>Abuse/ISendAllowance</c>): the recipient's index and its group.</summary>
+    internal (string Recipient, string Group) ChargeFor(RecipientKind recipient) =>
+        recipient == RecipientKind.EmailAddress ? (EmailIndex ?? string.Empty, string.Empty) : (PhoneIndex, RegionCode);
+
+    /// <summary>The recipient as logs may show it.</summary>
+    internal string MaskedRecipient(RecipientKind recipient) =>
+        recipient == RecipientKind.EmailAddress ? MaskedEmail ?? string.Empty : PhoneNumbers.PhoneNumber.Remask(MaskedPhoneNumber);
+
     internal IReadOnlyList<TimelineEvent> ReadTimeline() =>
         JsonSerializer.Deserialize<List<TimelineEvent>>(Timeline, StorageJson.Options) ?? [];
 
@@ -178,6 +194,7 @@ public sealed class VerificationEntity : ITableEntity, IOperationStamped
         Channel = ChannelValue,
         // Rows from before 1.4 keep a mask that shows more of a short number: shown to today's rule.
         MaskedPhoneNumber = PhoneNumbers.PhoneNumber.Remask(MaskedPhoneNumber),
+        MaskedEmail = MaskedEmail,
         ClientReference = ClientReference,
         CodeLength = CodeLength,
         MaxAttempts = MaxAttempts,

@@ -87,6 +87,9 @@ public sealed record Verification
 
     public required string MaskedPhoneNumber { get; init; }
 
+    /// <summary>The start's email address, masked; null when it gave none.</summary>
+    public string? MaskedEmail { get; init; }
+
     public string? ClientReference { get; init; }
 
     public required int CodeLength { get; init; }

@@ -40,6 +40,13 @@ public sealed class VerificationOptions
     [Range(typeof(TimeSpan), "00:00:15", "00:15:00", ErrorMessage = "Verification:SmsDeliveryTimeout must be empty (off) or between {1} and {2}.")]
     public TimeSpan? SmsDeliveryTimeout { get; set; }
 
+    /// <summary>
+    /// How long an email that is not the plan's last waits for its delivery report before the next channel; empty:
+    /// no limit (only a bounce, a refusal or a resend moves on).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:15", "00:15:00", ErrorMessage = "Verification:EmailDeliveryTimeout must be empty (off) or between {1} and {2}.")]
+    public TimeSpan? EmailDeliveryTimeout { get; set; }
+
     [Range(typeof(TimeSpan), "00:00:15", "00:15:00", ErrorMessage = "Verification:WhatsAppDeliveryTimeout must be between {1} and {2}.")]
     public TimeSpan WhatsAppDeliveryTimeout { get; set; } = TimeSpan.FromSeconds(60);
 

@@ -69,6 +69,11 @@ public sealed class VerificationOptionsValidator(IConfiguration configuration) :
             }
         }
 
+        if (options.EmailDeliveryTimeout is { } emailWait && emailWait >= options.CodeLifetime)
+        {
+            failures.Add($"{section}:{nameof(VerificationOptions.EmailDeliveryTimeout)} ({emailWait}) must be shorter than {section}:{nameof(VerificationOptions.CodeLifetime)} ({options.CodeLifetime}).");
+        }
+
         if (options.SmsDeliveryTimeout is { } smsWait && smsWait >= options.CodeLifetime)
         {
             failures.Add($"{section}:{nameof(VerificationOptions.SmsDeliveryTimeout)} ({smsWait}) must be shorter than {section}:{nameof(VerificationOptions.CodeLifetime)} ({options.CodeLifetime}).");

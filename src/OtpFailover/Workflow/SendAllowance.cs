@@ -15,7 +15,7 @@ public sealed record AllowedSend(VerificationEntity Entity, ChannelSend Send, bo
 /// once; a <see cref="RepeatSafety.Repeatable"/> channel stores its repeatability pair before the first attempt. Both
 /// are one write of the row, before the provider is asked. A refused send gives the allowance back.
 /// </summary>
-public sealed partial class SendAllowance(VerificationStore store, SmsAllowance sms, SendState state, TimeProvider time, ILogger<SendAllowance> logger)
+public sealed partial class SendAllowance(VerificationStore store, SendAllowances allowances, SendState state, TimeProvider time, ILogger<SendAllowance> logger)
 {
     /// <returns>The send, ready to go out; or what the activity answers instead (refused by a limit, or the verification ended meanwhile).</returns>
     public async Task<(AllowedSend? Allowed, SendActivityResult? Instead)> TakeAsync(SendCodeRequest request, ICodeChannel channel, VerificationEntity entity, ChannelSend send, CancellationToken cancellationToken)
@@ -29,14 +29,16 @@ public sealed partial class SendAllowance(VerificationStore store, SmsAllowance 
         // A repeatability pair from an earlier run means that run may have sent before it failed.
         var freshPair = send.RepeatabilityRequestId is null;
         DateTimeOffset? allowedThisRun = null;
-        if (channel.Metered && send.AllowedAt is null)
+        var allowance = allowances.For(request.Channel);
+        var (recipient, group) = entity.ChargeFor(channel.Recipient);
+        if (allowance is not null && send.AllowedAt is null)
         {
             var allowedAt = time.GetUtcNow();
-            var limit = await sms.TryRecordSmsAsync(entity.PhoneIndex, entity.RegionCode, id, allowedAt, cancellationToken);
+            var limit = await allowance.TryTakeAsync(recipient, group, id, allowedAt, cancellationToken);
             if (!limit.Allowed)
             {
-                var refusal = limit.Limit == LimitKind.SmsPerCountry ? SendDetails.SmsBudgetExceeded : SendDetails.SmsRateLimited;
-                state.Refused(id, request.Channel, PhoneNumber.Remask(entity.MaskedPhoneNumber), refusal);
+                var refusal = SendDetails.Refusal(request.Channel, limit.Limit);
+                state.Refused(id, request.Channel, entity.MaskedRecipient(channel.Recipient), refusal);
                 await state.SetBestEffortAsync(id, request.Channel, ChannelSendState.Refused, refusal);
                 return (null, new(false, VerificationStatus.Pending, refusal));
             }
@@ -75,7 +77,7 @@ public sealed partial class SendAllowance(VerificationStore store, SmsAllowance 
                 // this run's, and that SMS must stay counted.
                 if (allowedThisRun is { } countedAt && send is { AllowedAt: null, RepeatabilityRequestId: null, MessageId: null })
                 {
-                    await sms.ReleaseSmsAsync(entity.PhoneIndex, entity.RegionCode, id, countedAt, CancellationToken.None);
+                    await allowance!.ReleaseAsync(recipient, group, id, countedAt, CancellationToken.None);
                 }
 
                 return (null, new(false, entity.StatusValue));
@@ -92,9 +94,10 @@ public sealed partial class SendAllowance(VerificationStore store, SmsAllowance 
     /// worst, never less than was sent). A refusal for now is recorded as deferred, once: a provider that throttles
     /// for the code's whole life is tried every few seconds, and an entry per attempt would fill the timeline.
     /// </summary>
-    public async Task GiveBackAsync(VerificationEntity entity, Channel channel, bool metered, ChannelSendResult result)
+    public async Task GiveBackAsync(VerificationEntity entity, ICodeChannel channel, ChannelSendResult result)
     {
         ArgumentNullException.ThrowIfNull(entity);
+        ArgumentNullException.ThrowIfNull(channel);
         ArgumentNullException.ThrowIfNull(result);
         DateTimeOffset? countedAt = null;
         try
@@ -102,7 +105,7 @@ public sealed partial class SendAllowance(VerificationStore store, SmsAllowance 
             await store.UpdateAsync(entity.Id, e =>
             {
                 countedAt = null;
-                if (e.SendOn(channel) is not { } current || current.MessageId is not null)
+                if (e.SendOn(channel.Channel) is not { } current || current.MessageId is not null)
                 {
                     return false;
                 }
@@ -117,7 +120,7 @@ public sealed partial class SendAllowance(VerificationStore store, SmsAllowance 
                     RepeatabilityRequestId = null,
                     RepeatabilityFirstSent = null,
                 });
-                var deferredEvent = TimelineEventTypes.DeferredOn(channel);
+                var deferredEvent = TimelineEventTypes.DeferredOn(channel.Channel);
                 var lastType = e.ReadTimeline() is [.., var lastEvent] ? lastEvent.Type : null;
                 if (deferred && lastType != deferredEvent)
                 {
@@ -126,14 +129,15 @@ public sealed partial class SendAllowance(VerificationStore store, SmsAllowance 
 
                 return true;
             }, CancellationToken.None);
-            if (metered && countedAt is { } at)
+            if (allowances.For(channel.Channel) is { } allowance && countedAt is { } at)
             {
-                await sms.ReleaseSmsAsync(entity.PhoneIndex, entity.RegionCode, entity.Id, at, CancellationToken.None);
+                var (recipient, group) = entity.ChargeFor(channel.Recipient);
+                await allowance.ReleaseAsync(recipient, group, entity.Id, at, CancellationToken.None);
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            LogGiveBackFailed(ex, entity.Id, channel);
+            LogGiveBackFailed(ex, entity.Id, channel.Channel);
         }
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using OtpFailover.Channels;
 using OtpFailover.Codes;
+using OtpFailover.EmailAddresses;
 using OtpFailover.PhoneNumbers;
 using OtpFailover.Verifications;
 
@@ -17,6 +18,7 @@ public sealed partial class SendAndRecord(
     VerificationStore store,
     CodeGenerator codes,
     PhoneNumberProtector phoneNumbers,
+    EmailAddressProtector emailAddresses,
     ProviderMessageKeys messageKeys,
     SendAllowance allowance,
     SendState state,
@@ -32,8 +34,12 @@ public sealed partial class SendAndRecord(
         var id = request.VerificationId;
         var name = WireNames.Of(request.Channel);
         var to = phoneNumbers.Decrypt(entity.PhoneCiphertext, id);
+        var email = channel.Recipient == RecipientKind.EmailAddress && entity.EmailCiphertext is { } sealedEmail ? emailAddresses.Decrypt(sealedEmail, id) : null;
+        var masked = entity.MaskedRecipient(channel.Recipient);
         var pair = send is { RepeatabilityRequestId: { } requestId, RepeatabilityFirstSent: { } first } ? new Repeatability(requestId, first) : null;
-        var result = await channel.SendAsync(new CodeDelivery(id, to, codes.Derive(id, entity.CodeLength), entity.ExpiresAt, entity.Locale, pair), cancellationToken);
+        var result = channel.Recipient == RecipientKind.EmailAddress && email is null
+            ? ChannelSendResult.Rejected($"{name}_no_recipient", refusesRequest: true)
+            : await channel.SendAsync(new CodeDelivery(id, to, codes.Derive(id, entity.CodeLength), entity.ExpiresAt, entity.Locale, pair, email), cancellationToken);
         span?.SetTag("otpfailover.send.outcome", WireNames.Of(result.Outcome));
         if (result.Outcome == SendOutcome.Rejected && channel.Safety == RepeatSafety.Repeatable && !freshPair && !result.RefusesRequest)
         {
@@ -44,17 +50,17 @@ public sealed partial class SendAndRecord(
 
         if (result.Outcome == SendOutcome.Rejected)
         {
-            state.Refused(id, request.Channel, to.Masked, result.Detail);
+            state.Refused(id, request.Channel, masked, result.Detail);
             // Only the plan's last channel waits for a provider that refuses for now; any other moves on at once.
             var tryAgainAfter = request.Last ? result.TryAgainAfter : null;
-            await allowance.GiveBackAsync(entity, request.Channel, channel.Metered, result with { TryAgainAfter = tryAgainAfter });
+            await allowance.GiveBackAsync(entity, channel, result with { TryAgainAfter = tryAgainAfter });
             return new(false, VerificationStatus.Pending, result.Detail ?? $"{name}_rejected", TryAgainAfter: tryAgainAfter);
         }
 
         if (result.Outcome == SendOutcome.Unknown && channel.Safety == RepeatSafety.SendOnce)
         {
             // Perhaps sent: never asked again (the provider cannot de-duplicate); the next channel follows.
-            state.Refused(id, request.Channel, to.Masked, result.Detail);
+            state.Refused(id, request.Channel, masked, result.Detail);
             return await state.NeverAgainAsync(id, request.Channel);
         }
 
@@ -92,7 +98,7 @@ public sealed partial class SendAndRecord(
             return true;
         }, cancellationToken);
         await IndexBestEffortAsync(request.Channel, messageKey, id);
-        LogSent(id, name, to.Masked);
+        LogSent(id, name, masked);
         return new(true, VerificationStatus.Pending);
     }
 
@@ -117,8 +123,8 @@ public sealed partial class SendAndRecord(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Verification {VerificationId}: code sent by {Channel} to {PhoneNumber}")]
-    private partial void LogSent(string verificationId, string channel, string phoneNumber);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Verification {VerificationId}: code sent by {Channel} to {Recipient}")]
+    private partial void LogSent(string verificationId, string channel, string recipient);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: the {Channel} send's outcome is unknown ({Detail}); counting it as sent, since the provider de-duplicates repeats")]
     private partial void LogSendOutcomeUnknown(string verificationId, string channel, string? detail);

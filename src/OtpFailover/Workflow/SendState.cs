@@ -14,6 +14,10 @@ public static class SendDetails
     /// <summary>The SMS was not sent: its region's hourly budget is spent.</summary>
     public const string SmsBudgetExceeded = "sms_budget_exceeded";
 
+    /// <summary>The send a limit refused: <c>{channel}_budget_exceeded</c> for a shared budget, else <c>{channel}_rate_limited</c>.</summary>
+    public static string Refusal(Channel channel, LimitKind? limit) =>
+        $"{WireNames.Of(channel)}_{(limit is { } kind && kind.IsSharedBudget() ? "budget_exceeded" : "rate_limited")}";
+
     /// <summary>On <c>{channel}.sent</c>: the provider's answer was lost, but it de-duplicates (or the channel was the last), so the code may well be out.</summary>
     public const string OutcomeUnknown = "outcome_unknown";
 }
@@ -51,11 +55,11 @@ public sealed partial class SendState(VerificationStore store, ILogger<SendState
     }
 
     /// <summary>A channel or a limit refused the code (logged with the number masked).</summary>
-    public void Refused(string verificationId, Channel channel, string maskedPhoneNumber, string? detail) =>
-        LogRejected(verificationId, WireNames.Of(channel), maskedPhoneNumber, detail);
+    public void Refused(string verificationId, Channel channel, string maskedRecipient, string? detail) =>
+        LogRejected(verificationId, WireNames.Of(channel), maskedRecipient, detail);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: {Channel} refused the code for {PhoneNumber}: {Detail}")]
-    private partial void LogRejected(string verificationId, string channel, string phoneNumber, string? detail);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: {Channel} refused the code for {Recipient}: {Detail}")]
+    private partial void LogRejected(string verificationId, string channel, string recipient, string? detail);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Verification {VerificationId}: where its {Channel} send stands could not be recorded")]
     private partial void LogStateNotRecorded(Exception exception, string verificationId, Channel channel);

@@ -90,7 +90,7 @@ public sealed class StartupValidationTests
     [InlineData("Callbacks:AllowedHosts", "https://hooks.example.com/", "Callbacks:SigningKey", "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")]
     [InlineData("Callbacks:RetryFor", "00:10:00")]
     [InlineData("Verification:DefaultLocale", "english")]
-    [InlineData("Verification:Channels", "whatsapp, email")]
+    [InlineData("Verification:Channels", "whatsapp, voice")]
     [InlineData("Verification:Channels", "sms, SMS")]
     [InlineData("Verification:Channels", ", ;")]
     [InlineData("Verification:ChannelsByCountry:UK", "sms")]

@@ -24,6 +24,7 @@ public sealed class InfrastructureTests
         (StorageOptions.SectionName, typeof(StorageOptions)),
         (WhatsAppOptions.SectionName, typeof(WhatsAppOptions)),
         (SmsOptions.SectionName, typeof(SmsOptions)),
+        (OtpFailover.Email.EmailOptions.SectionName, typeof(OtpFailover.Email.EmailOptions)),
         (AbuseOptions.SectionName, typeof(AbuseOptions)),
         (RetentionOptions.SectionName, typeof(RetentionOptions)),
         (OtpFailover.Callbacks.CallbackOptions.SectionName, typeof(OtpFailover.Callbacks.CallbackOptions)),
@@ -33,6 +34,7 @@ public sealed class InfrastructureTests
     private static readonly Dictionary<string, string> NotSetInAzure = new()
     {
         ["Sms__ConnectionString"] = "in Azure the app reaches Communication Services with its identity (Sms__Endpoint); no access key is deployed",
+        ["Email__ConnectionString"] = "in Azure the app reaches Communication Services with its identity (Email__Endpoint); no access key is deployed",
     };
 
     /// <summary>Set in Azure for the Functions host and its telemetry, not bound by the app's options.</summary>

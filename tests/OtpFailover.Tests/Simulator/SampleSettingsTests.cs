@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using OtpFailover.AzureCommunication;
 using OtpFailover.Simulator;
 using OtpFailover.Sms;
 

@@ -1,4 +1,5 @@
 using System.Text;
+using OtpFailover.AzureCommunication;
 using OtpFailover.Sms;
 
 namespace OtpFailover.Tests.Sms;

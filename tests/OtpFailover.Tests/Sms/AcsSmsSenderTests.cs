@@ -2,6 +2,7 @@ using System.Text.Json;
 using Azure.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using OtpFailover.AzureCommunication;
 using OtpFailover.Channels;
 using OtpFailover.DependencyInjection;
 using OtpFailover.PhoneNumbers;

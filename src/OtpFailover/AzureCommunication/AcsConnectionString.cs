@@ -1,6 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 
-namespace OtpFailover.Sms;
+namespace OtpFailover.AzureCommunication;
 
 /// <summary>An Azure Communication Services connection string: <c>endpoint=https://…/;accesskey=…</c>.</summary>
 public sealed record AcsConnectionString(Uri Endpoint, byte[] AccessKey)

@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Azure.Core;
 
-namespace OtpFailover.Sms;
+namespace OtpFailover.AzureCommunication;
 
 /// <summary>
 /// Azure Communication Services' HMAC-SHA256 request signing: a content hash header, a date header, and an
