@@ -39,7 +39,6 @@ public sealed record AcsAnswer(int HttpStatus, int? RecipientStatus = null, stri
 /// </summary>
 public sealed partial class AcsSmsStandIn(byte[] accessKey, string? bearerToken = null) : LoopbackStandIn
 {
-    private static readonly TimeSpan DateTolerance = TimeSpan.FromMinutes(15);
     private readonly ConcurrentQueue<SentSms> _sent = new();
     private readonly ConcurrentQueue<string> _requests = new();
     private readonly ConcurrentDictionary<string, JsonObject> _firstResults = new();
@@ -190,37 +189,7 @@ public sealed partial class AcsSmsStandIn(byte[] accessKey, string? bearerToken 
         return Results.Json(new JsonObject { ["value"] = new JsonArray(item.DeepClone()) }, statusCode: 202);
     }
 
-    private bool IsAuthenticated(HttpRequest request, byte[] body)
-    {
-        var authorization = request.Headers.Authorization.ToString();
-        if (bearerToken is not null && authorization == $"Bearer {bearerToken}")
-        {
-            return true;
-        }
-
-        const string scheme = "HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature=";
-        if (!authorization.StartsWith(scheme, StringComparison.Ordinal))
-        {
-            return false;
-        }
-
-        var date = request.Headers["x-ms-date"].ToString();
-        if (!DateTimeOffset.TryParseExact(date, "r", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) || (DateTimeOffset.UtcNow - at).Duration() > DateTolerance)
-        {
-            return false;
-        }
-
-        var contentHash = Convert.ToBase64String(SHA256.HashData(body));
-        if (request.Headers["x-ms-content-sha256"].ToString() != contentHash)
-        {
-            return false;
-        }
-
-        var pathAndQuery = request.Path.Value + request.QueryString.Value;
-        var stringToSign = $"{request.Method.ToUpperInvariant()}\n{pathAndQuery}\n{date};{request.Host.Value};{contentHash}";
-        var expected = Convert.ToBase64String(HMACSHA256.HashData(accessKey, Encoding.ASCII.GetBytes(stringToSign)));
-        return CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(expected), Encoding.ASCII.GetBytes(authorization[scheme.Length..]));
-    }
+    private bool IsAuthenticated(HttpRequest request, byte[] body) => AcsRequestCheck.IsAuthenticated(request, body, accessKey, bearerToken);
 
     private static IResult? Validate(byte[] body)
     {

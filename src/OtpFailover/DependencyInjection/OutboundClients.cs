@@ -69,8 +69,9 @@ public static partial class OtpFailoverServiceCollectionExtensions
         where TClient : class
         where TOptions : class
     {
-        var credentialKey = typeof(TOptions).Name;
-        services.TryAddKeyedSingleton<Azure.Core.TokenCredential>(credentialKey, (sp, _) =>
+        // One identity reaches the resource for every Communication Services API (the deployment gives SMS and email
+        // the same); the first client registered names it, and a host may register its own credential before.
+        services.TryAddSingleton<Azure.Core.TokenCredential>(sp =>
         {
             var clientId = access(sp.GetRequiredService<IOptions<TOptions>>().Value).ManagedIdentityClientId;
             return string.IsNullOrEmpty(clientId)
@@ -90,7 +91,7 @@ public static partial class OtpFailoverServiceCollectionExtensions
                 var settings = access(sp.GetRequiredService<IOptions<TOptions>>().Value);
                 return AcsConnectionString.TryParse(settings.ConnectionString, out var parsed)
                     ? new AcsHmacAuthenticationHandler(parsed, sp.GetRequiredService<TimeProvider>())
-                    : new AcsEntraIdAuthenticationHandler(sp.GetRequiredKeyedService<Azure.Core.TokenCredential>(credentialKey));
+                    : new AcsEntraIdAuthenticationHandler(sp.GetRequiredService<Azure.Core.TokenCredential>());
             })
             .AddStandardResilienceHandler()
             .Configure((resilience, sp) => ForProviderSends(resilience, access(sp.GetRequiredService<IOptions<TOptions>>().Value).RequestTimeout));

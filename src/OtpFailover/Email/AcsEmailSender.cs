@@ -40,7 +40,8 @@ public sealed partial class AcsEmailSender(HttpClient http, IOptions<EmailOption
         var body = JsonSerializer.SerializeToUtf8Bytes(
             new SendRequest(settings.From!, new Recipients([new EmailRecipient(message.To.Value)]), new Content(content.Subject, content.PlainText, content.Html), UserEngagementTrackingDisabled: true),
             Json);
-        var path = $"emails:send?api-version={settings.ApiVersion}";
+        // "./": a relative "emails:send" would read as a URI of the scheme "emails".
+        var path = $"./emails:send?api-version={settings.ApiVersion}";
         return await ProviderSendLoop.RunAsync(
             new ProviderSendPolicy(settings.MaxSendAttempts, RepeatSafety.Repeatable, TryAgainByDefault, CircuitOpen),
             async token => await SendOnceAsync(path, body, message, token),

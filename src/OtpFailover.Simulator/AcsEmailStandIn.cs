@@ -1,0 +1,142 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace OtpFailover.Simulator;
+
+/// <summary>An email the stand-in accepted.</summary>
+public sealed record SentEmail(string From, string To, string Subject, string PlainText, string Html, string OperationId);
+
+/// <summary>
+/// Communication Services Email's send endpoint (<c>POST /emails:send</c>) on 127.0.0.1, checking what the service
+/// checks: the HMAC signature (or a bearer token), the api-version, the sender, one recipient, a subject and a body.
+/// A request with an <c>Operation-Id</c> it has seen is answered with that operation again, and sends nothing.
+/// </summary>
+public sealed class AcsEmailStandIn(byte[] accessKey, string? bearerToken = null) : LoopbackStandIn
+{
+    private readonly ConcurrentQueue<SentEmail> _sent = new();
+    private readonly ConcurrentDictionary<string, bool> _operations = new();
+    private int _calls;
+
+    public Uri Endpoint => BaseUrl;
+
+    public string ConnectionString => $"endpoint={Endpoint};accesskey={Convert.ToBase64String(accessKey)}";
+
+    /// <summary>Answers the n-th authenticated, well-formed new request (0-based).</summary>
+    public Func<int, AcsAnswer> Answer { get; set; } = _ => AcsAnswer.Accept;
+
+    public IReadOnlyList<SentEmail> Sent => [.. _sent];
+
+    /// <summary>Every request that reached the endpoint.</summary>
+    public int Calls => Volatile.Read(ref _calls);
+
+    public int Unauthenticated { get; private set; }
+
+    public async Task<AcsEmailStandIn> StartAsync()
+    {
+        await StartLoopbackAsync();
+        return this;
+    }
+
+    public override void Map(IEndpointRouteBuilder endpoints) => endpoints.MapPost("/emails:send", (HttpRequest request) => HandleAsync(request.HttpContext));
+
+    private async Task<IResult> HandleAsync(HttpContext context)
+    {
+        var call = Interlocked.Increment(ref _calls) - 1;
+        using var buffer = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
+        var body = buffer.ToArray();
+        if (!AcsRequestCheck.IsAuthenticated(context.Request, body, accessKey, bearerToken))
+        {
+            Unauthenticated++;
+            return Results.Json(new { error = new { code = "Denied", message = "Denied by the resource provider." } }, statusCode: 401);
+        }
+
+        if (context.Request.Query["api-version"] is not { Count: 1 } version || version[0] is not ("2023-03-31" or "2025-09-01"))
+        {
+            return BadRequest("The api-version query parameter is missing or not supported.");
+        }
+
+        var operationHeader = context.Request.Headers["Operation-Id"].ToString();
+        if (operationHeader.Length > 0 && !Guid.TryParse(operationHeader, out _))
+        {
+            return BadRequest("Operation-Id must be a UUID.");
+        }
+
+        if (Read(body) is not { } email)
+        {
+            return BadRequest("The request must name a senderAddress, one recipient in recipients.to, a subject, and plainText or html.");
+        }
+
+        var operationId = operationHeader.Length > 0 ? operationHeader : Guid.NewGuid().ToString();
+        if (_operations.ContainsKey(operationId))
+        {
+            return Accepted(context, operationId);
+        }
+
+        var answer = Answer(call);
+        if (answer.HttpStatus != 202)
+        {
+            if (answer.RetryAfter is { } retryAfter)
+            {
+                context.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            }
+
+            return Results.Json(new { error = new { code = answer.HttpStatus == 429 ? "TooManyRequests" : "Error", message = "The request was not accepted." } }, statusCode: answer.HttpStatus);
+        }
+
+        _operations.TryAdd(operationId, true);
+        _sent.Enqueue(email with { OperationId = operationId });
+        if (answer.ProcessThenDrop)
+        {
+            context.Abort();
+            return Results.Empty;
+        }
+
+        if (answer.ProcessThenHang)
+        {
+            await Task.Delay(Timeout.InfiniteTimeSpan, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+            return Results.Empty;
+        }
+
+        return Accepted(context, operationId);
+    }
+
+    private IResult Accepted(HttpContext context, string operationId)
+    {
+        context.Response.Headers["Operation-Location"] = new Uri(Endpoint, $"emails/operations/{operationId}?api-version=2025-09-01").ToString();
+        context.Response.Headers.RetryAfter = "30";
+        return Results.Json(new JsonObject { ["id"] = operationId, ["status"] = "Running", ["error"] = null }, statusCode: 202);
+    }
+
+    private static SentEmail? Read(byte[] body)
+    {
+        try
+        {
+            var request = JsonNode.Parse(body)?.AsObject();
+            var from = request?["senderAddress"]?.GetValue<string>();
+            var to = request?["recipients"]?["to"] as JsonArray;
+            var content = request?["content"];
+            var subject = content?["subject"]?.GetValue<string>();
+            var plain = content?["plainText"]?.GetValue<string>();
+            var html = content?["html"]?.GetValue<string>();
+            if (string.IsNullOrEmpty(from) || to is not { Count: 1 } || to[0]?["address"]?.GetValue<string>() is not { Length: > 0 } address
+                || string.IsNullOrEmpty(subject) || (string.IsNullOrEmpty(plain) && string.IsNullOrEmpty(html)))
+            {
+                return null;
+            }
+
+            return new SentEmail(from, address, subject, plain ?? string.Empty, html ?? string.Empty, string.Empty);
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidOperationException or FormatException)
+        {
+            return null;
+        }
+    }
+
+    private static IResult BadRequest(string message) =>
+        Results.Json(new { error = new { code = "BadRequest", message } }, statusCode: 400);
+}
