@@ -64,6 +64,14 @@ public sealed class RecordingSmsSender : RecordingSender<SmsCodeMessage>, ISmsCo
     public Task<ChannelSendResult> SendAsync(SmsCodeMessage message, CancellationToken cancellationToken) => RecordAsync(message);
 }
 
+public sealed class RecordingEmailSender : RecordingSender<OtpFailover.Email.EmailCodeMessage>, OtpFailover.Email.IEmailCodeSender
+{
+    /// <summary>As ACS does: the operation id (the verification's, repeated on every attempt) names the email.</summary>
+    public RecordingEmailSender() => Respond = (message, _) => ChannelSendResult.Accepted(message.OperationId.ToString());
+
+    public Task<ChannelSendResult> SendAsync(OtpFailover.Email.EmailCodeMessage message, CancellationToken cancellationToken) => RecordAsync(message);
+}
+
 public static class Eventually
 {
     public static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, string what)

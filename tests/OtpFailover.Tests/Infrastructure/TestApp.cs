@@ -68,6 +68,8 @@ public sealed class TestApp : IAsyncDisposable
 
     public RecordingSmsSender Sms => Services.GetRequiredService<RecordingSmsSender>();
 
+    public RecordingEmailSender Email => Services.GetRequiredService<RecordingEmailSender>();
+
     public OtpFailover.WhatsApp.WhatsAppWebhookHandler WhatsAppWebhook => Services.GetRequiredService<OtpFailover.WhatsApp.WhatsAppWebhookHandler>();
 
     public OtpFailover.Sms.AcsDeliveryReportHandler SmsDeliveryReports => Services.GetRequiredService<OtpFailover.Sms.AcsDeliveryReportHandler>();
@@ -119,6 +121,8 @@ public sealed class TestApp : IAsyncDisposable
         registrations.AddSingleton<RecordingSmsSender>();
         registrations.AddSingleton<OtpFailover.WhatsApp.IWhatsAppCodeSender>(sp => sp.GetRequiredService<RecordingWhatsAppSender>());
         registrations.AddSingleton<OtpFailover.Sms.ISmsCodeSender>(sp => sp.GetRequiredService<RecordingSmsSender>());
+        registrations.AddSingleton<RecordingEmailSender>();
+        registrations.AddSingleton<OtpFailover.Email.IEmailCodeSender>(sp => sp.GetRequiredService<RecordingEmailSender>());
         registrations.AddOtpFailoverCore();
         services?.Invoke(registrations);
         var provider = registrations.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });

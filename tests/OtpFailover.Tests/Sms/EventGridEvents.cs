@@ -35,6 +35,31 @@ public static class EventGridEvents
         [tagProperty] = tag,
     };
 
+    /// <summary>An email's delivery report, as ACS sends it (it names the recipient; the app never keeps that).</summary>
+    public static byte[] EmailDeliveryReport(string messageId, string status) => Serialize(new[]
+    {
+        new
+        {
+            id = Guid.NewGuid().ToString(),
+            topic = Topic,
+            subject = $"sender/DoNotReply@contoso.example/message/{messageId}",
+            data = new Dictionary<string, object?>
+            {
+                ["sender"] = "DoNotReply@contoso.example",
+                ["recipient"] = "ana@example.com",
+                ["internetMessageId"] = $"<{messageId}@contoso.example>",
+                ["messageId"] = messageId,
+                ["status"] = status,
+                ["deliveryStatusDetails"] = new { statusMessage = status == "Delivered" ? "No error." : "Mailbox does not exist." },
+                ["deliveryAttemptTimeStamp"] = DateTimeOffset.UtcNow,
+            },
+            eventType = "Microsoft.Communication.EmailDeliveryReportReceived",
+            dataVersion = "1.0",
+            metadataVersion = "1",
+            eventTime = DateTimeOffset.UtcNow,
+        },
+    });
+
     public static byte[] EventGridSchema(params Dictionary<string, object?>[] reports) => Serialize(reports.Select(data => new
     {
         id = Guid.NewGuid().ToString(),
