@@ -39,7 +39,7 @@ $read = Invoke-WithRetry {
 }
 if (-not $read) { Write-Error "postdeploy: cannot read $keySecret from $vault"; exit 1 }
 
-Write-Host "postdeploy: subscribing $smsUrl to SMS delivery reports"
+Write-Host "postdeploy: subscribing $smsUrl to SMS and email delivery reports"
 $subscribed = Invoke-WithRetry {
     az eventgrid system-topic event-subscription create `
         --name sms-delivery-reports `
@@ -49,7 +49,7 @@ $subscribed = Invoke-WithRetry {
         --endpoint-type webhook `
         --endpoint $smsUrl `
         --event-delivery-schema eventgridschema `
-        --included-event-types Microsoft.Communication.SMSDeliveryReportReceived `
+        --included-event-types Microsoft.Communication.SMSDeliveryReportReceived Microsoft.Communication.EmailDeliveryReportReceived `
         --max-delivery-attempts 30 `
         --event-ttl 1440 `
         --delivery-attribute-mapping X-Webhook-Key static $script:key true `

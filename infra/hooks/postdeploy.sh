@@ -44,14 +44,14 @@ subscribe() {
     --endpoint-type webhook \
     --endpoint "$sms_url" \
     --event-delivery-schema eventgridschema \
-    --included-event-types Microsoft.Communication.SMSDeliveryReportReceived \
+    --included-event-types Microsoft.Communication.SMSDeliveryReportReceived Microsoft.Communication.EmailDeliveryReportReceived \
     --max-delivery-attempts 30 \
     --event-ttl 1440 \
     --delivery-attribute-mapping X-Webhook-Key static "$key" true \
     --output none
 }
 
-echo "postdeploy: subscribing $sms_url to SMS delivery reports"
+echo "postdeploy: subscribing $sms_url to SMS and email delivery reports"
 retry subscribe || {
   echo "postdeploy: Event Grid could not validate $sms_url. Check that the app started (its log names any setting it refused), then run: azd hooks run postdeploy" >&2
   exit 1

@@ -221,7 +221,8 @@ public sealed partial class HookTests : IDisposable
         var (exitCode, output) = await RunAsync(shell, "postdeploy", ("FAKE_VAULT_OK", "1"));
 
         Assert.True(exitCode == 0, output);
-        Assert.Contains(ArmCalls(), call => call.StartsWith("eventgrid system-topic event-subscription create", StringComparison.Ordinal));
+        var subscribe = Assert.Single(ArmCalls(), call => call.StartsWith("eventgrid system-topic event-subscription create", StringComparison.Ordinal));
+        Assert.Contains("--included-event-types Microsoft.Communication.SMSDeliveryReportReceived Microsoft.Communication.EmailDeliveryReportReceived ", subscribe, StringComparison.Ordinal);
         Assert.All(ArmCalls(), call => Assert.Contains("--subscription sub-azd", call, StringComparison.Ordinal));
         Assert.Contains("az functionapp keys list --subscription sub-azd", output, StringComparison.Ordinal);
     }
