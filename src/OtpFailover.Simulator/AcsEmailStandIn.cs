@@ -35,6 +35,11 @@ public sealed class AcsEmailStandIn(byte[] accessKey, string? bearerToken = null
 
     public int Unauthenticated { get; private set; }
 
+    /// <summary>How long a repeatability id is tracked: a first-sent time older than this is refused (412).</summary>
+    public TimeSpan RepeatabilityWindow { get; set; } = TimeSpan.FromMinutes(5);
+
+    public TimeProvider Time { get; set; } = TimeProvider.System;
+
     public async Task<AcsEmailStandIn> StartAsync()
     {
         await StartLoopbackAsync();
@@ -69,6 +74,14 @@ public sealed class AcsEmailStandIn(byte[] accessKey, string? bearerToken = null
         if (Read(body) is not { } email)
         {
             return BadRequest("The request must name a senderAddress, one recipient in recipients.to, a subject, and plainText or html.");
+        }
+
+        var firstSent = context.Request.Headers["Repeatability-First-Sent"].ToString();
+        if (firstSent.Length > 0 && DateTimeOffset.TryParseExact(firstSent, "r", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var firstSentAt)
+            && Time.GetUtcNow() - firstSentAt > RepeatabilityWindow)
+        {
+            context.Response.Headers["Repeatability-Result"] = "rejected";
+            return Results.Json(new { error = new { code = "PreconditionFailed", message = "Repeatability-First-Sent is outside the tracking window." } }, statusCode: 412);
         }
 
         var operationId = operationHeader.Length > 0 ? operationHeader : Guid.NewGuid().ToString();

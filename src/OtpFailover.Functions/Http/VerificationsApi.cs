@@ -126,6 +126,11 @@ public sealed partial class VerificationsApi(
             channels = requested;
         }
 
+        if (planner.RefuseUnreachable(phoneNumber.RegionCode, channels, hasEmail: email is not null) is { } unreachable)
+        {
+            return ApiProblems.InvalidRequest(unreachable);
+        }
+
         var idempotencyKey = request.Headers[IdempotencyKeyHeader];
         if (idempotencyKey.Count > 1 || (idempotencyKey.Count == 1 && !IdempotencyKeyPattern().IsMatch(idempotencyKey[0] ?? string.Empty)))
         {

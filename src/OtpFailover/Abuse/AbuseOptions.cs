@@ -97,7 +97,7 @@ public sealed class AbuseOptions
     {
         ArgumentNullException.ThrowIfNull(domain);
         return SettingList.Split(DisposableEmailDomains)
-            .Select(listed => listed.Trim('.').ToLowerInvariant())
+            .Select(listed => AsciiDomain(listed.Trim('.')))
             .Any(listed => listed.Length > 0 && (domain == listed || domain.EndsWith("." + listed, StringComparison.Ordinal)));
     }
 
@@ -125,6 +125,19 @@ public sealed class AbuseOptions
         (nameof(StartsPerClient), StartsPerClient),
         (nameof(EmailPerAddress), EmailPerAddress),
     ];
+
+    /// <summary>A listed domain as addresses are compared: lower case, an internationalised one in punycode.</summary>
+    private static string AsciiDomain(string domain)
+    {
+        try
+        {
+            return new System.Globalization.IdnMapping().GetAscii(domain).ToLowerInvariant();
+        }
+        catch (ArgumentException)
+        {
+            return domain.ToLowerInvariant();
+        }
+    }
 
     private static HashSet<string> Regions(string? list) =>
         SettingList.Split(list).Select(r => r.ToUpperInvariant()).ToHashSet(StringComparer.Ordinal);

@@ -62,6 +62,13 @@ public interface ICodeChannel
     /// </summary>
     TimeSpan? ConfirmWithin { get; }
 
+    /// <summary>
+    /// The id the provider's status reports will name the message by, when it is known before the send (ACS Email names
+    /// it by the request's operation id); null when only the provider's answer says (SMS, WhatsApp). Known ids are
+    /// indexed before the provider is asked, so a report finds its verification even if every answer is lost.
+    /// </summary>
+    string? MessageIdFor(Repeatability pair) => null;
+
     /// <summary>Sends once, with the provider client's own retries; what it returns is final for this attempt.</summary>
     Task<ChannelSendResult> SendAsync(CodeDelivery delivery, CancellationToken cancellationToken);
 }

@@ -47,7 +47,12 @@ public static partial class OtpFailoverServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var section = configuration.GetSection(EmailOptions.SectionName);
-        services.AddOptions<EmailOptions>().Bind(section.WithoutEmptyValues()).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<EmailOptions>().Bind(section.WithoutEmptyValues()).ValidateDataAnnotations()
+            .Validate<IOptions<SmsOptions>>(
+                (email, sms) => string.IsNullOrWhiteSpace(email.ManagedIdentityClientId) || string.IsNullOrWhiteSpace(sms.Value.ManagedIdentityClientId)
+                    || string.Equals(email.ManagedIdentityClientId, sms.Value.ManagedIdentityClientId, StringComparison.OrdinalIgnoreCase),
+                "Email:ManagedIdentityClientId and Sms:ManagedIdentityClientId must name the same identity (Communication Services is reached with one).")
+            .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EmailOptions>, EmailOptionsValidator>());
         services.AddKeyVaultReferenceCheck<EmailOptions>(configuration, EmailOptions.SectionName);
         if (string.IsNullOrWhiteSpace(section[nameof(EmailOptions.ConnectionString)]) && string.IsNullOrWhiteSpace(section[nameof(EmailOptions.Endpoint)]))
@@ -70,13 +75,18 @@ public static partial class OtpFailoverServiceCollectionExtensions
         where TOptions : class
     {
         // One identity reaches the resource for every Communication Services API (the deployment gives SMS and email
-        // the same); the first client registered names it, and a host may register its own credential before.
+        // the same): the client id any of them names (two different ones are refused: a host has one identity for
+        // this), and a host may register its own credential before.
+        services.AddSingleton(new CommunicationServicesIdentity(sp => access(sp.GetRequiredService<IOptions<TOptions>>().Value).ManagedIdentityClientId));
         services.TryAddSingleton<Azure.Core.TokenCredential>(sp =>
         {
-            var clientId = access(sp.GetRequiredService<IOptions<TOptions>>().Value).ManagedIdentityClientId;
-            return string.IsNullOrEmpty(clientId)
-                ? new DefaultAzureCredential()
-                : new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = clientId });
+            var clientIds = sp.GetServices<CommunicationServicesIdentity>().Select(i => i.ClientId(sp)).Where(id => !string.IsNullOrWhiteSpace(id)).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+            return clientIds switch
+            {
+                [] => new DefaultAzureCredential(),
+                [var clientId] => new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = clientId }),
+                _ => throw new InvalidOperationException("Sms:ManagedIdentityClientId and Email:ManagedIdentityClientId name different identities; Communication Services is reached with one."),
+            };
         });
         services.AddHttpClient<TClient>((sp, http) =>
             {
@@ -96,6 +106,9 @@ public static partial class OtpFailoverServiceCollectionExtensions
             .AddStandardResilienceHandler()
             .Configure((resilience, sp) => ForProviderSends(resilience, access(sp.GetRequiredService<IOptions<TOptions>>().Value).RequestTimeout));
     }
+
+    /// <summary>The client id a Communication Services client's settings name for its managed identity.</summary>
+    private sealed record CommunicationServicesIdentity(Func<IServiceProvider, string?> ClientId);
 
     /// <summary>How a Communication Services client reaches its resource.</summary>
     private sealed record CommunicationServicesAccess(string? ConnectionString, string? Endpoint, string? ManagedIdentityClientId, TimeSpan RequestTimeout);

@@ -14,7 +14,8 @@ namespace OtpFailover.Email;
 /// Sends the code through the Azure Communication Services Email REST API (<c>POST /emails:send</c>). Every attempt
 /// carries the verification's <c>Operation-Id</c> (made once and stored before the first send) and the same bytes, so
 /// the service answers a repeated request with the operation it started instead of sending a second email. That makes
-/// a retry safe after a timeout too. The answer is 202 with the operation: the email is queued, and whether it reached
+/// a retry safe after a timeout too. The repeatable-request headers go with it: past their window the service refuses a
+/// repeat (412), which leaves the outcome unknown (the first attempt may have sent), never a second email. The answer is 202 with the operation: the email is queued, and whether it reached
 /// the recipient's server comes later as an Event Grid delivery report (keyed by the same id).
 /// </summary>
 public sealed partial class AcsEmailSender(HttpClient http, IOptions<EmailOptions> emailOptions, TimeProvider time, ILogger<AcsEmailSender> logger)
@@ -30,6 +31,12 @@ public sealed partial class AcsEmailSender(HttpClient http, IOptions<EmailOption
     private const string CircuitOpen = "email_circuit_open";
 
     public bool IsConfigured => emailOptions.Value.IsConfigured;
+
+    /// <summary>How an operation id is written wherever it names an email: lower-case, hyphenated (<c>D</c>).</summary>
+    public static string MessageIdOf(Guid operationId) => operationId.ToString("D");
+
+    /// <summary>A report's message id as <see cref="MessageIdOf"/> writes it (ACS may write the GUID in capitals); other ids as they are.</summary>
+    public static string NormalizeMessageId(string messageId) => Guid.TryParse(messageId, out var id) ? MessageIdOf(id) : messageId;
 
     public async Task<ChannelSendResult> SendAsync(EmailCodeMessage message, CancellationToken cancellationToken)
     {
@@ -54,7 +61,11 @@ public sealed partial class AcsEmailSender(HttpClient http, IOptions<EmailOption
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        request.Headers.Add(OperationIdHeader, message.OperationId.ToString());
+        request.Headers.Add(OperationIdHeader, MessageIdOf(message.OperationId));
+        // Communication Services' repeatable-request headers too: the service answers a repeat inside their window
+        // with the first result, and refuses one outside it (412) rather than sending again.
+        request.Headers.Add("Repeatability-Request-Id", MessageIdOf(message.OperationId));
+        request.Headers.Add("Repeatability-First-Sent", AzureCommunication.AcsHmacSigning.FormatDate(message.FirstSent));
 
         HttpResponseMessage response;
         try
@@ -83,7 +94,14 @@ public sealed partial class AcsEmailSender(HttpClient http, IOptions<EmailOption
                 }
 
                 // The operation id is ours (the service echoes it); the delivery report names the email by it.
-                return new ProviderAttempt(ChannelSendResult.Accepted(message.OperationId.ToString()), Retry: false);
+                return new ProviderAttempt(ChannelSendResult.Accepted(MessageIdOf(message.OperationId)), Retry: false);
+            }
+
+            // A repeatability rejection refuses the repeat, not the email: the first request may well have sent it.
+            var repeatRejected = string.Equals(response.Headers.TryGetValues("Repeatability-Result", out var values) ? values.FirstOrDefault() : null, "rejected", StringComparison.OrdinalIgnoreCase);
+            if (status == 412 || repeatRejected)
+            {
+                return new ProviderAttempt(ChannelSendResult.Unknown("email_repeatability_rejected"), Retry: false);
             }
 
             if (status is 401 or 403)

@@ -32,6 +32,13 @@ public sealed class EmailChannel(IEmailCodeSender sender, IOptions<VerificationO
 
     public TimeSpan? ConfirmWithin => options.Value.EmailDeliveryTimeout;
 
+    /// <summary>The operation id: ACS's delivery report names the email by it.</summary>
+    public string? MessageIdFor(Repeatability pair)
+    {
+        ArgumentNullException.ThrowIfNull(pair);
+        return AcsEmailSender.MessageIdOf(pair.RequestId);
+    }
+
     public Task<ChannelSendResult> SendAsync(CodeDelivery delivery, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(delivery);

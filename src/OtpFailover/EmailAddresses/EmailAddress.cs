@@ -29,6 +29,21 @@ public sealed record EmailAddress
 
     public string Value => $"{LocalPart}@{Domain}";
 
+    /// <summary>
+    /// The inbox the address reaches, for counting: a sub-address (<c>+tag</c>) reaches its mailbox at every common
+    /// provider, and Gmail also ignores dots and answers for <c>googlemail.com</c>. The email still goes to
+    /// <see cref="Value"/>; only limits count by this, so variants of one inbox share its limit.
+    /// </summary>
+    public string MailboxKey
+    {
+        get
+        {
+            var local = LocalPart.IndexOf('+', StringComparison.Ordinal) is > 0 and var plus ? LocalPart[..plus] : LocalPart;
+            var domain = Domain == "googlemail.com" ? "gmail.com" : Domain;
+            return domain == "gmail.com" ? $"{local.Replace(".", string.Empty, StringComparison.Ordinal)}@{domain}" : $"{local}@{domain}";
+        }
+    }
+
     /// <summary>The first character of the local part and the domain (<c>a•••@example.com</c>): enough for a user to recognise.</summary>
     public string Masked => Mask(LocalPart, Domain);
 

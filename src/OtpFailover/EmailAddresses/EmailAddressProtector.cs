@@ -10,18 +10,14 @@ namespace OtpFailover.EmailAddresses;
 /// </summary>
 public sealed class EmailAddressProtector(ServerSecret secret)
 {
-    /// <summary>A stable, keyed, non-reversible index of the address (lower-case hex).</summary>
+    /// <summary>
+    /// A stable, keyed, non-reversible index of the inbox the address reaches (<see cref="EmailAddress.MailboxKey"/>,
+    /// lower-case hex): what <c>Abuse:EmailPerAddress</c> counts, so variants of one inbox share its limit.
+    /// </summary>
     public string Index(EmailAddress address)
     {
         ArgumentNullException.ThrowIfNull(address);
-        return Convert.ToHexStringLower(HMACSHA256.HashData(secret.EmailIndexKey, Encoding.UTF8.GetBytes(address.Value)));
-    }
-
-    /// <summary>A keyed index of the address's domain: what the per-domain limit counts, without naming the domain.</summary>
-    public string DomainIndex(EmailAddress address)
-    {
-        ArgumentNullException.ThrowIfNull(address);
-        return Convert.ToHexStringLower(HMACSHA256.HashData(secret.EmailIndexKey, Encoding.UTF8.GetBytes("@" + address.Domain)));
+        return Convert.ToHexStringLower(HMACSHA256.HashData(secret.EmailIndexKey, Encoding.UTF8.GetBytes(address.MailboxKey)));
     }
 
     public byte[] Encrypt(EmailAddress address, string verificationId)

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OtpFailover.Channels;
 using OtpFailover.Codes;
+using OtpFailover.Email;
 using OtpFailover.Storage;
 using OtpFailover.Verifications;
 
@@ -195,19 +196,26 @@ public sealed partial class AcsDeliveryReportHandler(
 
         /// <summary>
         /// An email's report: <c>Delivered</c> is the recipient's server taking it; a bounce, a suppressed address, a
-        /// quarantine or a spam filter fail it; <c>Expanded</c> (a distribution list) says nothing yet. The report
-        /// names the recipient, which is never kept: the operation id finds the verification.
+        /// quarantine, a spam filter or a failure fail it; <c>Expanded</c> (a distribution list) and any status not
+        /// known here say nothing. The report names the recipient, which is never kept: the operation id finds the
+        /// verification.
         /// </summary>
         private static Report? From(AcsEmailDeliveryReportReceivedEventData report, DateTimeOffset? eventTime)
         {
             var status = report.Status?.ToString();
-            if (string.Equals(status, "Expanded", StringComparison.OrdinalIgnoreCase))
+            DeliveryStatus? delivery = status?.ToUpperInvariant() switch
+            {
+                "DELIVERED" => DeliveryStatus.Delivered,
+                "BOUNCED" or "SUPPRESSED" or "QUARANTINED" or "FILTEREDSPAM" or "FAILED" => DeliveryStatus.Failed,
+                _ => null, // Expanded (a distribution list) says nothing yet, nor does a status added after this was written
+            };
+            if (delivery is not { } known)
             {
                 return null;
             }
 
-            var delivered = string.Equals(status, "Delivered", StringComparison.OrdinalIgnoreCase);
-            return new Report(Channel.Email, null, report.MessageId, delivered ? DeliveryStatus.Delivered : DeliveryStatus.Failed, report.DeliveryAttemptTimestamp ?? eventTime ?? DateTimeOffset.UtcNow, delivered ? null : ProviderText.Scrub(status ?? "unknown"));
+            var messageId = string.IsNullOrEmpty(report.MessageId) ? null : AcsEmailSender.NormalizeMessageId(report.MessageId);
+            return new Report(Channel.Email, null, messageId, known, report.DeliveryAttemptTimestamp ?? eventTime ?? DateTimeOffset.UtcNow, known == DeliveryStatus.Delivered ? null : ProviderText.Scrub(status!));
         }
 
         private static Report From(AcsSmsDeliveryReportReceivedEventData report, BinaryData? rawData, DateTimeOffset? eventTime)

@@ -155,8 +155,14 @@ public sealed class VerificationEntity : ITableEntity, IOperationStamped
     }
 
     /// <summary>What a send to <paramref name="recipient"/> is counted against (<c>Abuse/ISendAllowance</c>): the recipient's index and its group.</summary>
+    /// <exception cref="InvalidOperationException">The verification has no such recipient (a start without an email address).</exception>
     internal (string Recipient, string Group) ChargeFor(RecipientKind recipient) =>
-        recipient == RecipientKind.EmailAddress ? (EmailIndex ?? string.Empty, string.Empty) : (PhoneIndex, RegionCode);
+        recipient == RecipientKind.EmailAddress
+            ? (EmailIndex ?? throw new InvalidOperationException("The verification has no email address to charge."), string.Empty)
+            : (PhoneIndex, RegionCode);
+
+    /// <summary>Whether the verification has someone <paramref name="recipient"/> can reach.</summary>
+    internal bool Has(RecipientKind recipient) => recipient != RecipientKind.EmailAddress || (EmailIndex is not null && EmailCiphertext is not null);
 
     /// <summary>The recipient as logs may show it.</summary>
     internal string MaskedRecipient(RecipientKind recipient) =>

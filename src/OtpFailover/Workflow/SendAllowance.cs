@@ -26,6 +26,15 @@ public sealed partial class SendAllowance(VerificationStore store, SendAllowance
         ArgumentNullException.ThrowIfNull(send);
         var id = request.VerificationId;
 
+        if (!entity.Has(channel.Recipient))
+        {
+            // Planned without its recipient (a plan that named the channel for a start that could not be reached on
+            // it): nothing is counted and nothing sent.
+            var refusal = $"{WireNames.Of(request.Channel)}_no_recipient";
+            await state.SetBestEffortAsync(id, request.Channel, ChannelSendState.Refused, refusal);
+            return (null, new(false, VerificationStatus.Pending, refusal));
+        }
+
         // A repeatability pair from an earlier run means that run may have sent before it failed.
         var freshPair = send.RepeatabilityRequestId is null;
         DateTimeOffset? allowedThisRun = null;

@@ -34,12 +34,17 @@ public sealed partial class SendAndRecord(
         var id = request.VerificationId;
         var name = WireNames.Of(request.Channel);
         var to = phoneNumbers.Decrypt(entity.PhoneCiphertext, id);
-        var email = channel.Recipient == RecipientKind.EmailAddress && entity.EmailCiphertext is { } sealedEmail ? emailAddresses.Decrypt(sealedEmail, id) : null;
+        var email = channel.Recipient == RecipientKind.EmailAddress ? emailAddresses.Decrypt(entity.EmailCiphertext!, id) : null;
         var masked = entity.MaskedRecipient(channel.Recipient);
         var pair = send is { RepeatabilityRequestId: { } requestId, RepeatabilityFirstSent: { } first } ? new Repeatability(requestId, first) : null;
-        var result = channel.Recipient == RecipientKind.EmailAddress && email is null
-            ? ChannelSendResult.Rejected($"{name}_no_recipient", refusesRequest: true)
-            : await channel.SendAsync(new CodeDelivery(id, to, codes.Derive(id, entity.CodeLength), entity.ExpiresAt, entity.Locale, pair, email), cancellationToken);
+        var knownMessageId = pair is null ? null : channel.MessageIdFor(pair);
+        if (knownMessageId is not null)
+        {
+            // Before the send: a report must find the verification even when every answer of the provider is lost.
+            await IndexBestEffortAsync(request.Channel, messageKeys.Of(knownMessageId), id);
+        }
+
+        var result = await channel.SendAsync(new CodeDelivery(id, to, codes.Derive(id, entity.CodeLength), entity.ExpiresAt, entity.Locale, pair, email), cancellationToken);
         span?.SetTag("otpfailover.send.outcome", WireNames.Of(result.Outcome));
         if (result.Outcome == SendOutcome.Rejected && channel.Safety == RepeatSafety.Repeatable && !freshPair && !result.RefusesRequest)
         {
@@ -73,7 +78,8 @@ public sealed partial class SendAndRecord(
             LogSendOutcomeUnknown(id, name, result.Detail);
         }
 
-        var messageKey = string.IsNullOrEmpty(result.ProviderMessageId) ? string.Empty : messageKeys.Of(result.ProviderMessageId);
+        var providerMessageId = string.IsNullOrEmpty(result.ProviderMessageId) ? knownMessageId : result.ProviderMessageId;
+        var messageKey = string.IsNullOrEmpty(providerMessageId) ? string.Empty : messageKeys.Of(providerMessageId);
         await store.UpdateAsync(entity, e =>
         {
             if (e.SendOn(request.Channel) is not { } current || current.MessageId is not null)

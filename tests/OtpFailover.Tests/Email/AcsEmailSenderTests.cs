@@ -88,6 +88,21 @@ public sealed class AcsEmailSenderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ARepeatOutsideTheRepeatabilityWindow_IsRefused_AndLeavesTheOutcomeUnknown_NeverASecondEmail()
+    {
+        await using var services = Build();
+        var message = Message();
+        await SendAsync(services, message);
+        _acs.Time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow.AddMinutes(6));
+
+        var repeat = await SendAsync(services, message);
+
+        Assert.Equal(SendOutcome.Unknown, repeat.Outcome);
+        Assert.Equal("email_repeatability_rejected", repeat.Detail);
+        Assert.Single(_acs.Sent);
+    }
+
+    [Fact]
     public async Task Throttled429_ThenAccepted_SendsOneEmail()
     {
         _acs.Answer = call => call == 0 ? AcsAnswer.Throttled(TimeSpan.FromSeconds(1)) : AcsAnswer.Accept;

@@ -11,9 +11,10 @@ public sealed class EmailApiTests
     [InlineData("""{"phoneNumber":"+14155550123","email":"Ana <ana@example.com>"}""", "format")]
     [InlineData("""{"phoneNumber":"+14155550123","email":"ana@[192.0.2.1]"}""", "format")]
     [InlineData("""{"phoneNumber":"+14155550123","email":"ana@mail.throwaway.example"}""", "disposable-domain")]
+    [InlineData("""{"phoneNumber":"+14155550123","email":"ana@wegwerf-bücher.example"}""", "disposable-domain")]
     public async Task Start_WithAnAddressThatCannotReceiveACode_Answers400_NamingTheRule_AndStoresNothing(string body, string rule)
     {
-        await using var app = await TestApp.StartAsync(abuse: a => a.DisposableEmailDomains = "throwaway.example, other.example");
+        await using var app = await TestApp.StartAsync(abuse: a => a.DisposableEmailDomains = "throwaway.example, wegwerf-bücher.example");
 
         var response = await ExecuteAsync(await app.Api.StartVerification(Json("POST", "/api/verifications", body), app.Client, default));
 
@@ -51,5 +52,18 @@ public sealed class EmailApiTests
         Assert.Equal("email", read.Json.GetProperty("channel").GetString());
         var rows = string.Join('\n', (await app.RowsAsync()).SelectMany(r => r).Select(p => p.Value is byte[] bytes ? System.Text.Encoding.UTF8.GetString(bytes) : p.Value?.ToString()));
         Assert.DoesNotContain("bea.costa", rows, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task Start_WhosePlanNoChannelCanReach_Answers400_AndWritesNothing()
+    {
+        // The number's country sends codes by email only, and the start gave no address.
+        await using var app = await TestApp.StartAsync(o => o.ChannelsByCountry["US"] = "email");
+
+        var response = await ExecuteAsync(await app.Api.StartVerification(Json("POST", "/api/verifications", """{"phoneNumber":"+14155550123"}"""), app.Client, default));
+
+        Assert.Equal(400, response.Status);
+        Assert.Contains("email", response.Json.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Empty(await app.RowsAsync());
     }
 }

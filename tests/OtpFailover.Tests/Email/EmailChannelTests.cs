@@ -118,4 +118,52 @@ public sealed class EmailChannelTests
 
         Assert.Equal(17, refused);
     }
+
+    [Fact]
+    public async Task ABounce_OfAnEmailWhoseAnswersWereAllLost_StillFindsItsVerification_AndMovesOn()
+    {
+        // Every attempt's answer lost: the send's outcome is unknown and no message id came back. The report names
+        // the email by the operation id the app chose, which is indexed before the email is sent.
+        await using var app = await TestApp.StartAsync(o => (o.Channels, o.EmailDeliveryTimeout) = ("email, sms", TimeSpan.FromMinutes(5)));
+        app.Email.Respond = (_, _) => ChannelSendResult.Unknown("email_unreachable");
+        var verification = await StartAsync(app, "+14155550123");
+        var email = await app.Email.WaitForMessageAsync();
+        await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.Of(Channel.Email, WorkflowPhases.AwaitingDelivery));
+
+        var answer = await app.SmsDeliveryReports.NotifyAsync(EventGridEvents.EmailDeliveryReport(email.OperationId.ToString().ToUpperInvariant(), "Bounced"), TestSecrets.SmsWebhookKey, app.Client, default);
+        await app.Sms.WaitForMessageAsync();
+
+        Assert.Equal(1, answer.Summary!.Applied);
+    }
+
+    [Fact]
+    public async Task AStatusACSMayAddLater_ChangesNothing()
+    {
+        await using var app = await TestApp.StartAsync(o => o.Channels = "sms, email");
+        app.Sms.Respond = (_, _) => ChannelSendResult.Rejected("sms_http_400", refusesRequest: true);
+        var verification = await StartAsync(app, "+14155550123");
+        var email = await app.Email.WaitForMessageAsync();
+        await app.WaitForPhaseAsync(verification.Id, WorkflowPhases.Of(Channel.Email, WorkflowPhases.Sent));
+
+        var answer = await app.SmsDeliveryReports.NotifyAsync(EventGridEvents.EmailDeliveryReport(email.OperationId.ToString(), "SomethingNew"), TestSecrets.SmsWebhookKey, app.Client, default);
+
+        Assert.Equal((0, 0), (answer.Summary!.Applied, answer.Summary.Unknown));
+        Assert.Equal(VerificationStatus.Pending, (await app.GetAsync(verification.Id)).Status);
+    }
+
+    [Fact]
+    public async Task TwentyStartsForVariantsOfOneMailbox_SendExactlyItsLimit()
+    {
+        // Sub-addresses, and for Gmail dots and googlemail.com, reach one inbox: they count as one.
+        await using var app = await TestApp.StartAsync(o => o.Channels = "email", abuse: a => a.EmailPerAddress = new(3, TimeSpan.FromHours(1)));
+        string[] variants = ["victim@gmail.com", "victim+1@gmail.com", "v.ictim@gmail.com", "Victim+x@googlemail.com"];
+
+        var verifications = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => StartAsync(app, $"+1415555{i:0000}", email: variants[i % variants.Length])));
+        await Eventually.WaitUntilAsync(
+            async () => (await Task.WhenAll(verifications.Select(v => app.GetAsync(v.Id)))).All(v => v.Status == VerificationStatus.Failed || v.SendOn(Channel.Email)?.State == ChannelSendState.Sent),
+            TestApp.FlowTimeout,
+            "every start to send its email or be refused");
+
+        Assert.Equal(3, app.Email.Calls);
+    }
 }

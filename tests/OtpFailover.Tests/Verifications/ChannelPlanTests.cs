@@ -275,7 +275,7 @@ public sealed class ChannelPlanTests
     }
 
     [Theory]
-    [InlineData("[\"email\"]", "'email' is not a channel")]
+    [InlineData("[\"fax\"]", "'fax' is not a channel")]
     [InlineData("[\"sms\",\"SMS\"]", "sms is listed twice")]
     [InlineData("[]", "at least one channel")]
     [InlineData("[null]", "is not a channel")]
