@@ -10,4 +10,8 @@ public static class RetryAfter
         var delay = header?.Delta ?? (header?.Date is { } date ? date - now : null);
         return delay > TimeSpan.Zero ? delay : null;
     }
+
+    /// <summary>As <see cref="Of(HttpResponseMessage, DateTimeOffset)"/>, at most <paramref name="maximum"/>: a sender waits it out in the activity.</summary>
+    public static TimeSpan? Of(HttpResponseMessage response, DateTimeOffset now, TimeSpan maximum) =>
+        Of(response, now) is { } delay ? (delay < maximum ? delay : maximum) : null;
 }

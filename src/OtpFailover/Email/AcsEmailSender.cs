@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -22,7 +21,6 @@ public sealed partial class AcsEmailSender(HttpClient http, IOptions<EmailOption
     : IEmailCodeSender
 {
     public const string OperationIdHeader = "Operation-Id";
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromSeconds(10);
 
     /// <summary>When a throttled or unavailable service gave no <c>Retry-After</c>, the verification tries again after this.</summary>
@@ -46,7 +44,7 @@ public sealed partial class AcsEmailSender(HttpClient http, IOptions<EmailOption
         var content = EmailText.Compose(message.Code, message.Brand, message.ExpiresAt - message.FirstSent, message.Locale);
         var body = JsonSerializer.SerializeToUtf8Bytes(
             new SendRequest(settings.From!, new Recipients([new EmailRecipient(message.To.Value)]), new Content(content.Subject, content.PlainText, content.Html), UserEngagementTrackingDisabled: true),
-            Json);
+            ProviderJson.Options);
         // "./": a relative "emails:send" would read as a URI of the scheme "emails".
         var path = $"./emails:send?api-version={settings.ApiVersion}";
         return await ProviderSendLoop.RunAsync(
@@ -87,7 +85,7 @@ public sealed partial class AcsEmailSender(HttpClient http, IOptions<EmailOption
             var status = (int)response.StatusCode;
             if (response.StatusCode == HttpStatusCode.Accepted)
             {
-                var operation = await ReadAsync<SendResponse>(response, cancellationToken);
+                var operation = await ProviderJson.ReadAsync<SendResponse>(response, cancellationToken);
                 if (string.Equals(operation?.Status, "Failed", StringComparison.OrdinalIgnoreCase))
                 {
                     return new ProviderAttempt(ChannelSendResult.Rejected("email_operation_failed", refusesRequest: true), Retry: false, RefusesRequest: true);
@@ -112,27 +110,11 @@ public sealed partial class AcsEmailSender(HttpClient http, IOptions<EmailOption
             if (status == 504)
             {
                 // The gateway gave up waiting: the service behind it may have queued the email.
-                return new ProviderAttempt(ChannelSendResult.Unknown("email_http_504"), Retry: true, RetryAfter(response));
+                return new ProviderAttempt(ChannelSendResult.Unknown("email_http_504"), Retry: true, Channels.RetryAfter.Of(response, time.GetUtcNow(), MaxRetryAfter));
             }
 
             var transient = response.StatusCode == HttpStatusCode.TooManyRequests || status >= 500;
-            return new ProviderAttempt(ChannelSendResult.Rejected($"email_http_{status}", refusesRequest: status == 400), transient, transient ? RetryAfter(response) : null, RefusesRequest: status == 400);
-        }
-    }
-
-    private TimeSpan? RetryAfter(HttpResponseMessage response) =>
-        Channels.RetryAfter.Of(response, time.GetUtcNow()) is { } delay ? (delay < MaxRetryAfter ? delay : MaxRetryAfter) : null;
-
-    private static async Task<T?> ReadAsync<T>(HttpResponseMessage response, CancellationToken cancellationToken)
-        where T : class
-    {
-        try
-        {
-            return await response.Content.ReadFromJsonAsync<T>(Json, cancellationToken);
-        }
-        catch (JsonException)
-        {
-            return null;
+            return new ProviderAttempt(ChannelSendResult.Rejected($"email_http_{status}", refusesRequest: status == 400), transient, transient ? Channels.RetryAfter.Of(response, time.GetUtcNow(), MaxRetryAfter) : null, RefusesRequest: status == 400);
         }
     }
 

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -23,7 +22,6 @@ public sealed partial class AcsSmsSender(HttpClient http, IOptions<SmsOptions> s
     : ISmsCodeSender
 {
     public const string TagPrefix = "v1:";
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromSeconds(10);
 
     /// <summary>
@@ -50,7 +48,7 @@ public sealed partial class AcsSmsSender(HttpClient http, IOptions<SmsOptions> s
                 [new Recipient(message.To.E164, message.RepeatabilityRequestId.ToString(), AcsHmacSigning.FormatDate(message.RepeatabilityFirstSent))],
                 text,
                 new SendOptions(EnableDeliveryReport: true, Tag: TagPrefix + message.VerificationId)),
-            Json);
+            ProviderJson.Options);
         var path = $"sms?api-version={settings.ApiVersion}";
 
         // The repeatability pair makes a repeat safe, even of an unknown outcome; a send refused for now (throttled,
@@ -97,7 +95,7 @@ public sealed partial class AcsSmsSender(HttpClient http, IOptions<SmsOptions> s
             var status = (int)response.StatusCode;
             if (response.StatusCode == HttpStatusCode.Accepted)
             {
-                var item = (await ReadAsync<SendResponse>(response, cancellationToken))?.Value?.FirstOrDefault();
+                var item = (await ProviderJson.ReadAsync<SendResponse>(response, cancellationToken))?.Value?.FirstOrDefault();
                 if (item is null)
                 {
                     // Accepted, but the answer cannot be read: a repeat with the same pair reads the first result.
@@ -136,28 +134,11 @@ public sealed partial class AcsSmsSender(HttpClient http, IOptions<SmsOptions> s
             if (status == 504)
             {
                 // The gateway gave up waiting: the service behind it may have sent the SMS.
-                return (ChannelSendResult.Unknown("sms_http_504"), true, RetryAfter(response), false);
+                return (ChannelSendResult.Unknown("sms_http_504"), true, Channels.RetryAfter.Of(response, time.GetUtcNow(), MaxRetryAfter), false);
             }
 
             var transient = response.StatusCode == HttpStatusCode.TooManyRequests || status >= 500;
-            return (ChannelSendResult.Rejected($"sms_http_{status}", refusesRequest: status == 400), transient, transient ? RetryAfter(response) : null, status == 400);
-        }
-    }
-
-    /// <summary>The service's <c>Retry-After</c>, at most <see cref="MaxRetryAfter"/>: the sender waits it out in the activity.</summary>
-    private TimeSpan? RetryAfter(HttpResponseMessage response) =>
-        Channels.RetryAfter.Of(response, time.GetUtcNow()) is { } delay ? (delay < MaxRetryAfter ? delay : MaxRetryAfter) : null;
-
-    private static async Task<T?> ReadAsync<T>(HttpResponseMessage response, CancellationToken cancellationToken)
-        where T : class
-    {
-        try
-        {
-            return await response.Content.ReadFromJsonAsync<T>(Json, cancellationToken);
-        }
-        catch (JsonException)
-        {
-            return null;
+            return (ChannelSendResult.Rejected($"sms_http_{status}", refusesRequest: status == 400), transient, transient ? Channels.RetryAfter.Of(response, time.GetUtcNow(), MaxRetryAfter) : null, status == 400);
         }
     }
 
