@@ -51,13 +51,11 @@ public sealed class AcsEmailStandIn(byte[] accessKey, string? bearerToken = null
     private async Task<IResult> HandleAsync(HttpContext context)
     {
         var call = Interlocked.Increment(ref _calls) - 1;
-        using var buffer = new MemoryStream();
-        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
-        var body = buffer.ToArray();
+        var body = await AcsRequestCheck.ReadBodyAsync(context);
         if (!AcsRequestCheck.IsAuthenticated(context.Request, body, accessKey, bearerToken))
         {
             Unauthenticated++;
-            return Results.Json(new { error = new { code = "Denied", message = "Denied by the resource provider." } }, statusCode: 401);
+            return AcsRequestCheck.Denied();
         }
 
         if (context.Request.Query["api-version"] is not { Count: 1 } version || version[0] is not ("2023-03-31" or "2025-09-01"))
@@ -93,26 +91,14 @@ public sealed class AcsEmailStandIn(byte[] accessKey, string? bearerToken = null
         var answer = Answer(call);
         if (answer.HttpStatus != 202)
         {
-            if (answer.RetryAfter is { } retryAfter)
-            {
-                context.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-            }
-
-            return Results.Json(new { error = new { code = answer.HttpStatus == 429 ? "TooManyRequests" : "Error", message = "The request was not accepted." } }, statusCode: answer.HttpStatus);
+            return AcsRequestCheck.Refusal(context, answer);
         }
 
         _operations.TryAdd(operationId, true);
         _sent.Enqueue(email with { OperationId = operationId });
-        if (answer.ProcessThenDrop)
+        if (await AcsRequestCheck.LoseTheAnswerAsync(context, answer) is { } lost)
         {
-            context.Abort();
-            return Results.Empty;
-        }
-
-        if (answer.ProcessThenHang)
-        {
-            await Task.Delay(Timeout.InfiniteTimeSpan, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
-            return Results.Empty;
+            return lost;
         }
 
         return Accepted(context, operationId);

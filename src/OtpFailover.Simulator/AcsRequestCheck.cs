@@ -45,4 +45,55 @@ public static class AcsRequestCheck
         var expected = Convert.ToBase64String(HMACSHA256.HashData(accessKey, Encoding.ASCII.GetBytes(stringToSign)));
         return CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(expected), Encoding.ASCII.GetBytes(authorization[scheme.Length..]));
     }
+
+    /// <summary>The request's body, whole: the signature covers its hash.</summary>
+    public static async Task<byte[]> ReadBodyAsync(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        using var buffer = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
+        return buffer.ToArray();
+    }
+
+    /// <summary>The service's answer to a request without a valid signature or token.</summary>
+    public static IResult Denied() =>
+        Results.Json(new { error = new { code = "Denied", message = "Denied by the resource provider." } }, statusCode: 401);
+
+    /// <summary>A refusal a behaviour asks for (throttled, an outage): its <c>Retry-After</c>, and its status.</summary>
+    public static IResult Refusal(HttpContext context, AcsAnswer answer)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(answer);
+        if (answer.RetryAfter is { } retryAfter)
+        {
+            context.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        }
+
+        return answer.HttpStatus == 429
+            ? Results.Json(new { error = new { code = "TooManyRequests", message = "Too many requests." } }, statusCode: 429)
+            : Results.StatusCode(answer.HttpStatus);
+    }
+
+    /// <summary>
+    /// For a behaviour that loses the answer after the message went out: drops the connection, or hangs until the
+    /// caller gives up, and returns what to answer then; null when the answer is written as usual.
+    /// </summary>
+    public static async Task<IResult?> LoseTheAnswerAsync(HttpContext context, AcsAnswer answer)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(answer);
+        if (answer.ProcessThenDrop)
+        {
+            context.Abort();
+            return Results.Empty;
+        }
+
+        if (answer.ProcessThenHang)
+        {
+            await Task.Delay(Timeout.InfiniteTimeSpan, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+            return Results.Empty;
+        }
+
+        return null;
+    }
 }

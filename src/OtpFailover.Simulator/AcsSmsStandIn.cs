@@ -81,14 +81,12 @@ public sealed partial class AcsSmsStandIn(byte[] accessKey, string? bearerToken 
     private async Task<IResult> HandleAsync(HttpContext context)
     {
         var call = Interlocked.Increment(ref _calls) - 1;
-        using var buffer = new MemoryStream();
-        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
-        var body = buffer.ToArray();
+        var body = await AcsRequestCheck.ReadBodyAsync(context);
 
         if (!IsAuthenticated(context.Request, body))
         {
             Unauthenticated++;
-            return Results.Json(new { error = new { code = "Denied", message = "Denied by the resource provider." } }, statusCode: 401);
+            return AcsRequestCheck.Denied();
         }
 
         if (context.Request.Query["api-version"] is not { Count: 1 } version || version[0] is not ("2021-03-07" or "2026-01-23"))
@@ -129,14 +127,7 @@ public sealed partial class AcsSmsStandIn(byte[] accessKey, string? bearerToken 
         var answer = Answer(call);
         if (answer.HttpStatus != 202)
         {
-            if (answer.RetryAfter is { } retryAfter)
-            {
-                context.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-            }
-
-            return answer.HttpStatus == 429
-                ? Results.Json(new { error = new { code = "TooManyRequests", message = "Too many requests." } }, statusCode: 429)
-                : Results.StatusCode(answer.HttpStatus);
+            return AcsRequestCheck.Refusal(context, answer);
         }
 
         var to = recipient["to"]!.GetValue<string>();
@@ -174,16 +165,9 @@ public sealed partial class AcsSmsStandIn(byte[] accessKey, string? bearerToken 
             _firstMessages.TryAdd(requestId, request["message"]!.GetValue<string>());
         }
 
-        if (answer.ProcessThenDrop)
+        if (await AcsRequestCheck.LoseTheAnswerAsync(context, answer) is { } lost)
         {
-            context.Abort();
-            return Results.Empty;
-        }
-
-        if (answer.ProcessThenHang)
-        {
-            await Task.Delay(Timeout.InfiniteTimeSpan, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
-            return Results.Empty;
+            return lost;
         }
 
         return Results.Json(new JsonObject { ["value"] = new JsonArray(item.DeepClone()) }, statusCode: 202);
