@@ -7,6 +7,9 @@ using Microsoft.AspNetCore.Routing;
 
 namespace OtpFailover.Simulator;
 
+/// <summary>A request as it reached the stand-in: its method, path and query, header names (lower case), and body.</summary>
+public sealed record EmailRequest(string Method, string Path, string Query, IReadOnlySet<string> Headers, string Body);
+
 /// <summary>An email the stand-in accepted.</summary>
 public sealed record SentEmail(string From, string To, string Subject, string PlainText, string Html, string OperationId);
 
@@ -18,6 +21,7 @@ public sealed record SentEmail(string From, string To, string Subject, string Pl
 public sealed class AcsEmailStandIn(byte[] accessKey, string? bearerToken = null) : LoopbackStandIn
 {
     private readonly ConcurrentQueue<SentEmail> _sent = new();
+    private readonly ConcurrentQueue<EmailRequest> _requests = new();
     private readonly ConcurrentDictionary<string, bool> _operations = new();
     private int _calls;
 
@@ -29,6 +33,9 @@ public sealed class AcsEmailStandIn(byte[] accessKey, string? bearerToken = null
     public Func<int, AcsAnswer> Answer { get; set; } = _ => AcsAnswer.Accept;
 
     public IReadOnlyList<SentEmail> Sent => [.. _sent];
+
+    /// <summary>Every authenticated request, repeats and operation reads included.</summary>
+    public IReadOnlyList<EmailRequest> Requests => [.. _requests];
 
     /// <summary>Every request that reached the endpoint.</summary>
     public int Calls => Volatile.Read(ref _calls);
@@ -46,7 +53,35 @@ public sealed class AcsEmailStandIn(byte[] accessKey, string? bearerToken = null
         return this;
     }
 
-    public override void Map(IEndpointRouteBuilder endpoints) => endpoints.MapPost("/emails:send", (HttpRequest request) => HandleAsync(request.HttpContext));
+    public override void Map(IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        endpoints.MapPost("/emails:send", (HttpRequest request) => HandleAsync(request.HttpContext));
+        endpoints.MapGet("/emails/operations/{operationId}", (HttpRequest request, string operationId) => ReadOperationAsync(request.HttpContext, operationId));
+    }
+
+    /// <summary>The long-running operation's state, as a client polls it: every accepted email has been handed on.</summary>
+    private async Task<IResult> ReadOperationAsync(HttpContext context, string operationId)
+    {
+        var body = await AcsRequestCheck.ReadBodyAsync(context);
+        if (!AcsRequestCheck.IsAuthenticated(context.Request, body, accessKey, bearerToken))
+        {
+            Unauthenticated++;
+            return AcsRequestCheck.Denied();
+        }
+
+        Record(context, body);
+        return _operations.ContainsKey(operationId)
+            ? Results.Json(new JsonObject { ["id"] = operationId, ["status"] = "Succeeded", ["error"] = null })
+            : Results.Json(new { error = new { code = "NotFound", message = "No such operation." } }, statusCode: 404);
+    }
+
+    private void Record(HttpContext context, byte[] body) => _requests.Enqueue(new EmailRequest(
+        context.Request.Method,
+        context.Request.Path.Value ?? string.Empty,
+        context.Request.QueryString.Value ?? string.Empty,
+        context.Request.Headers.Keys.Select(k => k.ToLowerInvariant()).ToHashSet(),
+        System.Text.Encoding.UTF8.GetString(body)));
 
     private async Task<IResult> HandleAsync(HttpContext context)
     {
@@ -58,6 +93,7 @@ public sealed class AcsEmailStandIn(byte[] accessKey, string? bearerToken = null
             return AcsRequestCheck.Denied();
         }
 
+        Record(context, body);
         if (context.Request.Query["api-version"] is not { Count: 1 } version || version[0] is not ("2023-03-31" or "2025-09-01"))
         {
             return BadRequest("The api-version query parameter is missing or not supported.");
