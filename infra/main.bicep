@@ -193,6 +193,8 @@ module communication 'core/communication.bicep' = {
     tags: tags
     dataLocation: communicationDataLocation
     identityName: identityName
+    emailEnabled: email.?managedDomain ?? false
+    emailServiceName: 'ecs-${token}'
   }
   dependsOn: [identity]
 }
@@ -220,7 +222,7 @@ module api 'app/function-app.bicep' = {
     verification: verification
     whatsApp: whatsApp
     sms: sms
-    email: email
+    email: union(email, empty(email.?from ?? '') && (email.?managedDomain ?? false) ? { from: communication.outputs.emailFrom } : {})
     abuse: abuse
     retention: retention
     callbacks: callbacks

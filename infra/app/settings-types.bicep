@@ -53,6 +53,8 @@ type smsSettings = {
 @export()
 @description('Email:* (the endpoint and the identity come from the deployment). The channel is on once from is given: a sender address of a domain linked to the Communication Services resource.')
 type emailSettings = {
+  @description('Make an Email Communication Service with an Azure-managed domain linked to the resource; from then defaults to its DoNotReply address.')
+  managedDomain: bool?
   from: string?
   apiVersion: string?
   requestTimeout: string?

@@ -1,5 +1,6 @@
-// Azure Communication Services for the SMS channel, reached by the app's identity (no access key in any setting),
-// and the Event Grid system topic its SMS delivery reports are published on. The topic's subscription to the app's
+// Azure Communication Services for the SMS and email channels, reached by the app's identity (no access key in any
+// setting), and the Event Grid system topic its SMS and email delivery reports are published on. With email on, an
+// Email Communication Service with an Azure-managed domain is linked to it (DoNotReply@<id>.azurecomm.net). The topic's subscription to the app's
 // webhook is made by the postdeploy hook: Event Grid validates the endpoint when the subscription is created, so
 // the code must be deployed first.
 
@@ -12,8 +13,35 @@ param tags object = {}
 @description('Where Communication Services keeps its data at rest.')
 param dataLocation string
 
-@description('Name of the Function App\'s user-assigned identity (in this resource group): it sends SMS.')
+@description('Name of the Function App\'s user-assigned identity (in this resource group): it sends SMS and email.')
 param identityName string
+
+@description('Make an Email Communication Service with an Azure-managed domain, linked to the resource, for the email channel.')
+param emailEnabled bool = false
+
+param emailServiceName string
+
+resource emailService 'Microsoft.Communication/emailServices@2023-04-01' = if (emailEnabled) {
+  name: emailServiceName
+  location: 'global'
+  tags: tags
+  properties: {
+    dataLocation: dataLocation
+  }
+}
+
+// An Azure-managed domain needs no DNS: its sender is DoNotReply@ its mail-from domain. Engagement tracking stays off
+// (it would rewrite the email with tracking links; a code email has none, and must not get any).
+resource emailDomain 'Microsoft.Communication/emailServices/domains@2023-04-01' = if (emailEnabled) {
+  parent: emailService
+  name: 'AzureManagedDomain'
+  location: 'global'
+  tags: tags
+  properties: {
+    domainManagement: 'AzureManaged'
+    userEngagementTracking: 'Disabled'
+  }
+}
 
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = {
   name: identityName
@@ -25,6 +53,7 @@ resource communication 'Microsoft.Communication/communicationServices@2023-04-01
   tags: tags
   properties: {
     dataLocation: dataLocation
+    linkedDomains: emailEnabled ? [emailDomain.id] : []
   }
 }
 
@@ -56,3 +85,4 @@ resource sender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 output name string = communication.name
 output endpoint string = 'https://${communication.properties.hostName}'
 output systemTopicName string = systemTopic.name
+output emailFrom string = emailEnabled ? 'DoNotReply@${emailDomain!.properties.mailFromSenderDomain}' : ''

@@ -161,6 +161,25 @@ public sealed class InfrastructureTests
         Assert.DoesNotContain("br/public", string.Concat(Directory.GetFiles(Bicep.InfraFolder, "*.bicep", SearchOption.AllDirectories).Select(File.ReadAllText)), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task WithAManagedDomain_EmailGetsAnEmailServiceWhoseDomainIsLinked_WithoutEngagementTracking()
+    {
+        Bicep.SkipUnlessItRuns();
+        var template = await Bicep.BuildMainAsync();
+        var resources = Bicep.Templates(template)
+            .SelectMany(t => t["resources"] switch { JsonArray a => a.OfType<JsonObject>(), JsonObject o => o.Select(r => r.Value).OfType<JsonObject>(), _ => [] })
+            .ToList();
+
+        var domain = Assert.Single(resources, r => r["type"]?.GetValue<string>() == "Microsoft.Communication/emailServices/domains");
+        Assert.Equal("AzureManaged", domain["properties"]!["domainManagement"]!.GetValue<string>());
+        Assert.Equal("Disabled", domain["properties"]!["userEngagementTracking"]!.GetValue<string>());
+        Assert.Contains("emailEnabled", domain["condition"]!.ToJsonString(), StringComparison.Ordinal);
+        var acs = Assert.Single(resources, r => r["type"]?.GetValue<string>() == "Microsoft.Communication/communicationServices");
+        Assert.Contains("emailServices/domains", acs["properties"]!["linkedDomains"]!.ToJsonString(), StringComparison.Ordinal);
+        var main = File.ReadAllText(Path.Combine(Bicep.InfraFolder, "main.bicep"));
+        Assert.Contains("emailEnabled: email.?managedDomain ?? false", main, StringComparison.Ordinal);
+    }
+
     [SkippableFact]
     public async Task TheFlexConsumptionSite_SetsNoSiteConfigArmRefusesForFlex()
     {
