@@ -19,6 +19,7 @@ param identityName string
 @description('Make an Email Communication Service with an Azure-managed domain, linked to the resource, for the email channel.')
 param emailEnabled bool = false
 
+@description('Name of the Email Communication Service made when email is on.')
 param emailServiceName string
 
 resource emailService 'Microsoft.Communication/emailServices@2023-04-01' = if (emailEnabled) {
@@ -51,10 +52,9 @@ resource communication 'Microsoft.Communication/communicationServices@2023-04-01
   name: name
   location: 'global'
   tags: tags
-  properties: {
-    dataLocation: dataLocation
-    linkedDomains: emailEnabled ? [emailDomain.id] : []
-  }
+  // With email on, Bicep owns the linked domains (its managed one); without, the property is left out, so a domain
+  // linked by hand stays linked.
+  properties: union({ dataLocation: dataLocation }, emailEnabled ? { linkedDomains: [emailDomain.id] } : {})
 }
 
 resource systemTopic 'Microsoft.EventGrid/systemTopics@2022-06-15' = {
@@ -67,7 +67,7 @@ resource systemTopic 'Microsoft.EventGrid/systemTopics@2022-06-15' = {
   }
 }
 
-// Communication Services has no narrower built-in role that allows sending SMS with Entra ID; its own guidance is
+// Communication Services has no narrower built-in role that allows sending SMS and email with Entra ID; its own guidance is
 // Contributor. It is scoped to this one resource, so the identity can change nothing else, but on this resource it
 // could also read or regenerate its access keys (README › Deploy to Azure says so; a custom role can narrow it).
 var contributor = 'b24988ac-6180-42a0-ab88-20f7382dd24c'
@@ -85,4 +85,4 @@ resource sender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 output name string = communication.name
 output endpoint string = 'https://${communication.properties.hostName}'
 output systemTopicName string = systemTopic.name
-output emailFrom string = emailEnabled ? 'DoNotReply@${emailDomain!.properties.mailFromSenderDomain}' : ''
+output emailFrom string = emailEnabled ? 'DoNotReply@${emailDomain!.properties.fromSenderDomain}' : ''

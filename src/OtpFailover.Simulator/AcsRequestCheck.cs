@@ -69,9 +69,10 @@ public static class AcsRequestCheck
             context.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
         }
 
-        return answer.HttpStatus == 429
-            ? Results.Json(new { error = new { code = "TooManyRequests", message = "Too many requests." } }, statusCode: 429)
-            : Results.StatusCode(answer.HttpStatus);
+        // As the service answers: an error response body with every refusal.
+        return Results.Json(
+            new { error = answer.HttpStatus == 429 ? new { code = "TooManyRequests", message = "Too many requests." } : new { code = "Error", message = "The request was not accepted." } },
+            statusCode: answer.HttpStatus);
     }
 
     /// <summary>

@@ -161,7 +161,7 @@ public sealed class InfrastructureTests
         Assert.DoesNotContain("br/public", string.Concat(Directory.GetFiles(Bicep.InfraFolder, "*.bicep", SearchOption.AllDirectories).Select(File.ReadAllText)), StringComparison.Ordinal);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task WithAManagedDomain_EmailGetsAnEmailServiceWhoseDomainIsLinked_WithoutEngagementTracking()
     {
         Bicep.SkipUnlessItRuns();
@@ -175,7 +175,10 @@ public sealed class InfrastructureTests
         Assert.Equal("Disabled", domain["properties"]!["userEngagementTracking"]!.GetValue<string>());
         Assert.Contains("emailEnabled", domain["condition"]!.ToJsonString(), StringComparison.Ordinal);
         var acs = Assert.Single(resources, r => r["type"]?.GetValue<string>() == "Microsoft.Communication/communicationServices");
-        Assert.Contains("emailServices/domains", acs["properties"]!["linkedDomains"]!.ToJsonString(), StringComparison.Ordinal);
+        var properties = acs["properties"]!.ToJsonString();
+        Assert.Contains("linkedDomains", properties, StringComparison.Ordinal);
+        Assert.Contains("emailServices/domains", properties, StringComparison.Ordinal);
+        Assert.Contains("emailEnabled", properties, StringComparison.Ordinal); // left out without email: a hand-linked domain stays
         var main = File.ReadAllText(Path.Combine(Bicep.InfraFolder, "main.bicep"));
         Assert.Contains("emailEnabled: email.?managedDomain ?? false", main, StringComparison.Ordinal);
     }

@@ -28,13 +28,14 @@ public sealed class OfficialEmailClientTests
         var scripts = Path.Combine(LocalRun.FindRepositoryRoot(AppContext.BaseDirectory)!, "tests", "OtpFailover.Tests", "Js");
         if (!Directory.Exists(Path.Combine(scripts, "node_modules", "@azure", "communication-email")))
         {
-            Assert.Equal(0, (await RunAsync("npm", "ci --no-fund --no-audit --loglevel=error", scripts)).ExitCode);
+            var (installed, installOutput) = await RunAsync("npm", "ci --no-fund --no-audit --loglevel=error", scripts);
+            Assert.True(installed == 0, installOutput);
         }
 
         await using var acs = await new AcsEmailStandIn(AcsStandIns.AccessKey).StartAsync();
-        var (exitCode, output) = await RunAsync("node", $"email-send.mjs \"{acs.ConnectionString}\" DoNotReply@contoso.example ana@example.com", scripts);
+        var (exitCode, output, printed) = await RunNodeAsync($"email-send.mjs \"{acs.ConnectionString}\" DoNotReply@contoso.example ana@example.com {Guid.NewGuid()}", scripts);
         Assert.True(exitCode == 0, output);
-        Assert.Equal("Succeeded", JsonDocument.Parse(output.Trim().Split('\n')[^1]).RootElement.GetProperty("status").GetString());
+        Assert.Equal("Succeeded", JsonDocument.Parse(printed.Trim().Split('\n')[^1]).RootElement.GetProperty("status").GetString());
         var official = Assert.Single(acs.Requests, r => r.Method == "POST");
 
         var services = new ServiceCollection().AddLogging().AddSingleton(TimeProvider.System);
@@ -48,7 +49,8 @@ public sealed class OfficialEmailClientTests
         Assert.Equal(0, acs.Unauthenticated);
         Assert.Equal(2, acs.Sent.Count);
         Assert.Equal((official.Path, official.Query), (ours.Path, ours.Query));
-        Assert.Subset(ours.Headers.ToHashSet(), official.Headers.Intersect(["content-type", "x-ms-date", "x-ms-content-sha256", "authorization", "host"]).ToHashSet());
+        Assert.Subset(ours.Headers.ToHashSet(), official.Headers.Intersect(["content-type", "x-ms-date", "x-ms-content-sha256", "authorization", "host", "operation-id"]).ToHashSet());
+        Assert.Contains("operation-id", official.Headers);
         Assert.Equal(Shape(official.Body), Shape(ours.Body).Intersect(Shape(official.Body)).ToHashSet());
     }
 
@@ -86,11 +88,29 @@ public sealed class OfficialEmailClientTests
 
     private static async Task<(int ExitCode, string Output)> RunAsync(string command, string arguments, string directory)
     {
+        var (exitCode, output, _) = await RunCoreAsync(command, arguments, directory);
+        return (exitCode, output);
+    }
+
+    /// <returns>The exit code, everything it wrote (for a failure's message), and its standard output alone.</returns>
+    private static Task<(int ExitCode, string Output, string StandardOutput)> RunNodeAsync(string arguments, string directory) =>
+        RunCoreAsync("node", arguments, directory);
+
+    private static async Task<(int ExitCode, string Output, string StandardOutput)> RunCoreAsync(string command, string arguments, string directory)
+    {
         using var process = Process.Start(new ProcessStartInfo(command, arguments) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true })!;
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        var output = process.StandardOutput.ReadToEndAsync(timeout.Token);
-        var errors = process.StandardError.ReadToEndAsync(timeout.Token);
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, $"{await output}\n{await errors}");
+        try
+        {
+            var output = process.StandardOutput.ReadToEndAsync(timeout.Token);
+            var errors = process.StandardError.ReadToEndAsync(timeout.Token);
+            await process.WaitForExitAsync(timeout.Token);
+            return (process.ExitCode, $"{await output}\n{await errors}", await output);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
     }
 }
