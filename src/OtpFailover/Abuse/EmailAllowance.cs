@@ -9,25 +9,14 @@ namespace OtpFailover.Abuse;
 /// </summary>
 public sealed class EmailAllowance(UsageRows rows, IOptions<AbuseOptions> options) : ISendAllowance
 {
-    private static string Setting => $"{UsageRows.Section}:{nameof(AbuseOptions.EmailPerAddress)}";
+    private UsageLimit Limit => UsageLimit.Of(nameof(AbuseOptions.EmailPerAddress), options.Value.EmailPerAddress, LimitKind.EmailPerAddress);
 
-    public async Task<LimitDecision> CheckAsync(string recipient, string group, CancellationToken cancellationToken)
-    {
-        var rule = options.Value.EmailPerAddress;
-        if (!rule.IsOn)
-        {
-            return LimitDecision.Allow;
-        }
-
-        var usage = await rows.FindAsync<UsageEntity>(UsageEntity.EmailPartition(recipient), UsageEntity.UsageRowKey, cancellationToken);
-        return UsageLog.Parse(usage?.Emails).WaitBeforeNext(rule, rows.Time.GetUtcNow()) is { } wait
-            ? LimitDecision.Refuse(LimitKind.EmailPerAddress, Setting, wait)
-            : LimitDecision.Allow;
-    }
+    public Task<LimitDecision> CheckAsync(string recipient, string group, CancellationToken cancellationToken) =>
+        rows.CheckAsync(UsageEntity.EmailPartition(recipient), UsageColumn.Emails, Limit, cancellationToken);
 
     public Task<LimitDecision> TryTakeAsync(string recipient, string group, string verificationId, DateTimeOffset at, CancellationToken cancellationToken) =>
         rows.TryAppendAsync(
-            new UsageSubject(UsageEntity.EmailPartition(recipient), [UsageLimit.Of(nameof(AbuseOptions.EmailPerAddress), options.Value.EmailPerAddress, LimitKind.EmailPerAddress)]),
+            new UsageSubject(UsageEntity.EmailPartition(recipient), [Limit]),
             UsageColumn.Emails,
             verificationId,
             cancellationToken);

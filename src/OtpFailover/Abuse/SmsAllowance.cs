@@ -20,19 +20,18 @@ public sealed partial class SmsAllowance(UsageRows rows, IOptions<AbuseOptions> 
 
     private AbuseOptions Settings => options.Value;
 
+    private UsageLimit PerNumber => UsageLimit.Of(nameof(AbuseOptions.SmsPerNumber), Settings.SmsPerNumber, LimitKind.SmsPerNumber);
+
     /// <summary>Whether an SMS to the number would fit its limit and its region's budget now (nothing is recorded).</summary>
     public async Task<LimitDecision> CheckSmsAsync(string phoneIndex, string regionCode, CancellationToken cancellationToken)
     {
-        var now = rows.Time.GetUtcNow();
-        var rule = Settings.SmsPerNumber;
-        if (rule.IsOn)
+        var number = await rows.CheckAsync(UsageEntity.NumberPartition(phoneIndex), UsageColumn.Sms, PerNumber, cancellationToken);
+        if (!number.Allowed)
         {
-            var usage = await rows.FindAsync<UsageEntity>(UsageEntity.NumberPartition(phoneIndex), UsageEntity.UsageRowKey, cancellationToken);
-            if (UsageLog.Parse(usage?.Sms).WaitBeforeNext(rule, now) is { } wait)
-            {
-                return LimitDecision.Refuse(LimitKind.SmsPerNumber, $"{UsageRows.Section}:{nameof(AbuseOptions.SmsPerNumber)}", wait);
-            }
+            return number;
         }
+
+        var now = rows.Time.GetUtcNow();
 
         var cap = Settings.SmsBudgetFor(regionCode);
         var budget = cap <= 0 ? null : await rows.FindAsync<SmsBudgetEntity>(SmsBudgetEntity.PartitionFor(regionCode), SmsBudgetEntity.RowFor(now), cancellationToken);
@@ -48,7 +47,7 @@ public sealed partial class SmsAllowance(UsageRows rows, IOptions<AbuseOptions> 
     public async Task<LimitDecision> TryRecordSmsAsync(string phoneIndex, string regionCode, string verificationId, DateTimeOffset at, CancellationToken cancellationToken)
     {
         var numberPartition = UsageEntity.NumberPartition(phoneIndex);
-        var number = await rows.TryAppendAsync(new UsageSubject(numberPartition, [UsageLimit.Of(nameof(AbuseOptions.SmsPerNumber), Settings.SmsPerNumber, LimitKind.SmsPerNumber)]), UsageColumn.Sms, verificationId, cancellationToken);
+        var number = await rows.TryAppendAsync(new UsageSubject(numberPartition, [PerNumber]), UsageColumn.Sms, verificationId, cancellationToken);
         if (!number.Allowed)
         {
             return number;

@@ -30,6 +30,20 @@ public sealed partial class UsageRows(AppTable table, TimeProvider time, ILogger
         return update!.Value.Result;
     }
 
+    /// <summary>Whether one more event fits <paramref name="limit"/> in the row's log now (nothing is recorded); a limit that is off always fits.</summary>
+    internal async Task<LimitDecision> CheckAsync(string partition, UsageColumn column, UsageLimit limit, CancellationToken cancellationToken)
+    {
+        if (!limit.Rule.IsOn)
+        {
+            return LimitDecision.Allow;
+        }
+
+        var usage = await FindAsync<UsageEntity>(partition, UsageEntity.UsageRowKey, cancellationToken);
+        return UsageLog.Parse(usage is null ? null : column.Read(usage)).WaitBeforeNext(limit.Rule, time.GetUtcNow()) is { } wait
+            ? limit.Refuse(wait)
+            : LimitDecision.Allow;
+    }
+
     /// <summary>Records one event with <paramref name="id"/> in the subject's log if its limits allow it (an id already there counts once).</summary>
     internal Task<LimitDecision> TryAppendAsync(UsageSubject subject, UsageColumn column, string id, CancellationToken cancellationToken) =>
         UpdateAsync(subject.Partition, UsageEntity.UsageRowKey, () => new UsageEntity { PartitionKey = subject.Partition }, usage => Judge(usage, column, id, subject, time.GetUtcNow()), cancellationToken);

@@ -8,16 +8,16 @@ namespace OtpFailover.Abuse;
 /// </summary>
 public sealed class WrongCodeBudget(UsageRows rows, IOptions<AbuseOptions> options)
 {
-    private static string Setting => $"{UsageRows.Section}:{nameof(AbuseOptions.FailedChecksPerNumber)}";
-
     private RateLimitRule Rule => options.Value.FailedChecksPerNumber;
+
+    private UsageLimit Limit => UsageLimit.Of(nameof(AbuseOptions.FailedChecksPerNumber), Rule, LimitKind.FailedChecksPerNumber);
 
     /// <summary>
     /// Records a wrong code in the number's budget, before it counts on its verification, so that a start that reads
     /// the number now already sees it. Refused when the budget is spent (a race the verification's own gate lost).
     /// </summary>
     public Task<LimitDecision> TryRecordFailedCheckAsync(string phoneIndex, string checkId, CancellationToken cancellationToken) =>
-        rows.TryAppendAsync(new UsageSubject(UsageEntity.NumberPartition(phoneIndex), [UsageLimit.Of(nameof(AbuseOptions.FailedChecksPerNumber), Rule, LimitKind.FailedChecksPerNumber)]), UsageColumn.FailedChecks, checkId, cancellationToken);
+        rows.TryAppendAsync(new UsageSubject(UsageEntity.NumberPartition(phoneIndex), [Limit]), UsageColumn.FailedChecks, checkId, cancellationToken);
 
     /// <summary>
     /// Takes back a wrong code that did not count (its verification ended first). Best effort, and it never throws:
@@ -31,25 +31,14 @@ public sealed class WrongCodeBudget(UsageRows rows, IOptions<AbuseOptions> optio
     /// have not reached their verification's row yet (nothing is recorded). A right code must pass this too: otherwise
     /// a burst of guesses would be judged by the row alone, which does not see the wrong codes still on their way.
     /// </summary>
-    public async Task<LimitDecision> CheckFailedChecksAsync(string phoneIndex, CancellationToken cancellationToken)
-    {
-        var rule = Rule;
-        if (!rule.IsOn)
-        {
-            return LimitDecision.Allow;
-        }
-
-        var usage = await rows.FindAsync<UsageEntity>(UsageEntity.NumberPartition(phoneIndex), UsageEntity.UsageRowKey, cancellationToken);
-        return UsageLog.Parse(usage?.FailedChecks).WaitBeforeNext(rule, rows.Time.GetUtcNow()) is { } wait
-            ? LimitDecision.Refuse(LimitKind.FailedChecksPerNumber, Setting, wait)
-            : LimitDecision.Allow;
-    }
+    public Task<LimitDecision> CheckFailedChecksAsync(string phoneIndex, CancellationToken cancellationToken) =>
+        rows.CheckAsync(UsageEntity.NumberPartition(phoneIndex), UsageColumn.FailedChecks, Limit, cancellationToken);
 
     /// <summary>The refusal of a number whose wrong-code budget is spent, with how long until a place frees.</summary>
     public async Task<LimitDecision> RefuseFailedChecksAsync(string phoneIndex, CancellationToken cancellationToken)
     {
         var usage = await rows.FindAsync<UsageEntity>(UsageEntity.NumberPartition(phoneIndex), UsageEntity.UsageRowKey, cancellationToken);
         var wait = UsageLog.Parse(usage?.FailedChecks).WaitBeforeNext(Rule, rows.Time.GetUtcNow()) ?? TimeSpan.FromSeconds(1);
-        return LimitDecision.Refuse(LimitKind.FailedChecksPerNumber, Setting, wait);
+        return Limit.Refuse(wait);
     }
 }

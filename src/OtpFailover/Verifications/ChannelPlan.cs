@@ -125,10 +125,11 @@ public sealed class ChannelPlanner(IOptions<VerificationOptions> options, CodeCh
     /// Why a start cannot be planned at all: none of the channels it would get reaches the user (a country routed to
     /// email only, and no address). Null when one does.
     /// </summary>
-    public string? RefuseUnreachable(string? regionCode, IReadOnlyList<Channel>? requested, bool hasEmail) =>
-        For(regionCode, requested, hasEmail).Any(c => CanReach(c, hasEmail))
-            ? null
-            : $"this number's channels ({ChannelNames.Join(For(regionCode, requested, hasEmail))}) need the user's email: give email too.";
+    public string? RefuseUnreachable(string? regionCode, IReadOnlyList<Channel>? requested, bool hasEmail)
+    {
+        var plan = For(regionCode, requested, hasEmail);
+        return plan.Any(c => CanReach(c, hasEmail)) ? null : $"this number's channels ({ChannelNames.Join(plan)}) need the user's email: give email too.";
+    }
 
     /// <summary>Whether a start reaches <paramref name="channel"/>: every start has a number; only some have an email address.</summary>
     private bool CanReach(Channel channel, bool hasEmail) =>

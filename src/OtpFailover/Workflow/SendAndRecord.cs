@@ -103,7 +103,10 @@ public sealed partial class SendAndRecord(
 
             return true;
         }, cancellationToken);
-        await IndexBestEffortAsync(request.Channel, messageKey, id);
+        if (providerMessageId != knownMessageId)
+        {
+            await IndexBestEffortAsync(request.Channel, messageKey, id); // a known id was indexed before the send
+        }
         LogSent(id, name, masked);
         return new(true, VerificationStatus.Pending);
     }
